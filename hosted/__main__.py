@@ -1,0 +1,3 @@
+from hosted.cli.main import main
+
+raise SystemExit(main())

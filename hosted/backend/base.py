@@ -1,0 +1,98 @@
+"""The protocol every hypervisor backend implements.
+
+Machines are addressed by VirtualBox UUID (``ref`` may also be a name where a
+method says so).  Every method either does all of its work or raises a
+HostedError and leaves the machine as it was; no raw hypervisor exception
+leaves a backend.  Long operations report through ``emit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from hosted.events import Emit
+from hosted.model import BackendInfo, MachineSpec, ObservedMachine, SnapshotInfo, Tags
+
+StopMode = Literal["acpi", "poweroff"]
+StartMode = Literal["headless", "gui"]
+
+# Keys of MachineSpec that ``configure`` understands (MachineSpec.CONFIG_KEYS,
+# plus "tags" to rewrite hosted's tags alone).
+ConfigKey = str
+
+# Keys that can be changed while the machine runs.  Everything else in
+# MachineSpec.CONFIG_KEYS needs the machine powered off.
+RUNTIME_KEYS: frozenset[str] = frozenset({"shared_folders", "dvd", "forwards"})
+
+
+class Backend(Protocol):
+    def info(self) -> BackendInfo:
+        """Name, version and API version of the hypervisor."""
+        ...
+
+    def list_machines(self) -> list[ObservedMachine]:
+        """Every registered machine, owned by hosted or not, read now."""
+        ...
+
+    def get_machine(self, ref: str) -> ObservedMachine | None:
+        """One machine by UUID or name, or None."""
+        ...
+
+    def create_machine(self, spec: MachineSpec, tags: Tags, emit: Emit) -> ObservedMachine:
+        """Create, fully configure (one lock, one save) and register a machine.
+
+        ``host: auto`` forwards get a free host port.  On failure nothing of
+        the new machine is left registered or on disk.
+        """
+        ...
+
+    def configure(
+        self, uuid: str, spec: MachineSpec, keys: Sequence[ConfigKey], tags: Tags, emit: Emit
+    ) -> ObservedMachine:
+        """Make the listed keys of an existing machine match ``spec``, and write ``tags``.
+
+        All edits happen under one lock with one save.  ``"forwards"`` as a
+        key means only the NAT forwards of ``spec.nics`` (a runtime change);
+        ``"nics"`` means the adapters and their forwards.  Keys outside
+        RUNTIME_KEYS on a running machine raise OperationFailed.
+        """
+        ...
+
+    def start(self, uuid: str, mode: StartMode, emit: Emit) -> None: ...
+
+    def stop(self, uuid: str, mode: StopMode, timeout: float, emit: Emit) -> None:
+        """ACPI power button, waiting ``timeout`` seconds, then power off; or power off at once."""
+        ...
+
+    def save_state(self, uuid: str, emit: Emit) -> None: ...
+
+    def resume(self, uuid: str, emit: Emit) -> None:
+        """Start a saved machine, or unpause a paused one."""
+        ...
+
+    def destroy(self, uuid: str, emit: Emit) -> None:
+        """Power off if needed, unregister, delete the settings and only the media hosted created."""
+        ...
+
+    def get_extradata(self, uuid: str, key: str) -> str: ...
+
+    def set_extradata(self, uuid: str, key: str, value: str) -> None: ...
+
+    def guest_property(self, uuid: str, name: str) -> str | None: ...
+
+    def log_paths(self, uuid: str) -> dict[str, str]:
+        """Diagnostic files: ``{"serial": ..., "vbox": ...}`` where they exist or will."""
+        ...
+
+    def take_snapshot(self, uuid: str, name: str, description: str, emit: Emit) -> SnapshotInfo: ...
+
+    def list_snapshots(self, uuid: str) -> list[SnapshotInfo]: ...
+
+    def restore_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None: ...
+
+    def delete_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None: ...
+
+    def close(self) -> None:
+        """Release the connection to the hypervisor."""
+        ...

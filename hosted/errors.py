@@ -1,0 +1,128 @@
+"""The error tree: every expected failure is a named HostedError with a hint.
+
+The CLI prints ``message`` and ``hint`` and exits with ``exit_code``; anything
+that is not a HostedError is a bug.  ``retryable`` marks temporary conditions
+(kopf's temporary/permanent split): a caller may try the same thing again.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_UNAVAILABLE = 3
+
+
+class HostedError(Exception):
+    exit_code: int = EXIT_FAILED
+    retryable: bool = False
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ProfileError(HostedError):
+    """The profile is not valid: names the file, the line/column and the key path."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(
+        self,
+        message: str,
+        hint: str = "",
+        *,
+        file: str = "",
+        line: int | None = None,
+        column: int | None = None,
+        key: str = "",
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key = key
+        where = file
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        prefix = where + ": " if where else ""
+        keypart = f"{key}: " if key else ""
+        super().__init__(f"{prefix}{keypart}{message}", hint)
+        self.reason = message
+
+
+class UsageError(HostedError):
+    exit_code = EXIT_INVALID
+
+
+class BackendUnavailable(HostedError):
+    exit_code = EXIT_UNAVAILABLE
+
+
+class UnsupportedVirtualBox(HostedError):
+    exit_code = EXIT_UNAVAILABLE
+
+
+class MachineNotFound(HostedError):
+    pass
+
+
+class NameConflict(HostedError):
+    """A VirtualBox name the profile wants is taken by a machine hosted does not own."""
+
+    exit_code = EXIT_INVALID
+
+
+class MachineLocked(HostedError):
+    retryable = True
+
+
+class OperationFailed(HostedError):
+    def __init__(self, message: str, hint: str = "", *, result_code: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.result_code = result_code
+
+
+class ConfirmationRequired(HostedError):
+    """A destructive or restart-needing step was not confirmed (no terminal, no --yes)."""
+
+
+class ReadinessTimeout(HostedError):
+    retryable = True
+
+    def __init__(self, message: str, hint: str = "", *, stage: str = "", waited: float = 0.0) -> None:
+        super().__init__(message, hint)
+        self.stage = stage
+        self.waited = waited
+
+
+class SshError(HostedError):
+    pass
+
+
+class HostKeyMismatch(SshError):
+    pass
+
+
+class ProvisionError(HostedError):
+    def __init__(
+        self, message: str, hint: str = "", *, step: str = "", exit_status: int | None = None,
+        output_tail: str = "",
+    ) -> None:
+        super().__init__(message, hint)
+        self.step = step
+        self.exit_status = exit_status
+        self.output_tail = output_tail
+
+
+class ImageError(HostedError):
+    pass
+
+
+class SnapshotError(HostedError):
+    pass

@@ -1,0 +1,240 @@
+"""What a profile asks for (desired) and what VirtualBox has (observed).
+
+Plain frozen dataclasses with no behaviour beyond derived values: the profile
+loader builds the desired side, a backend builds the observed side, and the
+planner compares the two.  ``None`` on the desired side means "the profile does
+not declare this", and undeclared keys are never compared.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+NicKind = Literal["nat", "internal", "hostonly", "bridged"]
+Firmware = Literal["bios", "efi"]
+DesiredState = Literal["running", "poweroff"]
+Protocol = Literal["tcp", "udp"]
+
+DEFAULT_HOST_IP = "127.0.0.1"
+
+
+class PowerState(str, enum.Enum):
+    POWEROFF = "poweroff"
+    ABORTED = "aborted"
+    SAVED = "saved"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STARTING = "starting"
+    STOPPING = "stopping"
+    SAVING = "saving"
+    RESTORING = "restoring"
+    STUCK = "stuck"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_off(self) -> bool:
+        return self in (PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED)
+
+    @property
+    def is_on(self) -> bool:
+        return self in (PowerState.RUNNING, PowerState.PAUSED, PowerState.STUCK)
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A NAT port forward.  ``host=None`` means "pick a free port" (``host: auto``)."""
+
+    name: str
+    guest: int
+    host: int | None
+    host_ip: str = DEFAULT_HOST_IP
+    protocol: Protocol = "tcp"
+    guest_ip: str = ""
+
+    def matches(self, other: Forward) -> bool:
+        """Does an observed forward satisfy this desired one?  Auto matches any host port."""
+        return (
+            self.name == other.name
+            and self.guest == other.guest
+            and self.protocol == other.protocol
+            and self.host_ip == other.host_ip
+            and self.guest_ip == other.guest_ip
+            and (self.host is None or self.host == other.host)
+        )
+
+
+@dataclass(frozen=True)
+class Nic:
+    kind: NicKind
+    network: str | None = None  # internal network name
+    interface: str | None = None  # host-only or bridged host interface
+    forwards: tuple[Forward, ...] = ()
+    adapter_type: str | None = None  # e.g. "82540EM", "virtio"; None = not declared
+
+    def same_attachment(self, other: Nic) -> bool:
+        return (
+            self.kind == other.kind
+            and (self.network is None or self.network == other.network)
+            and (self.interface is None or self.interface == other.interface)
+            and (self.adapter_type is None or self.adapter_type == other.adapter_type)
+        )
+
+
+@dataclass(frozen=True)
+class SharedFolder:
+    name: str  # VirtualBox share name
+    host: str  # absolute host path
+    guest: str  # mount point in the guest ("" = none declared)
+    readonly: bool = False
+    automount: bool = True
+
+
+@dataclass(frozen=True)
+class SshSpec:
+    user: str = "root"
+    port: int = 22  # guest port; the host side comes from the forward that targets it
+    private_key: str | None = None  # absolute path; None = the environment's own key
+
+
+@dataclass(frozen=True)
+class ReadySpec:
+    """Per-stage timeouts in seconds, and an optional command that must succeed."""
+
+    vm_running: float = 60.0
+    guest_network: float = 120.0
+    tcp: float = 300.0
+    ssh: float = 300.0
+    command: str | None = None
+    command_timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class ProvisionStep:
+    kind: Literal["shell", "file"]
+    name: str  # a stable label, used to record "run once"
+    inline: str | None = None
+    script: str | None = None  # absolute path
+    source: str | None = None  # absolute path (file)
+    destination: str | None = None
+    run: Literal["once", "always"] = "once"
+    env: tuple[tuple[str, str], ...] = ()
+    privileged: bool = False
+
+    def fingerprint(self) -> str:
+        return _digest(asdict(self))
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    """One machine as the profile declares it (after defaults and variables)."""
+
+    name: str  # the profile's machine name
+    vm_name: str  # VirtualBox's name: ENV-MACHINE unless vm_name is set
+    state: DesiredState = "running"
+    os_type: str | None = None
+    cpus: int | None = None
+    memory_mb: int | None = None
+    disk_mb: int | None = None
+    firmware: Firmware | None = None
+    nics: tuple[Nic, ...] | None = None
+    shared_folders: tuple[SharedFolder, ...] | None = None
+    dvd: str | None = None  # absolute path of an ISO
+    ssh: SshSpec = field(default_factory=SshSpec)
+    ready: ReadySpec = field(default_factory=ReadySpec)
+    provision: tuple[ProvisionStep, ...] = ()
+    baseline: bool = False
+
+    # Keys that describe the VM's configuration (compared with VirtualBox).
+    CONFIG_KEYS = ("os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics",
+                   "shared_folders", "dvd")
+
+    def config_hash(self) -> str:
+        """A hash of the declared VM configuration, stored as a tag at apply time."""
+        return _digest({k: _jsonable(getattr(self, k)) for k in self.CONFIG_KEYS})
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A whole profile: the environment name and its machines, in profile order."""
+
+    name: str
+    path: str  # the profile file (absolute)
+    machines: tuple[MachineSpec, ...]
+
+    def machine(self, name: str) -> MachineSpec | None:
+        return next((m for m in self.machines if m.name == name), None)
+
+
+@dataclass(frozen=True)
+class Tags:
+    """hosted's extradata tags on a machine it owns."""
+
+    environment: str
+    machine: str
+    spec_hash: str = ""
+    hosted_version: str = ""
+
+
+@dataclass(frozen=True)
+class ObservedMachine:
+    """One VirtualBox machine as read from VirtualBox just now."""
+
+    uuid: str
+    vm_name: str
+    tags: Tags | None  # None: hosted does not own this machine
+    power: PowerState
+    os_type: str
+    cpus: int
+    memory_mb: int
+    firmware: Firmware
+    nics: tuple[Nic, ...]  # enabled adapters, slot order; forwards with their real host ports
+    shared_folders: tuple[SharedFolder, ...]
+    disk_mb: int | None = None  # size of the disk hosted created, if any
+    dvd: str | None = None
+    settings_file: str = ""
+    session_locked: bool = False
+    accessible: bool = True
+
+    @property
+    def owned(self) -> bool:
+        return self.tags is not None
+
+    def forwards(self) -> tuple[Forward, ...]:
+        return tuple(f for n in self.nics for f in n.forwards)
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    id: str
+    name: str
+    description: str
+    taken_at: float  # unix seconds
+    online: bool  # holds a saved running state
+    current: bool
+    parent_id: str | None
+    children: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str  # "virtualbox", "memory"
+    version: str
+    api_version: str
+    details: tuple[tuple[str, str], ...] = ()
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _jsonable(v) for k, v in asdict(value).items()}  # type: ignore[call-overload]
+    return value
+
+
+def _digest(value: object) -> str:
+    raw = json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
