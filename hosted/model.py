@@ -22,7 +22,7 @@ Protocol = Literal["tcp", "udp"]
 DEFAULT_HOST_IP = "127.0.0.1"
 
 
-class PowerState(str, enum.Enum):
+class PowerState(enum.StrEnum):
     POWEROFF = "poweroff"
     ABORTED = "aborted"
     SAVED = "saved"

@@ -1,0 +1,30 @@
+"""Test-wide setup.
+
+Every test session gets its own VirtualBox home and IPC socket id, set before
+anything can import vboxapi, so VirtualBox starts a separate VBoxSVC with its
+own registry: tests never see or touch anyone's own machines.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+_TESTS = Path(__file__).resolve().parent
+if str(_TESTS) not in sys.path:
+    sys.path.insert(0, str(_TESTS))
+
+_vbox_home = tempfile.mkdtemp(prefix="hosted-test-vbox-")
+os.environ["VBOX_USER_HOME"] = _vbox_home
+os.environ["VBOX_IPC_SOCKETID"] = f"hosted-test-{os.getpid()}"
+# hosted's own state (keys, port reservations) also stays out of the user's.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="hosted-test-data-")
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="hosted-test-cache-")
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="hosted-test-run-")
+
+
+def pytest_unconfigure(config: object) -> None:
+    shutil.rmtree(_vbox_home, ignore_errors=True)
