@@ -1,0 +1,47 @@
+"""Human-readable renderings of model values, shared by plan descriptions and
+status output (no I/O, no dependency on rich)."""
+
+from __future__ import annotations
+
+from hosted.model import Forward, Nic, SharedFolder
+
+
+def mb(value: int | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1024 and value % 1024 == 0:
+        return f"{value // 1024} GB"
+    return f"{value} MB"
+
+
+def forward(f: Forward) -> str:
+    host = "auto" if f.host is None else str(f.host)
+    suffix = "" if f.protocol == "tcp" else f"/{f.protocol}"
+    return f"{f.name} {f.host_ip}:{host}->{f.guest}{suffix}"
+
+
+def nic(n: Nic) -> str:
+    target = n.network or n.interface
+    text = f"{n.kind}:{target}" if target else n.kind
+    if n.adapter_type:
+        text += f"[{n.adapter_type}]"
+    return text
+
+
+def nics(items: tuple[Nic, ...]) -> str:
+    return ", ".join(nic(n) for n in items) or "none"
+
+
+def forwards(items: tuple[Forward, ...]) -> str:
+    return ", ".join(forward(f) for f in items) or "none"
+
+
+def shared_folder(s: SharedFolder) -> str:
+    text = f"{s.name}={s.host}"
+    if s.guest:
+        text += f"->{s.guest}"
+    return text + (" (ro)" if s.readonly else "")
+
+
+def shared_folders(items: tuple[SharedFolder, ...]) -> str:
+    return ", ".join(shared_folder(s) for s in items) or "none"
