@@ -1,0 +1,188 @@
+"""Run a Plan on a Backend.
+
+Steps of one machine run in order; a machine whose step fails is reported
+with its error and the others go on.  Consecutive configuration changes of a
+machine are applied in one backend call (one lock, one save).  Steps that
+destroy something or restart a running machine are confirmed before anything
+is done at all; unconfirmed, the run refuses and changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from hosted import __version__
+from hosted.backend.base import Backend, StartMode
+from hosted.errors import ConfirmationRequired, HostedError, MachineNotFound
+from hosted.events import Emit, Event
+from hosted.model import Environment, MachineSpec, Tags
+from hosted.plan import MachinePlan, Plan
+from hosted.steps import Step
+
+# Called after a machine was started (or found running), for readiness and
+# provisioning; returns phase timings to add to the result.
+AfterStart = Callable[[MachineSpec, str, Emit], dict[str, float]]
+Confirm = Callable[[Sequence[str]], bool]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    yes: bool = False
+    confirm: Confirm | None = None  # None: no way to ask (no terminal)
+    halt_timeout: float = 60.0
+    start_mode: StartMode = "headless"
+    after_start: AfterStart | None = None
+
+
+@dataclass
+class MachineResult:
+    machine: str
+    vm_name: str
+    uuid: str | None
+    changed: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+    error: HostedError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class ApplyResult:
+    machines: list[MachineResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(m.ok for m in self.machines)
+
+    @property
+    def failed(self) -> list[MachineResult]:
+        return [m for m in self.machines if not m.ok]
+
+
+def tags_for(environment: Environment, spec: MachineSpec) -> Tags:
+    return Tags(environment.name, spec.name, spec.config_hash(), __version__)
+
+
+def confirm_plan(plan: Plan, options: ApplyOptions) -> None:
+    """Ask once for every step that needs it; raise ConfirmationRequired if not given."""
+    pending = [f"{m.machine} ({m.vm_name}): {s.describe()}" for m, s in plan.needing_confirmation()]
+    if not pending or options.yes:
+        return
+    if options.confirm is None:
+        raise ConfirmationRequired(
+            "these steps need confirmation and there is no terminal to ask: " + "; ".join(pending),
+            "run again with --yes to allow them; nothing was changed",
+        )
+    if not options.confirm(pending):
+        raise ConfirmationRequired(
+            "not confirmed; nothing was changed", "run again and answer yes, or use --yes"
+        )
+
+
+def apply(
+    plan: Plan,
+    environment: Environment,
+    backend: Backend,
+    emit: Emit,
+    options: ApplyOptions | None = None,
+) -> ApplyResult:
+    options = options or ApplyOptions()
+    confirm_plan(plan, options)
+    results = [_MachineRun(mp, environment, backend, emit, options).run() for mp in plan.machines]
+    return ApplyResult(results)
+
+
+class _MachineRun:
+    def __init__(
+        self, mp: MachinePlan, environment: Environment, backend: Backend, emit: Emit, options: ApplyOptions
+    ) -> None:
+        self.mp = mp
+        self.environment = environment
+        self.backend = backend
+        self.emit = emit
+        self.options = options
+        self.result = MachineResult(mp.machine, mp.vm_name, mp.uuid)
+        self.running = False
+
+    def run(self) -> MachineResult:
+        try:
+            self._run_steps()
+            self._after_start()
+        except HostedError as exc:
+            self.result.error = exc
+            self.emit(Event("warning", f"failed: {exc.message}", machine=self.mp.machine))
+        return self.result
+
+    def _run_steps(self) -> None:
+        for is_change, group in itertools.groupby(self.mp.steps, key=lambda s: s.action == "change"):
+            batch = list(group)
+            if is_change:
+                self._timed(batch, functools.partial(self._configure, batch))
+                continue
+            for step in batch:
+                if step.action == "noop":
+                    self.emit(Event("step-noop", step.describe(), machine=step.machine))
+                else:
+                    self._timed([step], functools.partial(self._do, step))
+
+    def _timed(self, steps: list[Step], fn: Callable[[], None]) -> None:
+        for s in steps:
+            self.emit(Event("step-started", s.describe(), machine=s.machine))
+        t0 = time.monotonic()
+        fn()
+        took = time.monotonic() - t0
+        for s in steps:
+            self.emit(Event("step-finished", s.describe(), machine=s.machine, seconds=took))
+            self.result.changed.append(s.describe())
+        phase = "configure" if steps[0].action in ("create", "change") else steps[0].action
+        self.result.phases[phase] = self.result.phases.get(phase, 0.0) + took
+
+    def _uuid(self) -> str:
+        if self.result.uuid is None:
+            raise MachineNotFound(f"{self.mp.machine}: the machine does not exist", "run `hosted up` again")
+        return self.result.uuid
+
+    def _configure(self, batch: list[Step]) -> None:
+        spec = self._spec()
+        keys = [s.key for s in batch if s.key]
+        self.backend.configure(self._uuid(), spec, keys, tags_for(self.environment, spec), self.emit)
+
+    def _spec(self) -> MachineSpec:
+        if self.mp.spec is None:
+            raise MachineNotFound(f"{self.mp.machine}: not in the profile", "")
+        return self.mp.spec
+
+    def _do(self, step: Step) -> None:
+        b, emit = self.backend, self.emit
+        if step.action == "create":
+            spec = self._spec()
+            observed = b.create_machine(spec, tags_for(self.environment, spec), emit)
+            self.result.uuid = observed.uuid
+        elif step.action == "start":
+            b.start(self._uuid(), self.options.start_mode, emit)
+            self.running = True
+        elif step.action == "resume":
+            b.resume(self._uuid(), emit)
+            self.running = True
+        elif step.action == "stop":
+            b.stop(self._uuid(), "acpi", self.options.halt_timeout, emit)
+            self.running = False
+        elif step.action == "destroy":
+            b.destroy(self._uuid(), emit)
+
+    def _after_start(self) -> None:
+        spec = self.mp.spec
+        if spec is None or spec.state != "running" or self.options.after_start is None:
+            return
+        if not self.running:
+            already = any(s.action == "noop" and s.key == "state" for s in self.mp.steps)
+            if not already:
+                return
+        phases = self.options.after_start(spec, self._uuid(), self.emit)
+        self.result.phases.update(phases)

@@ -1,0 +1,110 @@
+"""The CLI's one rich Console, error rendering and the event renderer.
+
+When stdout is not a terminal, output degrades to plain lines (rich does that
+by itself; NO_COLOR and COLUMNS are honoured)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from hosted import __version__
+from hosted.errors import EXIT_FAILED, HostedError
+from hosted.events import Event
+
+JSON_FORMAT_VERSION = 1
+
+console = Console(highlight=False, soft_wrap=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def debug_log_path() -> Path:
+    return Path(tempfile.gettempdir()) / f"hosted-debug-{os.getuid() if hasattr(os, 'getuid') else 0}.log"
+
+
+def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Named errors print their message and hint; anything else is a bug."""
+    try:
+        return handler(args)
+    except HostedError as exc:
+        print_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except Exception as exc:  # a bug: short on screen, full in the debug log
+        path = debug_log_path()
+        with open(path, "a") as fh:
+            fh.write(f"hosted {__version__} {sys.argv!r}\n{traceback.format_exc()}\n")
+        err_console.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")
+        err_console.print(f"This is a bug in hosted. The full traceback is in {path}")
+        return EXIT_FAILED
+
+
+def print_error(exc: HostedError) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
+    if exc.hint:
+        err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}")
+
+
+def print_json(kind: str, data: dict[str, Any]) -> None:
+    envelope = {"hosted_json": JSON_FORMAT_VERSION, "kind": kind, "hosted_version": __version__, **data}
+    sys.stdout.write(json.dumps(envelope, indent=2, sort_keys=False) + "\n")
+
+
+def confirm(questions: Sequence[str]) -> bool:
+    from rich.prompt import Confirm
+
+    console.print("[bold]These steps need your confirmation:[/]")
+    for q in questions:
+        console.print(f"  - {escape(q)}")
+    return Confirm.ask("Go ahead?", default=False, console=console)
+
+
+def can_ask() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+class EventPrinter:
+    """Renders library events as lines prefixed with the machine's name."""
+
+    STYLE = {"warning": "yellow", "step-finished": "green", "step-noop": "dim", "stage": "cyan"}
+
+    def __init__(self, out: Console | None = None, verbose: bool = False) -> None:
+        self.out = out or console
+        self.verbose = verbose
+        self._last_percent: dict[tuple[str | None, str], int] = {}
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "progress":
+            self._progress(event)
+            return
+        if event.kind == "step-started" and not self.verbose:
+            return
+        prefix = f"[bold]{escape(event.machine)}[/] " if event.machine else ""
+        text = escape(event.message)
+        if event.kind == "step-finished" and event.seconds is not None:
+            text += f" [dim]({event.seconds:.1f}s)[/]"
+        if event.kind == "warning":
+            text = "warning: " + text
+        style = self.STYLE.get(event.kind)
+        self.out.print(prefix + (f"[{style}]{text}[/]" if style else text))
+
+    def _progress(self, event: Event) -> None:
+        # Plain lines: one every 25 %, not one per VirtualBox progress tick.
+        pct = int(event.percent or 0)
+        key = (event.machine, event.message)
+        if pct // 25 > self._last_percent.get(key, -1) // 25 or pct == 100:
+            self._last_percent[key] = pct
+            prefix = f"{event.machine} " if event.machine else ""
+            self.out.print(f"{escape(prefix)}[dim]{escape(event.message)}: {pct}%[/]")

@@ -1,0 +1,157 @@
+"""up, status, destroy, doctor."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from hosted.apply import ApplyOptions, ApplyResult, apply
+from hosted.backend.base import Backend
+from hosted.cli.compose import backend_session
+from hosted.cli.console import EventPrinter, can_ask, confirm, console, print_json
+from hosted.cli.profile_cmds import load
+from hosted.errors import EXIT_FAILED, MachineNotFound
+from hosted.model import Environment, ObservedMachine
+from hosted.plan import plan
+from hosted.steps import Step
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    env = load(args)
+    _check_names(env, args.machines)
+    printer = EventPrinter()
+    with backend_session(printer) as backend:
+        the_plan = plan(env, backend.list_machines(), only=tuple(args.machines))
+        for w in the_plan.warnings:
+            printer.out.print(f"[yellow]warning:[/] {escape(w)}")
+        options = ApplyOptions(yes=args.yes, confirm=confirm if can_ask() else None)
+        result = apply(the_plan, env, backend, printer, options)
+    return _report(result)
+
+
+def _check_names(env: Environment, names: list[str]) -> None:
+    unknown = [n for n in names if env.machine(n) is None]
+    if unknown:
+        known = ", ".join(m.name for m in env.machines)
+        raise MachineNotFound(f"no machine named {', '.join(unknown)} in {env.path}", f"machines: {known}")
+
+
+def _report(result: ApplyResult) -> int:
+    for m in result.machines:
+        phases = ", ".join(f"{k} {v:.1f}s" for k, v in m.phases.items())
+        if m.error is not None:
+            console.print(f"[bold red]✗ {escape(m.machine)}[/]: {escape(m.error.message)}")
+            if m.error.hint:
+                console.print(f"  [yellow]hint:[/] {escape(m.error.hint)}")
+        elif m.changed:
+            console.print(f"[green]✓ {escape(m.machine)}[/] ({escape(m.vm_name)}): "
+                          f"{len(m.changed)} change(s){' — ' + phases if phases else ''}")
+        else:
+            console.print(f"[green]✓ {escape(m.machine)}[/] ({escape(m.vm_name)}): up to date")
+    return 0 if result.ok else EXIT_FAILED
+
+
+def machine_status(
+    env: Environment, observed: list[ObservedMachine], names: list[str]
+) -> list[dict[str, Any]]:
+    the_plan = plan(env, observed, only=tuple(names))
+    by_uuid = {m.uuid: m for m in observed}
+    rows = []
+    for mp in the_plan.machines:
+        cur = by_uuid.get(mp.uuid or "")
+        spec = mp.spec
+        drift = [s.describe() for s in mp.changes]
+        forwards = [] if cur is None else [
+            {"name": f.name, "host_ip": f.host_ip, "host": f.host, "guest": f.guest, "protocol": f.protocol}
+            for f in cur.forwards()
+        ]
+        ssh = None
+        if cur is not None and spec is not None:
+            port = next((f for f in cur.forwards() if f.guest == spec.ssh.port and f.protocol == "tcp"), None)
+            if port is not None:
+                ssh = {"host": port.host_ip, "port": port.host, "user": spec.ssh.user}
+        rows.append({
+            "machine": mp.machine,
+            "vm_name": mp.vm_name,
+            "uuid": mp.uuid,
+            "exists": cur is not None,
+            "in_profile": spec is not None,
+            "power": cur.power.value if cur else "not created",
+            "desired": spec.state if spec else "absent",
+            "drift": drift,
+            "forwards": forwards,
+            "ssh": ssh,
+        })
+    return rows
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    env = load(args)
+    _check_names(env, args.machines)
+    with backend_session(EventPrinter()) as backend:
+        rows = machine_status(env, backend.list_machines(), args.machines)
+    if args.json:
+        print_json("status", {"environment": env.name, "machines": rows})
+        return 0
+    table = Table(title=f"environment {env.name}", title_justify="left")
+    for col in ("machine", "VM", "state", "drift", "forwards"):
+        table.add_column(col)
+    for r in rows:
+        drift = "; ".join(r["drift"]) or ("in sync" if r["exists"] else "-")
+        if not r["in_profile"]:
+            drift = "not in the profile"
+        fwd = ", ".join(f"{f['host_ip']}:{f['host']}->{f['guest']}" for f in r["forwards"]) or "-"
+        table.add_row(r["machine"], r["vm_name"], r["power"], escape(drift), fwd)
+    console.print(table)
+    return 0
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    env = load(args)
+    printer = EventPrinter()
+    with backend_session(printer) as backend:
+        targets = _destroy_targets(env, backend, args.machines)
+        if not targets:
+            console.print("Nothing to destroy: no machine of this environment exists.")
+            return 0
+        from hosted.plan import MachinePlan, Plan
+
+        steps = Plan(env.name, tuple(
+            MachinePlan(t.tags.machine if t.tags else t.vm_name, t.vm_name, t.uuid,
+                        (Step(t.tags.machine if t.tags else t.vm_name, "destroy", old=t.vm_name,
+                              reason="asked for", destructive=True),))
+            for t in targets
+        ))
+        options = ApplyOptions(yes=args.yes, confirm=confirm if can_ask() else None)
+        result = apply(steps, env, backend, printer, options)
+    return _report(result)
+
+
+def _destroy_targets(env: Environment, backend: Backend, names: list[str]) -> list[ObservedMachine]:
+    owned = [m for m in backend.list_machines() if m.tags is not None and m.tags.environment == env.name]
+    if not names:
+        return owned
+    found = [m for m in owned if m.tags is not None and m.tags.machine in names]
+    missing = set(names) - {m.tags.machine for m in found if m.tags is not None}
+    if missing:
+        raise MachineNotFound(
+            f"no machine of environment {env.name!r} named {', '.join(sorted(missing))} exists",
+            "`hosted status` lists the environment's machines",
+        )
+    return found
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    printer = EventPrinter()
+    with backend_session(printer) as backend:
+        info = backend.info()
+        count = len(backend.list_machines())
+    console.print(f"[green]✓[/] {info.name} {info.version} (API {info.api_version}) is reachable")
+    for key, value in info.details:
+        console.print(f"  {escape(key)}: {escape(value)}")
+    console.print(f"  registered machines: {count}")
+    return 0
+

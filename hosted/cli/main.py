@@ -1,0 +1,68 @@
+"""Entry point.  Parsing stays on argparse and imports nothing heavy, so that
+`hosted --help` is fast; a command imports what it needs when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from hosted import __version__
+
+# command name -> (module under hosted.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("profile_cmds", "check the profile and report every problem with its file, line and key"),
+    "plan": ("profile_cmds", "show what `up` would change in VirtualBox, without changing it"),
+    "schema": ("profile_cmds", "print the profile's JSON Schema (for editor plugins)"),
+    "up": ("machine_cmds", "create, configure and start the machines so VirtualBox matches the profile"),
+    "status": ("machine_cmds", "list the machines: power state, drift from the profile, forwarded ports"),
+    "destroy": ("machine_cmds", "power off and delete machines hosted created (asks first)"),
+    "doctor": ("machine_cmds", "check the VirtualBox install, bindings and service, and say how to fix them"),
+}
+
+
+def _add_profile_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--file", metavar="PATH", help="the profile (default: ./hosted.yaml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hosted",
+        description="Turn a YAML profile into running VirtualBox machines.",
+        epilog="Exit codes: 0 success, 1 operation failed, 2 invalid input, 3 VirtualBox unavailable.",
+    )
+    parser.add_argument("--version", action="version", version=f"hosted {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, text) in COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text)
+        _add_profile_arg(p)
+        _add_command_args(name, p)
+    return parser
+
+
+def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
+    if name in ("plan", "status"):
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+    if name in ("plan", "up", "destroy", "status"):
+        p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines")
+    if name in ("up", "destroy"):
+        p.add_argument("-y", "--yes", action="store_true", help="answer yes to every confirmation")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    module_name, _ = COMMANDS[args.command]
+    module = importlib.import_module(f"hosted.cli.{module_name}")
+    handler: Callable[[argparse.Namespace], int] = getattr(module, "cmd_" + args.command.replace("-", "_"))
+    from hosted.cli.console import run_guarded
+
+    return run_guarded(handler, args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
