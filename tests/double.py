@@ -1,0 +1,689 @@
+"""An in-memory Backend for fast planner/apply tests.
+
+It follows VirtualBox's rules where hosted depends on them (which power states
+allow which operation, what needs the machine off, what a held session lock
+refuses, how snapshots form a tree, that extradata is not part of a snapshot)
+and the contract suite in tests/contract checks it against real VirtualBox.
+Machines live in a dict; their files (settings, hosted's disk, logs, saved
+state) are real, tiny files under ``root`` so that "destroy deletes only what
+it created" can be checked the same way on both backends.
+
+Test knobs, beyond the Backend protocol:
+
+* ``fail_next(method, error, uuid=None, after=False, times=1)`` / ``faults``:
+  the next call(s) of ``method`` raise ``error`` (before doing anything, or
+  ``after=True``: once the work is done, like a lost reply).
+* ``calls``: every protocol call, in order; ``saves``: one uuid per settings
+  save (a lock/change/save round trip); ``count(method)``.
+* ``add_foreign_machine``, ``lock_machine``/``unlock_machine``/``hold_lock``,
+  ``set_guest_property``, ``set_power`` (guest shut down, VM crashed, paused),
+  ``modify`` (a change made outside hosted), ``make_inaccessible``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hosted.backend.base import RUNTIME_KEYS, Backend, ConfigKey, StartMode, StopMode
+from hosted.errors import (
+    BackendUnavailable,
+    MachineLocked,
+    MachineNotFound,
+    NameConflict,
+    OperationFailed,
+    SnapshotError,
+)
+from hosted.events import Emit, Event
+from hosted.model import (
+    BackendInfo,
+    Firmware,
+    MachineSpec,
+    Nic,
+    ObservedMachine,
+    PowerState,
+    SharedFolder,
+    SnapshotInfo,
+    Tags,
+)
+from hosted.ports import PortAllocator
+
+# hosted's tags as extradata keys (one place; the real backend has its own).
+TAG_KEYS = {
+    "environment": "hosted/environment",
+    "machine": "hosted/machine",
+    "spec_hash": "hosted/spec-hash",
+    "hosted_version": "hosted/version",
+}
+ALL_KEYS = frozenset((*MachineSpec.CONFIG_KEYS, "forwards", "tags"))
+MAX_NICS = 8  # PIIX3 chipset, VirtualBox's default
+DEFAULT_ADAPTER = "82540EM"
+DEFAULT_INTNET = "intnet"
+_RUNNING = (PowerState.RUNNING, PowerState.PAUSED, PowerState.STUCK)
+_EDITABLE = (PowerState.POWEROFF, PowerState.ABORTED)  # VirtualBox's "mutable" states
+
+
+@dataclass(frozen=True)
+class Config:
+    os_type: str = "Other"
+    cpus: int = 1
+    memory_mb: int = 128
+    firmware: Firmware = "bios"
+    nics: tuple[Nic, ...] = ()
+    shared_folders: tuple[SharedFolder, ...] = ()
+    disk_mb: int | None = None
+    dvd: str | None = None
+
+
+@dataclass
+class Snapshot:
+    id: str
+    name: str
+    description: str
+    taken_at: float
+    online: bool
+    parent_id: str | None
+    config: Config
+    children: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Machine:
+    uuid: str
+    vm_name: str
+    dir: Path
+    config: Config
+    power: PowerState = PowerState.POWEROFF
+    extradata: dict[str, str] = field(default_factory=dict)
+    guest_props: dict[str, tuple[str, bool]] = field(default_factory=dict)  # name -> (value, transient)
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    current_snapshot: str | None = None
+    locked_by: str | None = None
+    accessible: bool = True
+    disk_path: Path | None = None  # only a disk this backend created
+
+    @property
+    def settings_file(self) -> Path:
+        return self.dir / f"{self.vm_name}.vbox"
+
+    @property
+    def saved_state_file(self) -> Path:
+        return self.dir / "Snapshots" / f"{{{self.uuid}}}.sav"
+
+    @property
+    def vbox_log(self) -> Path:
+        return self.dir / "Logs" / "VBox.log"
+
+
+@dataclass
+class Fault:
+    error: Exception
+    uuid: str | None = None
+    after: bool = False
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    uuid: str | None
+    args: tuple[Any, ...] = ()
+
+
+class MemoryBackend:
+    """Backend double; thread-safe, one instance is one VirtualBox installation."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        ports: PortAllocator | None = None,
+        now: Callable[[], float] = time.time,
+        acpi_honoured: bool = True,
+    ) -> None:
+        import tempfile
+
+        self.root = root or Path(tempfile.mkdtemp(prefix="hosted-memory-vms-"))
+        self.ports = ports or PortAllocator()
+        self.now = now
+        self.acpi_honoured = acpi_honoured  # False: a guest that ignores the power button
+        self.machines: dict[str, Machine] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self.calls: list[Call] = []
+        self.saves: list[str] = []
+        self.closed = False
+        self._lock = threading.RLock()
+
+    # ---- test knobs -------------------------------------------------------
+
+    def fail_next(
+        self, method: str, error: Exception, *, uuid: str | None = None, after: bool = False,
+        times: int = 1,
+    ) -> None:
+        """The next ``times`` calls of ``method`` (on ``uuid``, if given) raise ``error``."""
+        if not hasattr(self, method):
+            raise AttributeError(f"MemoryBackend has no method {method!r}")
+        with self._lock:
+            self.faults.setdefault(method, []).extend(Fault(error, uuid, after) for _ in range(times))
+
+    def count(self, method: str, uuid: str | None = None) -> int:
+        return sum(1 for c in self.calls if c.method == method and uuid in (None, c.uuid))
+
+    def add_foreign_machine(self, vm_name: str, *, memory_mb: int = 64, os_type: str = "Other") -> str:
+        """A machine hosted did not create (no tags): it must never be touched."""
+        with self._lock:
+            m = self._register(vm_name, Config(os_type=os_type, memory_mb=memory_mb), None)
+            return m.uuid
+
+    def lock_machine(self, uuid: str, holder: str = "VirtualBox GUI") -> None:
+        """Another process holds a write session lock (e.g. the GUI's settings dialog)."""
+        with self._lock:
+            m = self._get(uuid)
+            if m.locked_by is not None or m.power in _RUNNING:
+                raise OperationFailed(f"{m.vm_name} is already locked")
+            m.locked_by = holder
+
+    def unlock_machine(self, uuid: str) -> None:
+        with self._lock:
+            self._get(uuid).locked_by = None
+
+    @contextlib.contextmanager
+    def hold_lock(self, uuid: str, holder: str = "VirtualBox GUI") -> Iterator[None]:
+        self.lock_machine(uuid, holder)
+        try:
+            yield
+        finally:
+            self.unlock_machine(uuid)
+
+    def set_guest_property(self, uuid: str, name: str, value: str | None, *, transient: bool = True) -> None:
+        """What the guest additions would publish; transient ones vanish at power off."""
+        with self._lock:
+            m = self._get(uuid)
+            if value is None:
+                m.guest_props.pop(name, None)
+            else:
+                m.guest_props[name] = (value, transient)
+
+    def set_power(self, uuid: str, power: PowerState) -> None:
+        """Something outside hosted changed the power state (guest halted, VM crashed...)."""
+        with self._lock:
+            m = self._get(uuid)
+            if not power.is_on:
+                self._powered_off(m)
+            m.power = power
+
+    def modify(self, uuid: str, **changes: Any) -> None:
+        """A change made outside hosted (GUI, VBoxManage), e.g. ``modify(u, memory_mb=512)``."""
+        with self._lock:
+            m = self._get(uuid)
+            if "vm_name" in changes:
+                m.vm_name = changes.pop("vm_name")
+            m.config = replace(m.config, **changes)
+            self._save(m)
+
+    def make_inaccessible(self, uuid: str) -> None:
+        """Its settings file went missing or unreadable."""
+        with self._lock:
+            self._get(uuid).accessible = False
+
+    def disk_path(self, uuid: str) -> Path | None:
+        with self._lock:
+            return self._get(uuid).disk_path
+
+    # ---- Backend: reading -------------------------------------------------
+
+    def info(self) -> BackendInfo:
+        self._enter("info", None)
+        return BackendInfo(name="memory", version="7.2.0", api_version="7_2")
+
+    def list_machines(self) -> list[ObservedMachine]:
+        with self._lock:
+            self._enter("list_machines", None)
+            return [self._observe(m) for m in self.machines.values()]
+
+    def get_machine(self, ref: str) -> ObservedMachine | None:
+        with self._lock:
+            self._enter("get_machine", ref)
+            m = self._find(ref)
+            return None if m is None else self._observe(m)
+
+    def get_extradata(self, uuid: str, key: str) -> str:
+        with self._lock:
+            self._enter("get_extradata", uuid, key)
+            return self._get(uuid).extradata.get(key, "")
+
+    def set_extradata(self, uuid: str, key: str, value: str) -> None:
+        with self._lock:
+            self._enter("set_extradata", uuid, key, value)
+            m = self._get(uuid)
+            if value:
+                m.extradata[key] = value
+            else:  # VirtualBox: setting "" deletes the key
+                m.extradata.pop(key, None)
+            self._save(m)
+            self._leave("set_extradata", uuid)
+
+    def guest_property(self, uuid: str, name: str) -> str | None:
+        with self._lock:
+            self._enter("guest_property", uuid, name)
+            prop = self._get(uuid).guest_props.get(name)
+            return None if prop is None else prop[0]
+
+    def log_paths(self, uuid: str) -> dict[str, str]:
+        with self._lock:
+            self._enter("log_paths", uuid)
+            m = self._get(uuid)
+            return {"vbox": str(m.vbox_log), "serial": str(m.dir / "Logs" / "serial.log")}
+
+    # ---- Backend: creating and changing -----------------------------------
+
+    def create_machine(self, spec: MachineSpec, tags: Tags, emit: Emit) -> ObservedMachine:
+        with self._lock:
+            self._enter("create_machine", None, spec.vm_name)
+            existing = self._find(spec.vm_name)
+            if existing is not None:
+                if existing.extradata.get(TAG_KEYS["environment"]) is None:
+                    raise NameConflict(
+                        f"a VirtualBox machine named {spec.vm_name!r} exists and hosted does not own it",
+                        "rename that machine, or set vm_name in the profile",
+                    )
+                raise OperationFailed(f"machine settings file for {spec.vm_name!r} already exists")
+            config = self._apply(Config(), spec, MachineSpec.CONFIG_KEYS)
+            emit(Event("progress", f"creating {spec.vm_name}", machine=spec.vm_name, percent=0.0))
+            m = self._register(spec.vm_name, config, tags)
+            if config.disk_mb is not None:
+                m.disk_path = self._make_disk(m, config.disk_mb)
+                emit(Event("progress", "creating disk", machine=spec.vm_name, percent=50.0))
+            emit(Event("progress", f"created {spec.vm_name}", machine=spec.vm_name, percent=100.0))
+            self._leave("create_machine", m.uuid)
+            return self._observe(m)
+
+    def configure(
+        self, uuid: str, spec: MachineSpec, keys: Sequence[ConfigKey], tags: Tags, emit: Emit
+    ) -> ObservedMachine:
+        with self._lock:
+            self._enter("configure", uuid, tuple(keys))
+            unknown = set(keys) - ALL_KEYS
+            if unknown:
+                raise ValueError(f"configure: unknown keys {sorted(unknown)}")
+            m = self._writable(uuid)
+            offline = set(keys) - RUNTIME_KEYS - {"tags"}
+            if offline and m.power not in _EDITABLE:
+                raise OperationFailed(
+                    f"{m.vm_name} is {m.power}: {', '.join(sorted(offline))} can only change when it is off",
+                    "stop the machine first",
+                )
+            config = self._apply(m.config, spec, keys)
+            if config.disk_mb is not None and config.disk_mb != m.config.disk_mb:
+                if m.disk_path is None:
+                    m.disk_path = self._make_disk(m, config.disk_mb)
+                else:
+                    m.disk_path.write_text(json.dumps({"size_mb": config.disk_mb}))
+            m.config = config
+            self._write_tags(m, tags)
+            self._save(m)
+            self._leave("configure", uuid)
+            return self._observe(m)
+
+    # ---- Backend: power ---------------------------------------------------
+
+    def start(self, uuid: str, mode: StartMode, emit: Emit) -> None:
+        with self._lock:
+            self._enter("start", uuid, mode)
+            m = self._writable(uuid)
+            if m.power not in (PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED):
+                raise OperationFailed(f"{m.vm_name} cannot start: it is {m.power}")
+            emit(Event("progress", f"starting {m.vm_name}", machine=m.vm_name, percent=0.0))
+            self._power_on(m, mode)
+            emit(Event("progress", f"started {m.vm_name}", machine=m.vm_name, percent=100.0))
+            self._leave("start", uuid)
+
+    def stop(self, uuid: str, mode: StopMode, timeout: float, emit: Emit) -> None:
+        with self._lock:
+            self._enter("stop", uuid, mode, timeout)
+            m = self._get(uuid)
+            if not m.power.is_on:
+                raise OperationFailed(f"{m.vm_name} is not running (it is {m.power})")
+            if mode == "acpi" and not self.acpi_honoured:
+                emit(Event("warning", f"{m.vm_name} ignored the ACPI power button for {timeout:g} s; "
+                           "powering it off", machine=m.vm_name))
+            self._powered_off(m)
+            m.power = PowerState.POWEROFF
+            self._leave("stop", uuid)
+
+    def save_state(self, uuid: str, emit: Emit) -> None:
+        with self._lock:
+            self._enter("save_state", uuid)
+            m = self._get(uuid)
+            if m.power not in (PowerState.RUNNING, PowerState.PAUSED):
+                raise OperationFailed(f"{m.vm_name} cannot save its state: it is {m.power}")
+            emit(Event("progress", f"saving {m.vm_name}", machine=m.vm_name, percent=0.0))
+            m.saved_state_file.parent.mkdir(parents=True, exist_ok=True)
+            m.saved_state_file.write_text("saved state")
+            m.power = PowerState.SAVED
+            emit(Event("progress", f"saved {m.vm_name}", machine=m.vm_name, percent=100.0))
+            self._leave("save_state", uuid)
+
+    def resume(self, uuid: str, emit: Emit) -> None:
+        with self._lock:
+            self._enter("resume", uuid)
+            m = self._get(uuid)
+            if m.power == PowerState.PAUSED:
+                m.power = PowerState.RUNNING
+            elif m.power == PowerState.SAVED:
+                self._writable(uuid)
+                emit(Event("progress", f"restoring {m.vm_name}", machine=m.vm_name, percent=0.0))
+                self._power_on(m, "headless")
+                emit(Event("progress", f"started {m.vm_name}", machine=m.vm_name, percent=100.0))
+            else:
+                raise OperationFailed(f"{m.vm_name} is {m.power}: only a saved or paused machine resumes")
+            self._leave("resume", uuid)
+
+    def destroy(self, uuid: str, emit: Emit) -> None:
+        with self._lock:
+            self._enter("destroy", uuid)
+            m = self._writable(uuid)
+            if m.power.is_on:
+                self._powered_off(m)
+            emit(Event("progress", f"deleting {m.vm_name}", machine=m.vm_name, percent=0.0))
+            del self.machines[m.uuid]
+            for path in (m.settings_file, m.saved_state_file, m.vbox_log, m.disk_path,
+                         m.dir / "Logs" / "serial.log"):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            for d in (m.dir / "Logs", m.dir / "Snapshots", m.dir):
+                with contextlib.suppress(OSError):  # not empty: someone else's files stay
+                    d.rmdir()
+            emit(Event("progress", f"deleted {m.vm_name}", machine=m.vm_name, percent=100.0))
+            self._leave("destroy", uuid)
+
+    # ---- Backend: snapshots -----------------------------------------------
+
+    def take_snapshot(self, uuid: str, name: str, description: str, emit: Emit) -> SnapshotInfo:
+        with self._lock:
+            self._enter("take_snapshot", uuid, name)
+            m = self._writable(uuid)
+            online = m.power in (PowerState.RUNNING, PowerState.PAUSED, PowerState.SAVED)
+            taken_at = self.now()
+            snap = Snapshot(str(uuidlib.uuid4()), name, description, taken_at, online,
+                            m.current_snapshot, m.config)
+            emit(Event("progress", f"taking snapshot {name}", machine=m.vm_name, percent=0.0))
+            if snap.parent_id is not None:
+                m.snapshots[snap.parent_id].children.append(snap.id)
+            m.snapshots[snap.id] = snap
+            m.current_snapshot = snap.id
+            self._save(m)
+            emit(Event("progress", f"took snapshot {name}", machine=m.vm_name, percent=100.0))
+            self._leave("take_snapshot", uuid)
+            return self._snapshot_info(m, snap)
+
+    def list_snapshots(self, uuid: str) -> list[SnapshotInfo]:
+        with self._lock:
+            self._enter("list_snapshots", uuid)
+            m = self._get(uuid)
+            roots = [s for s in m.snapshots.values() if s.parent_id is None]
+            out: list[SnapshotInfo] = []
+            stack = list(reversed(roots))
+            while stack:  # tree pre-order, children oldest first
+                s = stack.pop()
+                out.append(self._snapshot_info(m, s))
+                stack.extend(m.snapshots[c] for c in reversed(s.children))
+            return out
+
+    def restore_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None:
+        with self._lock:
+            self._enter("restore_snapshot", uuid, snapshot_id)
+            m = self._writable(uuid)
+            snap = self._snapshot(m, snapshot_id)
+            if not m.power.is_off:
+                raise OperationFailed(f"{m.vm_name} is {m.power}: stop it before restoring a snapshot")
+            emit(Event("progress", f"restoring snapshot {snap.name}", machine=m.vm_name, percent=0.0))
+            m.saved_state_file.unlink(missing_ok=True)
+            m.config = snap.config
+            if m.disk_path is not None and snap.config.disk_mb is not None:
+                m.disk_path.write_text(json.dumps({"size_mb": snap.config.disk_mb}))
+            m.power = PowerState.SAVED if snap.online else PowerState.POWEROFF
+            if snap.online:
+                m.saved_state_file.parent.mkdir(parents=True, exist_ok=True)
+                m.saved_state_file.write_text("saved state")
+            m.current_snapshot = snap.id
+            self._save(m)
+            emit(Event("progress", f"restored snapshot {snap.name}", machine=m.vm_name, percent=100.0))
+            self._leave("restore_snapshot", uuid)
+
+    def delete_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None:
+        with self._lock:
+            self._enter("delete_snapshot", uuid, snapshot_id)
+            m = self._writable(uuid)
+            snap = self._snapshot(m, snapshot_id)
+            if len(snap.children) > 1:
+                raise SnapshotError(
+                    f"snapshot {snap.name!r} has {len(snap.children)} children and cannot be deleted",
+                    "delete its children first",
+                )
+            emit(Event("progress", f"deleting snapshot {snap.name}", machine=m.vm_name, percent=0.0))
+            parent = m.snapshots.get(snap.parent_id) if snap.parent_id else None
+            for child in snap.children:
+                m.snapshots[child].parent_id = snap.parent_id
+            if parent is not None:
+                i = parent.children.index(snap.id)
+                parent.children[i:i + 1] = snap.children
+            del m.snapshots[snap.id]
+            if m.current_snapshot == snap.id:
+                m.current_snapshot = snap.parent_id
+            self._save(m)
+            emit(Event("progress", f"deleted snapshot {snap.name}", machine=m.vm_name, percent=100.0))
+            self._leave("delete_snapshot", uuid)
+
+    def close(self) -> None:
+        self.calls.append(Call("close", None))
+        self.closed = True
+
+    # ---- internals --------------------------------------------------------
+
+    def _enter(self, method: str, uuid: str | None, *args: Any) -> None:
+        if self.closed:
+            raise BackendUnavailable("the memory backend was closed")
+        self.calls.append(Call(method, uuid, args))
+        self._fire(method, uuid, after=False)
+
+    def _leave(self, method: str, uuid: str | None) -> None:
+        self._fire(method, uuid, after=True)
+
+    def _fire(self, method: str, uuid: str | None, *, after: bool) -> None:
+        queue = self.faults.get(method, [])
+        for i, fault in enumerate(queue):
+            if fault.after == after and fault.uuid in (None, uuid):
+                del queue[i]
+                raise fault.error
+
+    def _find(self, ref: str) -> Machine | None:
+        m = self.machines.get(ref)
+        if m is not None:
+            return m
+        return next((m for m in self.machines.values() if m.vm_name == ref), None)
+
+    def _get(self, uuid: str) -> Machine:
+        m = self.machines.get(uuid)
+        if m is None:
+            raise MachineNotFound(f"no machine with uuid {uuid}")
+        return m
+
+    def _writable(self, uuid: str) -> Machine:
+        """The machine, if no other session holds its lock (VirtualBox's lockMachine)."""
+        m = self._get(uuid)
+        if m.locked_by is not None:
+            raise MachineLocked(
+                f"{m.vm_name} is locked by another session ({m.locked_by})",
+                f"close {m.locked_by} or wait for it to finish, then try again",
+            )
+        if not m.accessible:
+            raise OperationFailed(f"{m.vm_name} is inaccessible")
+        return m
+
+    def _register(self, vm_name: str, config: Config, tags: Tags | None) -> Machine:
+        d = self.root / vm_name
+        if (d / f"{vm_name}.vbox").exists():
+            raise OperationFailed(f"machine settings file {d / vm_name}.vbox already exists")
+        m = Machine(str(uuidlib.uuid4()), vm_name, d, config)
+        if tags is not None:
+            self._write_tags(m, tags)
+        d.mkdir(parents=True, exist_ok=True)
+        self.machines[m.uuid] = m
+        self._save(m)
+        return m
+
+    def _make_disk(self, m: Machine, size_mb: int) -> Path:
+        path = m.dir / f"{m.vm_name}.vdi"
+        path.write_text(json.dumps({"size_mb": size_mb}))
+        return path
+
+    def _save(self, m: Machine) -> None:
+        self.saves.append(m.uuid)
+        if m.dir.is_dir():
+            m.settings_file.write_text(json.dumps({"uuid": m.uuid, "extradata": m.extradata}))
+
+    def _write_tags(self, m: Machine, tags: Tags) -> None:
+        for attr, key in TAG_KEYS.items():
+            value = getattr(tags, attr)
+            if value:
+                m.extradata[key] = value
+            else:
+                m.extradata.pop(key, None)
+
+    def _power_on(self, m: Machine, mode: str) -> None:
+        m.vbox_log.parent.mkdir(parents=True, exist_ok=True)
+        with m.vbox_log.open("a") as log:
+            log.write(f"VirtualBox (memory double) {mode} start of {m.vm_name}\n")
+        m.saved_state_file.unlink(missing_ok=True)
+        m.power = PowerState.RUNNING
+
+    def _powered_off(self, m: Machine) -> None:
+        m.guest_props = {k: v for k, v in m.guest_props.items() if not v[1]}
+        if m.power == PowerState.SAVED:
+            m.saved_state_file.unlink(missing_ok=True)
+
+    def _snapshot(self, m: Machine, snapshot_id: str) -> Snapshot:
+        snap = m.snapshots.get(snapshot_id)
+        if snap is None:
+            raise SnapshotError(f"{m.vm_name} has no snapshot {snapshot_id}")
+        return snap
+
+    def _snapshot_info(self, m: Machine, s: Snapshot) -> SnapshotInfo:
+        return SnapshotInfo(
+            id=s.id, name=s.name, description=s.description, taken_at=s.taken_at, online=s.online,
+            current=s.id == m.current_snapshot, parent_id=s.parent_id, children=tuple(s.children),
+        )
+
+    def _observe(self, m: Machine) -> ObservedMachine:
+        env = m.extradata.get(TAG_KEYS["environment"])
+        name = m.extradata.get(TAG_KEYS["machine"])
+        tags = None
+        if env and name:
+            tags = Tags(env, name, m.extradata.get(TAG_KEYS["spec_hash"], ""),
+                        m.extradata.get(TAG_KEYS["hosted_version"], ""))
+        c = m.config if m.accessible else Config()
+        return ObservedMachine(
+            uuid=m.uuid, vm_name=m.vm_name, tags=tags, power=m.power if m.accessible else PowerState.UNKNOWN,
+            os_type=c.os_type, cpus=c.cpus, memory_mb=c.memory_mb, firmware=c.firmware, nics=c.nics,
+            shared_folders=c.shared_folders, disk_mb=c.disk_mb, dvd=c.dvd,
+            settings_file=str(m.settings_file),
+            session_locked=m.locked_by is not None or m.power.is_on, accessible=m.accessible,
+        )
+
+    # ---- applying a spec to a Config ---------------------------------------
+
+    def _apply(self, config: Config, spec: MachineSpec, keys: Sequence[str]) -> Config:
+        """The config with ``keys`` of ``spec`` applied; validates before anything changes."""
+        c = config
+        if "os_type" in keys and spec.os_type is not None:
+            c = replace(c, os_type=spec.os_type)
+        if "cpus" in keys and spec.cpus is not None:
+            if not 1 <= spec.cpus <= 64:
+                raise OperationFailed(f"invalid CPU count {spec.cpus} (1-64)")
+            c = replace(c, cpus=spec.cpus)
+        if "memory_mb" in keys and spec.memory_mb is not None:
+            if spec.memory_mb < 4:
+                raise OperationFailed(f"invalid memory size {spec.memory_mb} MB (at least 4)")
+            c = replace(c, memory_mb=spec.memory_mb)
+        if "firmware" in keys and spec.firmware is not None:
+            c = replace(c, firmware=spec.firmware)
+        if "disk_mb" in keys and spec.disk_mb is not None:
+            if c.disk_mb is not None and spec.disk_mb < c.disk_mb:
+                raise OperationFailed(
+                    f"cannot shrink the disk from {c.disk_mb} MB to {spec.disk_mb} MB",
+                    "VirtualBox can only grow a disk")
+            c = replace(c, disk_mb=spec.disk_mb)
+        if "shared_folders" in keys and spec.shared_folders is not None:
+            c = replace(c, shared_folders=self._folders(spec.shared_folders))
+        if "dvd" in keys and spec.dvd is not None:
+            if not Path(spec.dvd).is_file():
+                raise OperationFailed(f"cannot open the DVD image {spec.dvd}: no such file")
+            c = replace(c, dvd=spec.dvd)
+        if "nics" in keys and spec.nics is not None:
+            c = replace(c, nics=self._nics(c.nics, spec.nics))
+        elif "forwards" in keys and spec.nics is not None:
+            if len(spec.nics) > len(c.nics):
+                raise OperationFailed(f"forwards for adapter {len(spec.nics)}, which is not enabled")
+            wanted = tuple(replace(cur, forwards=want.forwards) for cur, want in zip(c.nics, spec.nics, strict=False))
+            merged = self._nics(c.nics, wanted + c.nics[len(wanted):], keep_kind=True)
+            c = replace(c, nics=merged)
+        return c
+
+    def _folders(self, folders: tuple[SharedFolder, ...]) -> tuple[SharedFolder, ...]:
+        names = [f.name for f in folders]
+        if len(set(names)) != len(names):
+            raise OperationFailed(f"duplicate shared folder names in {names}")
+        for f in folders:
+            if not Path(f.host).is_absolute():
+                raise OperationFailed(f"shared folder path {f.host!r} is not absolute")
+        return folders
+
+    def _nics(
+        self, current: tuple[Nic, ...], wanted: tuple[Nic, ...], keep_kind: bool = False
+    ) -> tuple[Nic, ...]:
+        if len(wanted) > MAX_NICS:
+            raise OperationFailed(f"{len(wanted)} network adapters: VirtualBox has {MAX_NICS}")
+        # Every machine's ports, this one's included: a kept auto port is reused below
+        # without consulting ``taken``.
+        taken = {f.host for mm in self.machines.values()
+                 for n in mm.config.nics for f in n.forwards if f.host is not None}
+        taken |= {f.host for n in wanted for f in n.forwards if f.host is not None}
+        out: list[Nic] = []
+        for slot, nic in enumerate(wanted):
+            names = [f.name for f in nic.forwards]
+            if len(set(names)) != len(names):
+                raise OperationFailed(f"adapter {slot + 1}: duplicate forward names in {names}")
+            old = current[slot].forwards if slot < len(current) else ()
+            forwards = []
+            for fw in nic.forwards:
+                if fw.host is None:
+                    port = next((o.host for o in old if fw.matches(o) and o.host is not None), None)
+                    if port is None:
+                        port = self.ports.allocate(fw.host_ip, taken)
+                    taken.add(port)
+                    fw = replace(fw, host=port)
+                forwards.append(fw)
+            if keep_kind:
+                out.append(replace(nic, forwards=tuple(forwards)))
+                continue
+            out.append(Nic(
+                kind=nic.kind,
+                network=(nic.network or DEFAULT_INTNET) if nic.kind == "internal" else nic.network,
+                interface=nic.interface,
+                forwards=tuple(forwards),
+                adapter_type=nic.adapter_type or DEFAULT_ADAPTER,
+            ))
+        return tuple(out)
+
+
+def _conforms(b: MemoryBackend) -> Backend:
+    return b  # mypy checks MemoryBackend against the protocol here
+
+
+__all__ = ["TAG_KEYS", "Call", "Fault", "MemoryBackend"]
