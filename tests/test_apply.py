@@ -1,0 +1,136 @@
+"""apply() on the in-memory double: convergence, batching, confirmation, and a
+failure injected at every step (a rerun converges, nothing of the user's is lost)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from double import MemoryBackend
+from factories import env, fwd, nat, spec
+
+from hosted.apply import ApplyOptions, apply
+from hosted.errors import ConfirmationRequired, OperationFailed
+from hosted.events import Recorder
+from hosted.model import Environment, PowerState
+from hosted.plan import plan
+from hosted.ports import PortAllocator
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> MemoryBackend:
+    return MemoryBackend(root=tmp_path / "vms", ports=PortAllocator(tmp_path / "ports"))
+
+
+def up(e: Environment, b: MemoryBackend, **options: object) -> object:
+    rec = Recorder()
+    result = apply(plan(e, b.list_machines()), e, b, rec, ApplyOptions(**options))  # type: ignore[arg-type]
+    return result
+
+
+def converged(e: Environment, b: MemoryBackend) -> bool:
+    return not plan(e, b.list_machines()).has_actions
+
+
+WORKSHOP = env(
+    spec("web", memory_mb=256, cpus=2, nics=(nat(fwd(22, None, "ssh"), fwd(80, 8080)),)),
+    spec("db", state="poweroff", memory_mb=128, disk_mb=64),
+)
+
+
+def test_up_creates_and_starts_then_is_a_noop(backend: MemoryBackend) -> None:
+    result = up(WORKSHOP, backend)
+    assert result.ok  # type: ignore[attr-defined]
+    machines = {m.tags.machine: m for m in backend.list_machines() if m.tags}
+    assert machines["web"].power == PowerState.RUNNING
+    assert machines["db"].power == PowerState.POWEROFF
+    assert machines["web"].memory_mb == 256 and machines["web"].cpus == 2
+    assert converged(WORKSHOP, backend)
+    calls_before = len(backend.calls)
+    assert up(WORKSHOP, backend).ok  # type: ignore[attr-defined]
+    mutating = {"create_machine", "configure", "start", "stop", "destroy"}
+    assert not [c for c in backend.calls[calls_before:] if c.method in mutating]
+
+
+def test_changes_of_one_machine_share_one_save(backend: MemoryBackend) -> None:
+    before = env(spec("db", state="poweroff", memory_mb=128, cpus=1))
+    assert up(before, backend).ok  # type: ignore[attr-defined]
+    saves = len(backend.saves)
+    after = env(spec("db", state="poweroff", memory_mb=256, cpus=2, os_type="Debian_64"))
+    assert up(after, backend).ok  # type: ignore[attr-defined]
+    assert backend.count("configure") == 1
+    assert len(backend.saves) == saves + 1
+    assert converged(after, backend)
+
+
+def test_restart_needs_confirmation_and_nothing_changes_without_it(backend: MemoryBackend) -> None:
+    running = env(spec("web", memory_mb=128))
+    assert up(running, backend).ok  # type: ignore[attr-defined]
+    bigger = env(spec("web", memory_mb=256))
+    with pytest.raises(ConfirmationRequired, match="no terminal"):
+        up(bigger, backend)
+    with pytest.raises(ConfirmationRequired, match="not confirmed"):
+        up(bigger, backend, confirm=lambda questions: False)
+    assert backend.count("stop") == 0 and backend.count("configure") == 0
+    asked: list[str] = []
+    assert up(bigger, backend, confirm=lambda q: asked.extend(q) or True).ok  # type: ignore[attr-defined]
+    assert any("stop" in q for q in asked)
+    assert converged(bigger, backend)
+
+
+@pytest.mark.parametrize("method", ["create_machine", "configure", "start", "stop", "destroy"])
+@pytest.mark.parametrize("after", [False, True], ids=["before-work", "lost-reply"])
+def test_failure_at_each_step_then_rerun_converges(
+    backend: MemoryBackend, method: str, after: bool
+) -> None:
+    foreign = backend.add_foreign_machine("someone-elses-vm", memory_mb=77)
+    first = env(spec("web", memory_mb=128, cpus=1), spec("old", state="poweroff"))
+    assert up(first, backend).ok  # type: ignore[attr-defined]
+    # The next profile needs every kind of step: destroy "old", restart "web"
+    # for a CPU change, create "new".
+    second = env(spec("web", memory_mb=128, cpus=2), spec("new", memory_mb=64))
+    backend.fail_next(method, OperationFailed(f"injected {method} failure"), after=after)
+    result = up(second, backend, yes=True)
+    assert not result.ok  # type: ignore[attr-defined]
+    assert "injected" in result.failed[0].error.message  # type: ignore[attr-defined]
+    rerun = up(second, backend, yes=True)
+    assert rerun.ok, [m.error for m in rerun.failed]  # type: ignore[attr-defined]
+    assert converged(second, backend)
+    mine = sorted(m.tags.machine for m in backend.list_machines() if m.tags)
+    assert mine == ["new", "web"]
+    user_vm = backend.get_machine(foreign)
+    assert user_vm is not None and user_vm.memory_mb == 77 and user_vm.tags is None
+
+
+def test_one_machine_failing_does_not_stop_the_others(backend: MemoryBackend) -> None:
+    e = env(spec("a", state="poweroff"), spec("b", state="poweroff"))
+    backend.fail_next("create_machine", OperationFailed("disk full"))
+    result = up(e, backend)
+    assert [m.machine for m in result.failed] == ["a"]  # type: ignore[attr-defined]
+    assert [m.tags.machine for m in backend.list_machines() if m.tags] == ["b"]
+
+
+def test_events_report_each_step_and_noop(backend: MemoryBackend) -> None:
+    e = env(spec("db", state="poweroff", memory_mb=128))
+    rec = Recorder()
+    apply(plan(e, backend.list_machines()), e, backend, rec)
+    assert any(m.startswith("create demo-db") for m in rec.messages("step-finished"))
+    rec2 = Recorder()
+    apply(plan(e, backend.list_machines()), e, backend, rec2)
+    assert "memory already 128 MB" in rec2.messages("step-noop")
+
+
+def test_after_start_hook_runs_for_running_machines_only(backend: MemoryBackend) -> None:
+    seen: list[str] = []
+
+    def hook(s, uuid, emit):  # type: ignore[no-untyped-def]
+        seen.append(s.name)
+        return {"ready": 1.0}
+
+    e = env(spec("web"), spec("db", state="poweroff"))
+    result = up(e, backend, after_start=hook)
+    assert seen == ["web"]
+    assert result.machines[0].phases["ready"] == 1.0  # type: ignore[attr-defined]
+    seen.clear()
+    up(e, backend, after_start=hook)  # already running: still checked (readiness, provisioning)
+    assert seen == ["web"]
