@@ -9,11 +9,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from hosted.apply import ApplyOptions, ApplyResult, apply
-from hosted.backend.base import Backend
 from hosted.cli.compose import backend_session
 from hosted.cli.console import EventPrinter, can_ask, confirm, console, print_json
 from hosted.cli.profile_cmds import load
 from hosted.errors import EXIT_FAILED, MachineNotFound
+from hosted.lifecycle import owned_machines
 from hosted.model import Environment, ObservedMachine
 from hosted.plan import plan
 from hosted.steps import Step
@@ -29,7 +29,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             printer.out.print(f"[yellow]warning:[/] {escape(w)}")
         options = ApplyOptions(yes=args.yes, confirm=confirm if can_ask() else None)
         result = apply(the_plan, env, backend, printer, options)
-    return _report(result)
+    return report(result)
 
 
 def _check_names(env: Environment, names: list[str]) -> None:
@@ -39,7 +39,7 @@ def _check_names(env: Environment, names: list[str]) -> None:
         raise MachineNotFound(f"no machine named {', '.join(unknown)} in {env.path}", f"machines: {known}")
 
 
-def _report(result: ApplyResult) -> int:
+def report(result: ApplyResult) -> int:
     for m in result.machines:
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in m.phases.items())
         if m.error is not None:
@@ -113,7 +113,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     env = load(args)
     printer = EventPrinter()
     with backend_session(printer) as backend:
-        targets = _destroy_targets(env, backend, args.machines)
+        targets = owned_machines(env, backend, args.machines)
         if not targets:
             console.print("Nothing to destroy: no machine of this environment exists.")
             return 0
@@ -127,21 +127,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         ))
         options = ApplyOptions(yes=args.yes, confirm=confirm if can_ask() else None)
         result = apply(steps, env, backend, printer, options)
-    return _report(result)
-
-
-def _destroy_targets(env: Environment, backend: Backend, names: list[str]) -> list[ObservedMachine]:
-    owned = [m for m in backend.list_machines() if m.tags is not None and m.tags.environment == env.name]
-    if not names:
-        return owned
-    found = [m for m in owned if m.tags is not None and m.tags.machine in names]
-    missing = set(names) - {m.tags.machine for m in found if m.tags is not None}
-    if missing:
-        raise MachineNotFound(
-            f"no machine of environment {env.name!r} named {', '.join(sorted(missing))} exists",
-            "`hosted status` lists the environment's machines",
-        )
-    return found
+    return report(result)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

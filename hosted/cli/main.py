@@ -19,6 +19,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("machine_cmds", "list the machines: power state, drift from the profile, forwarded ports"),
     "destroy": ("machine_cmds", "power off and delete machines hosted created (asks first)"),
     "doctor": ("machine_cmds", "check the VirtualBox install, bindings and service, and say how to fix them"),
+    "halt": ("lifecycle_cmds", "shut machines down (ACPI, then power off after a timeout)"),
+    "suspend": ("lifecycle_cmds", "save machines' running state and stop them"),
+    "resume": ("lifecycle_cmds", "bring suspended machines back"),
+    "reload": ("lifecycle_cmds", "halt, apply changes that need power-off, and bring machines up again"),
+    "logs": ("lifecycle_cmds", "show a machine's serial console log (or VBox.log with --vbox)"),
 }
 
 
@@ -44,10 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
     if name in ("plan", "status"):
         p.add_argument("--json", action="store_true", help="machine-readable output")
-    if name in ("plan", "up", "destroy", "status"):
+    if name in ("plan", "up", "destroy", "status", "halt", "suspend", "resume", "reload"):
         p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines")
-    if name in ("up", "destroy"):
+    if name in ("up", "destroy", "reload"):
         p.add_argument("-y", "--yes", action="store_true", help="answer yes to every confirmation")
+    if name == "halt":
+        p.add_argument("--force", action="store_true", help="power off at once, no ACPI shutdown")
+    if name in ("halt", "reload"):
+        p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                       help="seconds to wait for an ACPI shutdown before powering off (default 60)")
+    if name == "logs":
+        p.add_argument("machine", metavar="MACHINE")
+        p.add_argument("--vbox", action="store_true", help="VirtualBox's own VBox.log instead")
+        p.add_argument("-n", "--lines", type=int, default=0, metavar="N", help="only the last N lines")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
