@@ -1,7 +1,8 @@
 """Run a Plan on a Backend.
 
-Steps of one machine run in order; a machine whose step fails is reported
-with its error and the others go on.  Consecutive configuration changes of a
+Steps of one machine run in order; independent machines may run in parallel
+(``ApplyOptions.parallel``).  A machine whose step fails is reported with its
+error and the others go on.  Consecutive configuration changes of a
 machine are applied in one backend call (one lock, one save).  Steps that
 destroy something or restart a running machine are confirmed before anything
 is done at all; unconfirmed, the run refuses and changes nothing.
@@ -13,6 +14,7 @@ import functools
 import itertools
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from hosted import __version__
@@ -36,6 +38,7 @@ class ApplyOptions:
     halt_timeout: float = 60.0
     start_mode: StartMode = "headless"
     after_start: AfterStart | None = None
+    parallel: int = 1  # machines worked on at once; steps of one machine always run in order
 
 
 @dataclass
@@ -94,8 +97,13 @@ def apply(
 ) -> ApplyResult:
     options = options or ApplyOptions()
     confirm_plan(plan, options)
-    results = [_MachineRun(mp, environment, backend, emit, options).run() for mp in plan.machines]
-    return ApplyResult(results)
+    def run(mp: MachinePlan) -> MachineResult:
+        return _MachineRun(mp, environment, backend, emit, options).run()
+
+    if options.parallel <= 1 or len(plan.machines) <= 1:
+        return ApplyResult([run(mp) for mp in plan.machines])
+    with ThreadPoolExecutor(max_workers=options.parallel, thread_name_prefix="hosted-apply") as pool:
+        return ApplyResult(list(pool.map(run, plan.machines)))
 
 
 class _MachineRun:

@@ -134,3 +134,24 @@ def test_after_start_hook_runs_for_running_machines_only(backend: MemoryBackend)
     seen.clear()
     up(e, backend, after_start=hook)  # already running: still checked (readiness, provisioning)
     assert seen == ["web"]
+
+
+def test_machines_run_in_parallel_with_steps_of_one_machine_in_order(backend: MemoryBackend) -> None:
+    import threading
+
+    barrier = threading.Barrier(3, timeout=5)
+    threads: set[str] = set()
+
+    def hook(s, uuid, emit):  # type: ignore[no-untyped-def]
+        threads.add(threading.current_thread().name)
+        barrier.wait()  # only passes if all three machines are in their hook at once
+        return {}
+
+    e = env(spec("a", memory_mb=64), spec("b", memory_mb=64), spec("c", memory_mb=64))
+    result = up(e, backend, after_start=hook, parallel=3)
+    assert result.ok  # type: ignore[attr-defined]
+    assert len(threads) == 3
+    for name in "abc":
+        uuid = next(m.uuid for m in backend.list_machines() if m.tags and m.tags.machine == name)
+        mine = [c.method for c in backend.calls if c.uuid == uuid and c.method in ("configure", "start")]
+        assert mine == ["start"]
