@@ -1,0 +1,141 @@
+"""Validated profile -> ``hosted.model.Environment``: defaults, derived names, units.
+
+``defaults`` are merged under each machine key by key: a machine's own value
+wins, lists replace (never merge), and the ``ssh`` / ``ready`` mappings merge
+key by key.  Every value remembers whether it came from the machine or from
+``defaults`` so that later checks can point at the line that set it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from hosted import model
+from hosted.profile import schema
+from hosted.profile.source import KeyPath
+
+
+@dataclass(frozen=True)
+class Merged:
+    """One machine's keys with ``defaults`` under them."""
+
+    name: str
+    own: schema.Machine
+    defaults: schema.Machine | None
+
+    def get(self, key: str) -> Any:
+        value = getattr(self.own, key)
+        if value is None and self.defaults is not None:
+            return getattr(self.defaults, key)
+        return value
+
+    def origin(self, key: str) -> KeyPath:
+        """Where ``key`` was set: the machine itself, or ``defaults``."""
+        if getattr(self.own, key) is None and self.defaults is not None and \
+                getattr(self.defaults, key) is not None:
+            return ("defaults", key)
+        return ("machines", self.name, key)
+
+    def sub(self, key: str, field: str) -> Any:
+        """A key of the ``ssh`` or ``ready`` mapping, merged key by key."""
+        for source in (self.own, self.defaults):
+            block = getattr(source, key) if source is not None else None
+            if block is not None and getattr(block, field) is not None:
+                return getattr(block, field)
+        return None
+
+
+def machine_spec(env_name: str, merged: Merged) -> model.MachineSpec:
+    get = merged.get
+    nics = get("nics")
+    folders = get("shared_folders")
+    return model.MachineSpec(
+        name=merged.name,
+        vm_name=get("vm_name") or f"{env_name}-{merged.name}",
+        state=get("state") or "running",
+        os_type=get("os_type"),
+        cpus=get("cpus"),
+        memory_mb=get("memory"),
+        disk_mb=get("disk"),
+        firmware=get("firmware"),
+        nics=None if nics is None else tuple(nic(entry) for entry in nics),
+        shared_folders=None if folders is None else tuple(shared_folder(f) for f in folders),
+        dvd=get("dvd"),
+        ssh=_ssh(merged),
+        ready=_ready(merged),
+        provision=tuple(provision_step(i, step) for i, step in enumerate(get("provision") or ())),
+        baseline=bool(get("baseline")),
+    )
+
+
+def nic_kind(entry: schema.NicEntry) -> model.NicKind:
+    kind: model.NicKind
+    for kind in ("nat", "internal", "hostonly", "bridged"):
+        if getattr(entry, kind) is not None:
+            return kind
+    raise AssertionError("validated NIC entries have exactly one kind")
+
+
+def nic(entry: schema.NicEntry) -> model.Nic:
+    kind = nic_kind(entry)
+    body = getattr(entry, kind)
+    if isinstance(body, schema.Nat):
+        return model.Nic(kind, forwards=tuple(forward(f) for f in body.forwards), adapter_type=body.adapter)
+    if isinstance(body, schema.Internal):
+        return model.Nic(kind, network=body.network, adapter_type=body.adapter)
+    return model.Nic(kind, interface=body.interface, adapter_type=body.adapter)
+
+
+def forward_name(fwd: schema.Forward) -> str:
+    return fwd.name or f"{fwd.protocol}{fwd.guest}"
+
+
+def forward(fwd: schema.Forward) -> model.Forward:
+    return model.Forward(
+        name=forward_name(fwd), guest=fwd.guest, host=fwd.host, host_ip=fwd.host_ip,
+        protocol=fwd.protocol, guest_ip=fwd.guest_ip,
+    )
+
+
+def share_name(folder: schema.SharedFolder) -> str:
+    """The given name, else one derived from the guest path (``/srv/src`` -> ``srv_src``)."""
+    if folder.name:
+        return folder.name
+    source = folder.guest.strip("/\\") or PurePath(folder.host).name
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source).lstrip("._-")
+    return name or "share"
+
+
+def shared_folder(folder: schema.SharedFolder) -> model.SharedFolder:
+    return model.SharedFolder(name=share_name(folder), host=folder.host, guest=folder.guest,
+                              readonly=folder.readonly)
+
+
+def step_name(index: int, step: schema.ProvisionEntry) -> str:
+    return step.name or f"{'shell' if step.shell is not None else 'file'}-{index + 1}"
+
+
+def provision_step(index: int, step: schema.ProvisionEntry) -> model.ProvisionStep:
+    common: dict[str, Any] = {
+        "name": step_name(index, step), "run": step.run, "privileged": step.privileged,
+        "env": tuple((k, str(v)) for k, v in step.env.items()),
+    }
+    if step.shell is not None:
+        return model.ProvisionStep(kind="shell", inline=step.shell.inline, script=step.shell.script, **common)
+    assert step.file is not None
+    return model.ProvisionStep(kind="file", source=step.file.source,
+                               destination=step.file.destination, **common)
+
+
+def _ssh(merged: Merged) -> model.SshSpec:
+    given = {k: merged.sub("ssh", k) for k in ("user", "port", "private_key")}
+    return model.SshSpec(**{k: v for k, v in given.items() if v is not None})
+
+
+def _ready(merged: Merged) -> model.ReadySpec:
+    keys = ("vm_running", "guest_network", "tcp", "ssh", "command", "command_timeout")
+    given = {k: merged.sub("ready", k) for k in keys}
+    return model.ReadySpec(**{k: v for k, v in given.items() if v is not None})

@@ -1,0 +1,114 @@
+"""Checks across keys and machines, after each value is valid on its own.
+
+VirtualBox names must be unique, rule / share / step names unique within their
+machine, and no two forwards of the profile may claim the same host port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from hosted.profile import build, schema
+from hosted.profile.source import Document, KeyPath, format_path
+
+_ANY_ADDRESS = ("", "0.0.0.0", "::")
+T = TypeVar("T")
+
+
+def check(doc: Document, env_name: str, machines: list[build.Merged]) -> None:
+    _unique_vm_names(doc, env_name, machines)
+    for merged in machines:
+        _unique_within(doc, merged)
+    _host_ports(doc, machines)
+
+
+def _unique_vm_names(doc: Document, env_name: str, machines: list[build.Merged]) -> None:
+    seen: dict[str, str] = {}
+    for merged in machines:
+        vm_name = merged.get("vm_name") or f"{env_name}-{merged.name}"
+        if vm_name.lower() in seen:
+            given = merged.get("vm_name") is not None
+            path = merged.origin("vm_name") if given else ("machines", merged.name)
+            raise doc.error(
+                path, f"machines {seen[vm_name.lower()]!r} and {merged.name!r} both have the "
+                f"VirtualBox name {vm_name!r}",
+                "Give each machine its own `vm_name` (a `vm_name` in defaults names every machine "
+                "the same; VirtualBox compares names without case).", at_key=not given,
+            )
+        seen[vm_name.lower()] = merged.name
+
+
+def _unique_within(doc: Document, merged: build.Merged) -> None:
+    nics: list[schema.NicEntry] = merged.get("nics") or []
+    for i, entry in enumerate(nics):
+        if entry.nat is not None:
+            base = (*merged.origin("nics"), i, "nat", "forwards")
+            _no_repeats(doc, base, entry.nat.forwards, build.forward_name, "forward",
+                        "Give the forwards different `name:`s (the default name is tcp<guest port>).")
+    folders: list[schema.SharedFolder] = merged.get("shared_folders") or []
+    _no_repeats(doc, merged.origin("shared_folders"), folders, build.share_name, "shared folder",
+                "Give the shared folders different `name:`s (the default comes from the guest path).")
+    steps: list[schema.ProvisionEntry] = merged.get("provision") or []
+    _no_repeats(doc, merged.origin("provision"), list(enumerate(steps)),
+                lambda pair: build.step_name(*pair), "provision step",
+                "Give the steps different `name:`s; hosted records which steps have run by name.")
+
+
+def _no_repeats(
+    doc: Document, base: KeyPath, items: Iterable[T], name_of: Callable[[T], str], what: str, hint: str,
+) -> None:
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        name = name_of(item)
+        if name in first:
+            path = (*base, i)
+            if (*path, "name") in doc.value_marks:
+                path = (*path, "name")
+            raise doc.error(path, f"two {what}s are named {name!r} (the first is "
+                            f"{format_path((*base, first[name]))})", hint)
+        first[name] = i
+
+
+@dataclass(frozen=True)
+class _Claim:
+    machine: str
+    path: KeyPath
+    address: str
+    port: int
+    protocol: str
+
+    def clashes(self, other: _Claim) -> bool:
+        same_address = self.address == other.address or \
+            self.address in _ANY_ADDRESS or other.address in _ANY_ADDRESS
+        return same_address and self.port == other.port and self.protocol == other.protocol
+
+
+def _claims(machines: list[build.Merged]) -> Iterator[_Claim]:
+    for merged in machines:
+        nics: list[schema.NicEntry] = merged.get("nics") or []
+        for i, entry in enumerate(nics):
+            for j, fwd in enumerate(entry.nat.forwards if entry.nat is not None else ()):
+                if fwd.host is not None:
+                    path = (*merged.origin("nics"), i, "nat", "forwards", j, "host")
+                    yield _Claim(merged.name, path, fwd.host_ip, fwd.host, fwd.protocol)
+
+
+def _host_ports(doc: Document, machines: list[build.Merged]) -> None:
+    earlier: list[_Claim] = []
+    for claim in _claims(machines):
+        other = next((c for c in earlier if c.clashes(claim)), None)
+        if other is not None:
+            where = f"{claim.address or '*'}:{claim.port}/{claim.protocol}"
+            if other.path == claim.path:
+                message = (f"host port {where} is forwarded by both machine {other.machine!r} and "
+                           f"machine {claim.machine!r}, which take this forward from defaults")
+            else:
+                pos = doc.position(other.path)
+                line = f", line {pos.line}" if pos else ""
+                message = (f"host port {where} is already forwarded by machine {other.machine!r} "
+                           f"({format_path(other.path)}{line})")
+            raise doc.error(claim.path, message,
+                            "Use another host port, or `host: auto` to let hosted pick a free one.")
+        earlier.append(claim)

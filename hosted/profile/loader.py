@@ -1,0 +1,90 @@
+"""Find, read, validate and build a profile."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hosted import model
+from hosted.errors import ProfileError
+from hosted.profile import build, checks, schema
+from hosted.profile.source import parse
+from hosted.profile.validate import validate
+
+DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")
+
+
+def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
+    """The profile to use: ``path`` (a file, or a directory holding hosted.yaml), else ./hosted.yaml."""
+    if path is not None:
+        candidate = Path(path).expanduser()
+        if candidate.is_dir():
+            return _in_directory(candidate)
+        if not candidate.exists():
+            raise ProfileError(f"no profile at {candidate}", "Check the path given for the profile.",
+                               file=str(candidate))
+        return candidate.absolute()
+    return _in_directory(Path.cwd())
+
+
+def _in_directory(directory: Path) -> Path:
+    for name in DEFAULT_NAMES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate.absolute()
+    raise ProfileError(
+        f"no {DEFAULT_NAMES[0]} in {directory.absolute()}",
+        f"Create {DEFAULT_NAMES[0]} there (see profiles/demo.yaml for an example), "
+        "or give the profile's path.",
+        file=str(directory.absolute() / DEFAULT_NAMES[0]),
+    )
+
+
+def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> model.Environment:
+    """Read and validate the profile at ``path``; raise ProfileError on any problem."""
+    file = os.path.normpath(Path(path).expanduser().absolute())
+    doc = parse(_read(file), file, os.environ if environ is None else environ)
+    profile = validate(doc)
+    machines = [build.Merged(name, own, profile.defaults) for name, own in profile.machines.items()]
+    checks.check(doc, profile.name, machines)
+    return model.Environment(
+        name=profile.name,
+        path=file,
+        machines=tuple(build.machine_spec(profile.name, m) for m in machines),
+    )
+
+
+def _read(file: str) -> str:
+    try:
+        with open(file, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise ProfileError(f"no profile at {file}", "Check the path given for the profile.",
+                           file=file) from None
+    except IsADirectoryError:
+        raise ProfileError(f"{file} is a directory, not a profile",
+                           "Give the path of the profile file itself.", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"the profile is not UTF-8 text ({exc.reason})",
+                           "Save the profile as UTF-8.", file=file) from None
+    except OSError as exc:
+        raise ProfileError(f"cannot read the profile: {exc.strerror}", "Check the file's permissions.",
+                           file=file) from None
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the profile format."""
+    result = schema.Profile.model_json_schema(mode="validation")
+    defs = result.get("$defs", {})
+    # Shorthands the models accept before validation: `- nat`, `shell: "script"`, `nat:` (empty).
+    defs["NicEntry"] = {"anyOf": [{"type": "string", "enum": list(schema.NIC_KINDS)}, defs["NicEntry"]]}
+    defs["Shell"] = {"anyOf": [{"type": "string", "description": "inline script"}, defs["Shell"]]}
+    machines = result["properties"]["machines"]
+    for pattern, machine in machines["patternProperties"].items():
+        machines["patternProperties"][pattern] = {"anyOf": [machine, {"type": "null"}]}
+    machines["additionalProperties"] = False
+    result["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    result["title"] = "hosted profile"
+    return result

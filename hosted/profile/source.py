@@ -1,0 +1,193 @@
+"""Read a profile file into plain data while remembering where every key came from.
+
+PyYAML's own constructor silently keeps the last of two equal keys and forgets
+positions, so the node tree is walked here instead: every mapping key and every
+value gets its mark (file line/column) recorded under its key path, duplicate
+keys are refused, and ``${VAR}`` references in string values are substituted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from hosted.errors import ProfileError
+from hosted.profile.variables import Substituter
+
+PathItem = str | int
+KeyPath = tuple[PathItem, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class Document:
+    """A parsed profile: its data, and where each key and value sits in the file."""
+
+    file: str
+    data: Any
+    key_marks: dict[KeyPath, Position] = field(default_factory=dict)
+    value_marks: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def error(self, path: KeyPath, message: str, hint: str, *, at_key: bool = False) -> ProfileError:
+        """A ProfileError located at ``path`` (its key if ``at_key``, else its value)."""
+        pos = self.position(path, at_key=at_key)
+        return ProfileError(
+            message, hint, file=self.file, line=pos.line if pos else None,
+            column=pos.column if pos else None, key=format_path(path),
+        )
+
+    def position(self, path: KeyPath, *, at_key: bool = False) -> Position | None:
+        """The closest recorded position: the path itself, else its nearest ancestor."""
+        while True:
+            if at_key and path in self.key_marks:
+                return self.key_marks[path]
+            if path in self.value_marks:
+                return self.value_marks[path]
+            if path in self.key_marks:
+                return self.key_marks[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+
+def format_path(path: KeyPath) -> str:
+    """``("machines", "web", "nics", 0)`` -> ``machines.web.nics[0]``."""
+    out = ""
+    for item in path:
+        if isinstance(item, int):
+            out += f"[{item}]"
+        else:
+            out += f".{item}" if out else str(item)
+    return out
+
+
+def _position(mark: yaml.Mark | None) -> Position:
+    if mark is None:
+        return Position(1, 1)
+    return Position(mark.line + 1, mark.column + 1)
+
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader used only to compose nodes and construct scalars."""
+
+
+def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
+    """Parse ``text`` (the contents of ``file``) into a Document."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, file) from None
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"not valid YAML: {exc}", "Check the file's syntax.", file=file) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise ProfileError(
+            "the profile is empty", "Start with `version: 1`, a `name:` and a `machines:` mapping "
+            "(see docs/profile.md).", file=file, line=1, column=1,
+        )
+    doc = Document(file=file, data=None)
+    doc.data = _Builder(doc, loader, Substituter(environ)).build(node, ())
+    if not isinstance(doc.data, dict):
+        raise doc.error((), f"the profile must be a mapping of keys, not {_kind(doc.data)}",
+                        "Start with `version: 1`, a `name:` and a `machines:` mapping.")
+    return doc
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ProfileError:
+    mark = exc.problem_mark or exc.context_mark
+    pos = _position(mark)
+    problem = exc.problem or "syntax error"
+    context = f" ({exc.context})" if exc.context else ""
+    return ProfileError(
+        f"not valid YAML: {problem}{context}",
+        "Check indentation and quoting around this line; values containing ': ' or "
+        "starting with '{', '[', '*', '&' or '!' need quotes.",
+        file=file, line=pos.line, column=pos.column,
+    )
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+class _Builder:
+    def __init__(self, doc: Document, loader: _Loader, subst: Substituter) -> None:
+        self.doc = doc
+        self.loader = loader
+        self.subst = subst
+        self.active: set[int] = set()  # nodes being built: a recursive alias would loop
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.doc.value_marks.setdefault(path, _position(node.start_mark))
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if node.tag not in (_MAP_TAG, _SEQ_TAG):
+            raise self.doc.error(path, f"unsupported YAML tag {node.tag!r}", "Remove the tag.")
+        if id(node) in self.active:
+            raise self.doc.error(path, "an alias refers to the mapping or list that contains it",
+                                 "Remove the recursive '*alias'.")
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node, path)
+            here = (*path, key)
+            if key in out:
+                first = self.doc.key_marks[here]
+                self.doc.key_marks[here] = _position(key_node.start_mark)
+                raise self.doc.error(
+                    here, f"duplicate key {key!r} (first given on line {first.line})",
+                    "YAML keeps only the last of two equal keys; remove or rename one of them.",
+                    at_key=True,
+                )
+            self.doc.key_marks[here] = _position(key_node.start_mark)
+            out[key] = self.build(value_node, here)
+        return out
+
+    def _key(self, node: yaml.Node, path: KeyPath) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            self.doc.key_marks[(*path, "?")] = _position(node.start_mark)
+            raise self.doc.error((*path, "?"), "a key must be a plain name, not a list or mapping",
+                                 "Check the indentation of this line.", at_key=True)
+        if node.tag == "tag:yaml.org,2002:merge":
+            self.doc.key_marks[(*path, "<<")] = _position(node.start_mark)
+            raise self.doc.error((*path, "<<"), "YAML merge keys ('<<') are not supported",
+                                 "Put shared machine settings under the top-level `defaults:` key.",
+                                 at_key=True)
+        # Keys are names: `8080:` or `yes:` mean the text as written, not a number or a bool.
+        return str(node.value)
+
+    def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            raise self.doc.error(path, f"cannot read this value: {exc.problem}",
+                                 "Remove the YAML tag ('!...') or quote the value.") from None
+        if isinstance(value, str) and "$" in value:
+            return self.subst.substitute(value, lambda msg, hint: self.doc.error(path, msg, hint))
+        return value

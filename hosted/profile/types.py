@@ -1,0 +1,156 @@
+"""Value types of the profile schema: names, sizes, ports, addresses and paths.
+
+Each is an ``Annotated`` pydantic type whose errors are ``PydanticCustomError``
+with a clear message, so the loader can pass them on as they are.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationInfo, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from hosted.profile.variables import Substituted
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+_NAME = re.compile(NAME_PATTERN)
+_SIZE = re.compile(r"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT]?)(?:i?B)?", re.IGNORECASE)
+_UNIT_MB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
+
+MEMORY_MIN_MB, MEMORY_MAX_MB = 4, 2 * 1024 * 1024  # VirtualBox's limit: 2 TB of guest RAM
+DISK_MIN_MB, DISK_MAX_MB = 1, 64 * 1024 * 1024
+
+
+def _from_variable(value: Any) -> Any:
+    """``cpus: ${CPUS}``: a substituted number is a number (plain YAML strings are not)."""
+    if isinstance(value, Substituted):
+        text = value.strip()
+        if re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+        if re.fullmatch(r"[+-]?\d+\.\d*", text):
+            return float(text)
+        if text.lower() in ("true", "yes", "on", "false", "no", "off"):
+            return text.lower() in ("true", "yes", "on")
+    return value
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise PydanticCustomError(
+            "name", "{value!r} is not a valid name", {"value": value, "pattern": NAME_PATTERN},
+        )
+    return value
+
+
+def _size(minimum: int, maximum: int) -> PlainValidator:
+    def parse(value: Any) -> int:
+        mb = _size_mb(_from_variable(value))
+        if mb is None:
+            raise PydanticCustomError(
+                "size", "{value!r} is not a size", {"value": value, "min": minimum, "max": maximum},
+            )
+        if not minimum <= mb <= maximum:
+            raise PydanticCustomError(
+                "size_range", "{mb} MB is out of range ({min}..{max} MB)",
+                {"mb": mb, "min": minimum, "max": maximum},
+            )
+        return mb
+
+    return PlainValidator(parse)
+
+
+def _size_mb(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        return None
+    match = _SIZE.fullmatch(value.strip())
+    if match is None:
+        return None
+    mb = float(match.group("num")) * _UNIT_MB[match.group("unit").upper()]
+    return int(mb) if mb == int(mb) else None
+
+
+def _size_schema(minimum: int) -> WithJsonSchema:
+    return WithJsonSchema({
+        "anyOf": [
+            {"type": "integer", "minimum": minimum, "description": "megabytes"},
+            {"type": "string", "pattern": r"^\d+(\.\d+)?\s*[KkMmGgTt]?(i?[Bb])?$",
+             "examples": ["512M", "2G"]},
+        ],
+    })
+
+
+def _host_port(value: Any) -> int | None:
+    value = _from_variable(value)
+    if value == "auto":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    raise PydanticCustomError("host_port", "{value!r} is not a port (1..65535) or 'auto'", {"value": value})
+
+
+def _ip(allow_all: bool, v4_only: bool) -> AfterValidator:
+    def check(value: str) -> str:
+        if value == "" and allow_all:
+            return value
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            address = None
+        if address is None or (v4_only and address.version != 4):
+            kind = "an IPv4 address" if v4_only else "an IP address"
+            raise PydanticCustomError("ip", "{value!r} is not " + kind, {"value": value})
+        return value
+
+    return AfterValidator(check)
+
+
+def _existing(kind: str) -> AfterValidator:
+    """A path relative to the profile's directory (``context['base']``) that must exist."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if not value:
+            raise PydanticCustomError("path_empty", "the path is empty", {})
+        base = (info.context or {}).get("base")
+        if base is None:  # validating without a profile file: nothing to resolve against
+            return value
+        path = Path(base, Path(value).expanduser())
+        resolved = os.path.normpath(path.absolute())
+        if not path.exists():
+            raise PydanticCustomError("path_missing", "{path} does not exist", {"path": resolved})
+        if kind == "file" and not path.is_file():
+            raise PydanticCustomError("path_kind", "{path} is not a file", {"path": resolved})
+        if kind == "dir" and not path.is_dir():
+            raise PydanticCustomError("path_kind", "{path} is not a directory", {"path": resolved})
+        return resolved
+
+    return AfterValidator(check)
+
+
+_Lax = BeforeValidator(_from_variable)
+
+Name = Annotated[str, Field(json_schema_extra={"pattern": NAME_PATTERN}), AfterValidator(_check_name)]
+Text = Annotated[str, Field(min_length=1)]
+Cpus = Annotated[int, Field(ge=1, le=64), _Lax]
+Port = Annotated[int, Field(ge=1, le=65535), _Lax]
+Seconds = Annotated[float, Field(ge=0, le=7 * 24 * 3600), _Lax]
+Flag = Annotated[bool, _Lax]
+MemoryMB = Annotated[int, _size(MEMORY_MIN_MB, MEMORY_MAX_MB), _size_schema(MEMORY_MIN_MB)]
+DiskMB = Annotated[int, _size(DISK_MIN_MB, DISK_MAX_MB), _size_schema(DISK_MIN_MB)]
+HostPort = Annotated[
+    int | None, PlainValidator(_host_port),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"const": "auto"}]}),
+]
+HostIp = Annotated[str, _ip(allow_all=True, v4_only=False)]
+GuestIp = Annotated[str, _ip(allow_all=True, v4_only=True)]
+ExistingFile = Annotated[str, _existing("file")]
+ExistingDir = Annotated[str, _existing("dir")]
+ExistingPath = Annotated[str, _existing("any")]

@@ -1,0 +1,179 @@
+"""Validate a parsed profile against the schema; turn pydantic's errors into ProfileErrors.
+
+pydantic reports a ``loc`` tuple per error; it is walked along the document's
+data to find the key path and the file position (skipping pydantic's own union
+tags), and each error type gets a plain message and a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from hosted.errors import ProfileError
+from hosted.profile.schema import Profile
+from hosted.profile.source import Document, KeyPath, PathItem
+
+DOCS = "See docs/profile.md for the profile format."
+VERSION_HINT = "Start the profile with `version: 1` (the only profile format this hosted reads)."
+
+
+def validate(doc: Document) -> Profile:
+    _check_version(doc)
+    base = os.path.dirname(doc.file)
+    try:
+        return Profile.model_validate(doc.data, context={"base": base})
+    except ValidationError as exc:
+        problems = [_Problem.of(doc, err) for err in exc.errors(include_url=False)]
+        first = min(problems, key=lambda p: p.sort_key(doc))
+        raise doc.error(first.path, first.message, first.hint, at_key=first.at_key) from None
+
+
+def _check_version(doc: Document) -> None:
+    """Checked first: a profile of another version may fail every other check."""
+    data: dict[str, Any] = doc.data
+    if "version" not in data:
+        raise ProfileError("the profile has no `version` key", VERSION_HINT, file=doc.file, line=1, column=1,
+                           key="version")
+    version = data["version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise doc.error(("version",), f"the version must be a whole number, not {version!r}", VERSION_HINT)
+    if version not in Profile.SUPPORTED_VERSIONS:
+        raise doc.error(("version",), f"unsupported profile version {version}", VERSION_HINT)
+
+
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "none"})
+
+
+@dataclass(frozen=True)
+class _Problem:
+    path: KeyPath
+    at_key: bool
+    message: str
+    hint: str
+
+    @classmethod
+    def of(cls, doc: Document, err: ErrorDetails) -> _Problem:
+        path, at_key = _locate(doc.data, err)
+        message, hint = _explain(err, path)
+        return cls(path, at_key, message, hint)
+
+    def sort_key(self, doc: Document) -> tuple[int, int]:
+        pos = doc.position(self.path, at_key=self.at_key)
+        return (pos.line, pos.column) if pos else (0, 0)
+
+
+def _locate(data: Any, err: ErrorDetails) -> tuple[KeyPath, bool]:
+    """The key path named by ``err['loc']``, and whether the key (not the value) is at fault."""
+    path: list[PathItem] = []
+    node: Any = data
+    at_key = False
+    for item in err["loc"]:
+        if item == "[key]":
+            at_key = True
+        elif _has(node, item):
+            path.append(item)
+            node = node[item]
+        elif isinstance(item, int) or not (item in _UNION_TAGS or "[" in item or "-" in item):
+            path.append(item)  # past the data: a missing key, or a bare `- nat` made a mapping
+            node = None
+    if err["type"] == "unknown_key":
+        path.append(err.get("ctx", {})["key"])
+        at_key = True
+    return tuple(path), at_key
+
+
+def _has(node: Any, item: PathItem) -> bool:
+    if isinstance(node, dict):
+        return item in node
+    return isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)
+
+
+def _explain(err: ErrorDetails, path: KeyPath) -> tuple[str, str]:
+    kind = err["type"]
+    ctx: dict[str, Any] = dict(err.get("ctx") or {})
+    value = err.get("input")
+    if kind == "unknown_key":
+        return err["msg"], _did_you_mean(str(ctx["key"]), list(ctx["allowed"]))
+    if kind == "missing":
+        return f"required key {path[-1]!r} is missing", f"Add `{path[-1]}:` here. {DOCS}"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_describe(value)}", _type_hint(kind, value)
+    if kind == "literal_error":
+        return f"{_describe(value)} is not allowed here", f"Use one of: {ctx.get('expected')}."
+    if kind in _RANGE:
+        word, bound_key = _RANGE[kind]
+        return f"{value!r} is too {word}", f"The {'minimum' if word == 'small' else 'maximum'} is " \
+            f"{ctx.get(bound_key)}."
+    if kind in ("too_long", "too_short", "string_too_short"):
+        return _length(kind, ctx)
+    if kind == "string_pattern_mismatch" or kind == "name":
+        return f"{value!r} is not a valid name", _pattern_hint(ctx)
+    return err["msg"], _CUSTOM_HINTS.get(kind, DOCS).format(**ctx)
+
+
+def _did_you_mean(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    known = "Known keys here: " + ", ".join(allowed) + "."
+    return f"Did you mean {close[0]!r}? {known}" if close else known
+
+
+_EXPECTED = {
+    "int_type": "a whole number", "float_type": "a number", "string_type": "a string",
+    "bool_type": "true or false", "dict_type": "a mapping", "model_type": "a mapping",
+    "model_attributes_type": "a mapping", "list_type": "a list", "int_from_float": "a whole number",
+}
+_RANGE = {
+    "greater_than_equal": ("small", "ge"), "greater_than": ("small", "gt"),
+    "less_than_equal": ("large", "le"), "less_than": ("large", "lt"),
+}
+_CUSTOM_HINTS = {
+    "size": "Give megabytes as a number (2048) or a size with a unit: 512M, 2G.",
+    "size_range": "Use a size between {min} and {max} MB.",
+    "host_port": "Use a port number 1..65535, or 'auto' to let hosted pick a free port.",
+    "ip": "Use an address such as 127.0.0.1 ('' listens on all addresses).",
+    "path_missing": "Relative paths are relative to the profile's directory; create the path or fix it.",
+    "path_kind": "Check the path: it exists but is the wrong kind.",
+    "path_empty": "Give a path, relative to the profile's directory.",
+    "one_of": "Give exactly one of {names}.",
+}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (an empty value)"
+    text = repr(value if not isinstance(value, str) else str(value))
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _type_hint(kind: str, value: Any) -> str:
+    if isinstance(value, str) and kind in ("int_type", "float_type", "bool_type"):
+        return "Write the value without quotes."
+    if kind == "bool_type":
+        return "Use true or false."
+    if kind in ("model_type", "dict_type") and value is None:
+        return "Give keys under this one, or remove it."
+    return DOCS
+
+
+def _length(kind: str, ctx: dict[str, Any]) -> tuple[str, str]:
+    if kind == "too_long":
+        return "too many entries", f"At most {ctx.get('max_length')} are allowed."
+    if kind == "string_too_short":
+        return "must not be empty", "Give a value, or remove the key."
+    return "must not be empty", f"Give at least {ctx.get('min_length')}. {DOCS}"
+
+
+def _pattern_hint(ctx: dict[str, Any]) -> str:
+    if "A-Z_" in str(ctx.get("pattern", "")):
+        return "Environment variable names use letters, digits and '_' and do not start with a digit."
+    return "Names start with a letter or digit and use only letters, digits, '.', '_' and '-'."

@@ -1,0 +1,67 @@
+"""``${VAR}`` and ``${VAR:-default}`` substitution in the profile's string values.
+
+``$${`` writes a literal ``${`` (for shell scripts given inline).  A value that
+had a variable substituted is a :class:`Substituted` string: numeric and boolean
+keys accept it when its text is a number or a boolean (``cpus: ${CPUS:-2}``),
+while plain YAML strings stay strictly strings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from hosted.errors import ProfileError
+
+_REFERENCE = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)(?P<close>\}?)")
+_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.DOTALL)
+
+ErrorFactory = Callable[[str, str], ProfileError]
+
+
+class Substituted(str):
+    """A string value that came (at least partly) from an environment variable."""
+
+    __slots__ = ()
+
+
+class Substituter:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def substitute(self, value: str, error: ErrorFactory) -> str:
+        """Replace every reference in ``value``; ``error`` builds the ProfileError to raise."""
+        used = False
+        out: list[str] = []
+        pos = 0
+        for match in _REFERENCE.finditer(value):
+            out.append(value[pos:match.start()])
+            pos = match.end()
+            if match.group(0) == "$${":
+                out.append("${")
+                continue
+            out.append(self._resolve(match, error))
+            used = True
+        out.append(value[pos:])
+        text = "".join(out)
+        return Substituted(text) if used else text
+
+    def _resolve(self, match: re.Match[str], error: ErrorFactory) -> str:
+        body = _BODY.fullmatch(match.group("body"))
+        if not match.group("close") or body is None:
+            raise error(
+                f"malformed variable reference {match.group(0)!r}",
+                "Write ${NAME} or ${NAME:-default} (NAME: letters, digits, '_'); "
+                "write $${ for a literal '${'.",
+            )
+        name, default = body.group("name"), body.group("default")
+        value = self.environ.get(name)
+        # As in the shell, ':-' also replaces a variable that is set but empty.
+        if default is not None and not value:
+            return default
+        if value is not None:
+            return value
+        raise error(
+            f"environment variable {name} is not set",
+            f"Set {name} in the environment, or give a default: ${{{name}:-value}}.",
+        )
