@@ -1,0 +1,202 @@
+"""One SSH connection (paramiko, in process): connect, run commands, copy files.
+
+``connect`` makes exactly one connection attempt.  It waits for the server's
+banner itself (peeking, so paramiko still reads it) to tell "closed before a
+banner" from "no banner in time" from "refused the key": readiness retries
+the first two and reports the last one.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Literal
+
+import paramiko
+
+from hosted.errors import SshError
+from hosted.ssh import transfer
+from hosted.ssh.commands import Feeder, OutputCallback, OutputCollector, wrap_command
+from hosted.ssh.hostkeys import check_host_key, host_key_algorithms, read_pins
+from hosted.ssh.keys import load_private_key
+from hosted.ssh.target import SshTarget
+
+CHUNK = 32 * 1024
+FailureReason = Literal["refused", "closed", "no-banner", "auth", "protocol"]
+
+# OpenSSH's default order; the test guest's dropbear is cheapest with these.
+KEX_PREFERENCE = ("curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+                  "ecdh-sha2-nistp521", "diffie-hellman-group16-sha512",
+                  "diffie-hellman-group-exchange-sha256", "diffie-hellman-group14-sha256")
+
+
+class SshConnectFailed(SshError):
+    """One connection attempt failed; ``reason`` says at which point."""
+
+    def __init__(self, message: str, hint: str = "", *, reason: FailureReason) -> None:
+        super().__init__(message, hint)
+        self.reason = reason
+        self.retryable = reason != "protocol"
+
+
+def connect(target: SshTarget, timeout: float, sock: socket.socket | None = None) -> SshSession:
+    """Log in to ``target``: one attempt, every phase bounded by ``timeout`` seconds.
+
+    ``sock`` may be an already connected socket (readiness reuses its probe).
+    Raises SshConnectFailed, HostKeyMismatch, or SshError for an unreadable key.
+    """
+    pkey = load_private_key(target.private_key)
+    if sock is None:
+        sock = open_socket(target, timeout)
+    try:
+        await_banner(sock, target, timeout)
+    except BaseException:
+        sock.close()
+        raise
+    transport = paramiko.Transport(sock)
+    try:
+        _negotiate(transport, target, timeout)
+        check_host_key(target.known_hosts, target.host_key_alias, transport.get_remote_server_key(),
+                       target.label)
+        _authenticate(transport, target, pkey)
+    except BaseException:
+        transport.close()
+        raise
+    return SshSession(transport, target)
+
+
+def open_socket(target: SshTarget, timeout: float) -> socket.socket:
+    try:
+        return socket.create_connection((target.host, target.port), timeout=timeout)
+    except OSError as exc:
+        raise SshConnectFailed(f"{target.label}: cannot connect to {target.host}:{target.port}: {exc}",
+                               reason="refused") from exc
+
+
+def await_banner(sock: socket.socket, target: SshTarget, timeout: float) -> None:
+    """Wait until the server has sent its first bytes, without consuming them."""
+    sock.settimeout(timeout)
+    where = f"{target.label} ({target.host}:{target.port})"
+    try:
+        data = sock.recv(4, socket.MSG_PEEK)
+    except TimeoutError as exc:
+        raise SshConnectFailed(f"{where}: no SSH banner within {timeout:.0f} s",
+                               reason="no-banner") from exc
+    except OSError as exc:
+        raise SshConnectFailed(f"{where}: connection closed before the SSH banner ({exc})",
+                               reason="closed") from exc
+    if not data:
+        raise SshConnectFailed(f"{where}: connection closed before the SSH banner", reason="closed")
+
+
+def _negotiate(transport: paramiko.Transport, target: SshTarget, timeout: float) -> None:
+    options = transport.get_security_options()
+    options.kex = tuple(k for k in KEX_PREFERENCE if k in options.kex)
+    pins = read_pins(target.known_hosts, target.host_key_alias)
+    options.key_types = host_key_algorithms(pins, options.key_types)
+    # The guest's CPU is slow: paramiko's 15 s handshake default is too short.
+    transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = timeout
+    try:
+        transport.start_client(timeout=timeout)
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        reason: FailureReason = "protocol" if isinstance(exc, paramiko.SSHException) else "closed"
+        raise SshConnectFailed(f"{target.label}: SSH key exchange failed: {exc or type(exc).__name__}",
+                               reason=reason) from exc
+
+
+def _authenticate(transport: paramiko.Transport, target: SshTarget, pkey: paramiko.PKey) -> None:
+    try:
+        transport.auth_publickey(target.user, pkey)
+    except paramiko.AuthenticationException as exc:
+        raise SshConnectFailed(
+            f"{target.label}: the SSH server refused key login as {target.user!r} "
+            f"with {target.private_key} ({pkey.fingerprint})",
+            hint="the guest must have the public key in ~/.ssh/authorized_keys of that user "
+                 f"({target.private_key}.pub)",
+            reason="auth",
+        ) from exc
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        raise SshConnectFailed(f"{target.label}: SSH login failed: {exc or type(exc).__name__}",
+                               reason="closed") from exc
+
+
+class SshSession:
+    """A logged-in connection; close it (or use ``with``) when done."""
+
+    def __init__(self, transport: paramiko.Transport, target: SshTarget) -> None:
+        self.transport = transport
+        self.target = target
+
+    def __enter__(self) -> SshSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def run(self, command: str, *, env: dict[str, str] | None = None, privileged: bool = False,
+            on_output: OutputCallback | None = None, timeout: float | None = None,
+            tail_lines: int = 40) -> tuple[int, str]:
+        """Run ``command`` with the guest's sh; stdout and stderr are merged.
+
+        Each output line goes to ``on_output`` as it arrives.  Returns the exit
+        status (-1 if the server sent none) and the last ``tail_lines`` lines.
+        ``privileged`` runs it through ``sudo -n`` unless the user is root.
+        """
+        wrapped = wrap_command(command, env or {}, privileged, self.target.user)
+        collector = OutputCollector(on_output, tail_lines)
+        status = self._exec(wrapped, None, collector, timeout)
+        return status, collector.tail()
+
+    def upload(self, local_path: str | Path, remote_path: str, *, privileged: bool = False) -> None:
+        """Copy a file, or a directory's contents, to ``remote_path``; modes are kept."""
+        local = Path(local_path)
+        if transfer.is_directory(local):
+            command, feed = transfer.directory_command(remote_path), transfer.send_tree
+        else:
+            remote_path = transfer.remote_destination(local, remote_path)
+            command, feed = transfer.file_command(local, remote_path), transfer.send_file
+        collector = OutputCollector(None, 10)
+        wrapped = wrap_command(command, {}, privileged, self.target.user)
+        status = self._exec(wrapped, lambda send: feed(local, send), collector, None)
+        if status != 0:
+            raise SshError(f"{self.target.label}: copying {local} to {remote_path} failed "
+                           f"(exit status {status}): {collector.tail()}")
+
+    def _exec(self, command: str, feed: Feeder | None, collector: OutputCollector,
+              timeout: float | None) -> int:
+        try:
+            channel = self.transport.open_session(timeout=timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise SshError(f"{self.target.label}: cannot open an SSH channel: {exc}") from exc
+        with channel:
+            channel.set_combine_stderr(True)
+            channel.exec_command(command)
+            if feed is not None:
+                feed(channel.sendall)
+            channel.shutdown_write()
+            self._drain(channel, collector, timeout)
+            return channel.recv_exit_status()
+
+    def _drain(self, channel: paramiko.Channel, collector: OutputCollector,
+               timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        channel.settimeout(1.0)
+        while True:
+            try:
+                data = channel.recv(CHUNK)
+            except TimeoutError:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise SshError(f"{self.target.label}: command still running after "
+                                   f"{timeout:.0f} s; stopped waiting") from None
+                if self.transport.is_active():
+                    continue
+                raise SshError(f"{self.target.label}: the SSH connection was lost") from None
+            if not data:
+                collector.finish()
+                return
+            collector.feed(data)
+

@@ -1,0 +1,41 @@
+"""Where and how to reach one machine over SSH."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hosted import paths
+from hosted.model import SshSpec
+from hosted.ssh.keys import ensure_keypair
+
+KNOWN_HOSTS = "known_hosts"
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    host: str  # usually 127.0.0.1: the host side of a NAT forward
+    port: int
+    user: str
+    private_key: Path
+    known_hosts: Path  # the machine's own pin file
+    label: str  # the machine, as messages name it ("web" or "env/web")
+
+    @property
+    def host_key_alias(self) -> str:
+        """The name host keys are pinned under (stable across port changes)."""
+        return "hosted-" + re.sub(r"[^A-Za-z0-9._-]+", "-", self.label).strip("-")
+
+
+def target_for(env_name: str, machine: str, host: str, port: int, spec: SshSpec) -> SshTarget:
+    """The target of a profile machine: its key (or the environment's) and its pin file."""
+    key = Path(spec.private_key) if spec.private_key else ensure_keypair(env_name)
+    return SshTarget(
+        host=host,
+        port=port,
+        user=spec.user,
+        private_key=key,
+        known_hosts=paths.machine_dir(env_name, machine) / KNOWN_HOSTS,
+        label=f"{env_name}/{machine}",
+    )

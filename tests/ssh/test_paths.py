@@ -1,0 +1,47 @@
+"""hosted.paths: XDG on Linux, the platform's own directories elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hosted import paths
+from hosted.errors import UsageError
+
+
+def test_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(paths.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "d"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
+    assert paths.data_dir() == tmp_path / "d" / "hosted"
+    assert paths.cache_dir() == tmp_path / "c" / "hosted"
+    assert paths.machine_dir("env", "web") == tmp_path / "d/hosted/environments/env/machines/web"
+
+
+def test_xdg_defaults_ignore_relative(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(paths.sys, "platform", "linux")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/dir")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert paths.data_dir() == tmp_path / ".local/share/hosted"
+    assert paths.cache_dir() == tmp_path / ".cache/hosted"
+
+
+def test_macos_and_windows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(paths.sys, "platform", "darwin")
+    assert paths.data_dir() == tmp_path / "Library/Application Support/hosted"
+    assert paths.cache_dir() == tmp_path / "Library/Caches/hosted"
+    monkeypatch.setattr(paths.sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    assert paths.data_dir() == tmp_path / "Local/hosted"
+    assert paths.cache_dir() == tmp_path / "Local/hosted/Cache"
+
+
+@pytest.mark.parametrize("bad", ["", ".", "..", "a/b", "a\\b"])
+def test_names_are_single_components(bad: str) -> None:
+    with pytest.raises(UsageError):
+        paths.environment_dir(bad)
+    with pytest.raises(UsageError):
+        paths.machine_dir("env", bad)
