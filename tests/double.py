@@ -630,7 +630,8 @@ class MemoryBackend:
         elif "forwards" in keys and spec.nics is not None:
             if len(spec.nics) > len(c.nics):
                 raise OperationFailed(f"forwards for adapter {len(spec.nics)}, which is not enabled")
-            wanted = tuple(replace(cur, forwards=want.forwards) for cur, want in zip(c.nics, spec.nics, strict=False))
+            pairs = zip(c.nics, spec.nics, strict=False)
+            wanted = tuple(replace(cur, forwards=want.forwards) for cur, want in pairs)
             merged = self._nics(c.nics, wanted + c.nics[len(wanted):], keep_kind=True)
             c = replace(c, nics=merged)
         return c
