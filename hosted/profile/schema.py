@@ -48,7 +48,7 @@ class Strict(BaseModel):
                 if key not in cls.model_fields:
                     # Reported at the key itself, with the allowed keys for a did-you-mean.
                     raise PydanticCustomError(
-                        "unknown_key", "unknown key {key!r}",
+                        "unknown_key", "unknown key '{key}'",
                         {"key": key, "allowed": list(cls.model_fields)},
                     )
         return data

@@ -108,10 +108,13 @@ def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ProfileError:
-    mark = exc.problem_mark or exc.context_mark
-    pos = _position(mark)
+    pos = _position(exc.problem_mark or exc.context_mark)
     problem = exc.problem or "syntax error"
-    context = f" ({exc.context})" if exc.context else ""
+    context = ""
+    if exc.context:
+        started = _position(exc.context_mark) if exc.context_mark else None
+        since = f" started on line {started.line}" if started and started.line != pos.line else ""
+        context = f" ({exc.context}{since})"
     return ProfileError(
         f"not valid YAML: {problem}{context}",
         "Check indentation and quoting around this line; values containing ': ' or "

@@ -42,7 +42,7 @@ def _from_variable(value: Any) -> Any:
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
         raise PydanticCustomError(
-            "name", "{value!r} is not a valid name", {"value": value, "pattern": NAME_PATTERN},
+            "name", "'{value}' is not a valid name", {"value": value, "pattern": NAME_PATTERN},
         )
     return value
 
@@ -52,7 +52,7 @@ def _size(minimum: int, maximum: int) -> PlainValidator:
         mb = _size_mb(_from_variable(value))
         if mb is None:
             raise PydanticCustomError(
-                "size", "{value!r} is not a size", {"value": value, "min": minimum, "max": maximum},
+                "size", "'{value}' is not a size", {"value": value, "min": minimum, "max": maximum},
             )
         if not minimum <= mb <= maximum:
             raise PydanticCustomError(
@@ -94,7 +94,7 @@ def _host_port(value: Any) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
         return value
-    raise PydanticCustomError("host_port", "{value!r} is not a port (1..65535) or 'auto'", {"value": value})
+    raise PydanticCustomError("host_port", "'{value}' is not a port (1..65535) or 'auto'", {"value": value})
 
 
 def _ip(allow_all: bool, v4_only: bool) -> AfterValidator:
@@ -107,7 +107,7 @@ def _ip(allow_all: bool, v4_only: bool) -> AfterValidator:
             address = None
         if address is None or (v4_only and address.version != 4):
             kind = "an IPv4 address" if v4_only else "an IP address"
-            raise PydanticCustomError("ip", "{value!r} is not " + kind, {"value": value})
+            raise PydanticCustomError("ip", "'{value}' is not " + kind, {"value": value})
         return value
 
     return AfterValidator(check)

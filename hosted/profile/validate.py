@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from hosted.errors import ProfileError
 from hosted.profile.schema import Profile
 from hosted.profile.source import Document, KeyPath, PathItem
+from hosted.profile.types import NAME_PATTERN
 
 DOCS = "See docs/profile.md for the profile format."
 VERSION_HINT = "Start the profile with `version: 1` (the only profile format this hosted reads)."
@@ -105,7 +106,9 @@ def _explain(err: ErrorDetails, path: KeyPath) -> tuple[str, str]:
     if kind in _EXPECTED:
         return f"expected {_EXPECTED[kind]}, got {_describe(value)}", _type_hint(kind, value)
     if kind == "literal_error":
-        return f"{_describe(value)} is not allowed here", f"Use one of: {ctx.get('expected')}."
+        quirk = " (YAML reads unquoted on/off/yes/no as true/false: quote the value)" \
+            if isinstance(value, bool) else ""
+        return f"{_describe(value)} is not allowed here", f"Use one of: {ctx.get('expected')}{quirk}."
     if kind in _RANGE:
         word, bound_key = _RANGE[kind]
         return f"{value!r} is too {word}", f"The {'minimum' if word == 'small' else 'maximum'} is " \
@@ -174,6 +177,6 @@ def _length(kind: str, ctx: dict[str, Any]) -> tuple[str, str]:
 
 
 def _pattern_hint(ctx: dict[str, Any]) -> str:
-    if "A-Z_" in str(ctx.get("pattern", "")):
+    if ctx.get("pattern", NAME_PATTERN) != NAME_PATTERN:
         return "Environment variable names use letters, digits and '_' and do not start with a digit."
     return "Names start with a letter or digit and use only letters, digits, '.', '_' and '-'."
