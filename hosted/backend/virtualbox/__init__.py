@@ -1,0 +1,50 @@
+"""The VirtualBox backend: the only part of hosted that imports ``vboxapi``.
+
+Importing this package does not import vboxapi; ``connect`` does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hosted.events import Emit, discard
+
+if TYPE_CHECKING:
+    from hosted.backend.virtualbox.backend import VirtualBoxBackend
+
+__all__ = ["VirtualBoxBackend", "connect"]
+
+
+def connect(emit: Emit = discard) -> VirtualBoxBackend:
+    """Find VirtualBox and its bindings, start/reach VBoxSVC, check the API version.
+
+    Raises BackendUnavailable (no VirtualBox, no bindings, VBoxSVC not
+    starting) or UnsupportedVirtualBox (older than 7.0).
+    """
+    from hosted.backend.virtualbox import connection, install
+    from hosted.backend.virtualbox.backend import VirtualBoxBackend
+    from hosted.backend.virtualbox.compat import select_api
+    from hosted.backend.virtualbox.context import Ctx
+    from hosted.backend.virtualbox.translate import boundary
+    from hosted.events import Event
+    from hosted.ports import PortAllocator
+
+    mgr, found = connection.manager()
+    vbox = connection.virtualbox(mgr)
+    api = select_api(str(vbox.APIVersion), str(vbox.version), emit)
+    driverless = not install.has_kernel_driver()
+    ctx = Ctx(mgr=mgr, vbox=vbox, api=api, driverless=driverless)
+    with boundary(ctx, "connecting to VirtualBox"):
+        details = (("bindings", str(mgr.type)), ("program_dir", str(found.program_dir)),
+                   ("kernel_driver", "no" if driverless else "yes"))
+    if driverless:
+        emit(Event("warning", install.DRIVERLESS_WARNING))
+    return VirtualBoxBackend(ctx, PortAllocator().allocate, details)
+
+
+def __getattr__(name: str) -> object:
+    if name == "VirtualBoxBackend":
+        from hosted.backend.virtualbox.backend import VirtualBoxBackend
+
+        return VirtualBoxBackend
+    raise AttributeError(name)

@@ -1,0 +1,149 @@
+"""VirtualBoxBackend: hosted.backend.base.Backend over VirtualBox's own API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from hosted.backend.base import RUNTIME_KEYS, ConfigKey, StartMode, StopMode
+from hosted.backend.virtualbox import create, power, snapshots
+from hosted.backend.virtualbox.context import Ctx
+from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys
+from hosted.backend.virtualbox.observe import host_ports, observe, power_state
+from hosted.backend.virtualbox.session import locked
+from hosted.backend.virtualbox.storage import delete_media_quietly
+from hosted.backend.virtualbox.tags import read_tags
+from hosted.backend.virtualbox.translate import boundary
+from hosted.errors import MachineNotFound, OperationFailed
+from hosted.events import Emit
+from hosted.model import BackendInfo, MachineSpec, ObservedMachine, SnapshotInfo, Tags
+
+
+class VirtualBoxBackend:
+    def __init__(self, ctx: Ctx, allocate: Allocate, details: tuple[tuple[str, str], ...] = ()) -> None:
+        self._ctx = ctx
+        self._allocate = allocate
+        self._details = details
+
+    def _machine(self, ref: str) -> Any:
+        machine = create.find(self._ctx, ref)
+        if machine is None:
+            raise MachineNotFound(f"no VirtualBox machine '{ref}'", "list machines to see what exists")
+        return machine
+
+    def _owned(self, ref: str, action: str) -> Any:
+        machine = self._machine(ref)
+        if not machine.accessible or read_tags(machine) is None:
+            raise OperationFailed(f"refusing to {action} '{machine.name}': hosted did not create it",
+                                  "hosted only changes machines that carry its tags")
+        return machine
+
+    def info(self) -> BackendInfo:
+        with boundary(self._ctx, "reading VirtualBox's version"):
+            vbox = self._ctx.vbox
+            return BackendInfo("virtualbox", str(vbox.version), str(vbox.APIVersion),
+                               (("revision", str(vbox.revision)), *self._details))
+
+    def list_machines(self) -> list[ObservedMachine]:
+        with boundary(self._ctx, "listing machines"):
+            result = []
+            for machine in self._ctx.array(self._ctx.vbox, "machines"):
+                try:
+                    result.append(observe(self._ctx, machine))
+                except self._ctx.xcpt:  # unregistered meanwhile
+                    continue
+            return result
+
+    def get_machine(self, ref: str) -> ObservedMachine | None:
+        with boundary(self._ctx, f"reading machine '{ref}'"):
+            machine = create.find(self._ctx, ref)
+            return None if machine is None else observe(self._ctx, machine)
+
+    def create_machine(self, spec: MachineSpec, tags: Tags, emit: Emit) -> ObservedMachine:
+        with boundary(self._ctx, f"creating machine '{spec.vm_name}'"):
+            machine = create.create(self._ctx, spec, tags, emit, self._allocate)
+            return observe(self._ctx, machine)
+
+    def configure(
+        self, uuid: str, spec: MachineSpec, keys: Sequence[ConfigKey], tags: Tags, emit: Emit
+    ) -> ObservedMachine:
+        with boundary(self._ctx, f"configuring machine '{spec.vm_name}'"):
+            machine = self._owned(uuid, "configure")
+            offline = power_state(self._ctx, machine.state).is_off
+            needs_off = sorted(set(keys) - RUNTIME_KEYS - {"tags"})
+            if needs_off and not offline:
+                raise OperationFailed(
+                    f"'{machine.name}' is running; changing {', '.join(needs_off)} needs it powered off",
+                    "stop the machine first (hosted apply plans this when allowed to restart it)")
+            edit = Edit(self._ctx, None, emit, self._allocate, host_ports(self._ctx), offline=offline)
+            try:
+                with locked(self._ctx, machine, write=offline) as session:
+                    edit.sm = session.machine
+                    apply_keys(edit, spec, keys, tags, creating=False)
+            except BaseException:
+                delete_media_quietly(self._ctx, edit.created_media, emit)
+                raise
+            return observe(self._ctx, machine)
+
+    def start(self, uuid: str, mode: StartMode, emit: Emit) -> None:
+        with boundary(self._ctx, f"starting machine {uuid}"):
+            power.start(self._ctx, self._machine(uuid), mode, emit)
+
+    def stop(self, uuid: str, mode: StopMode, timeout: float, emit: Emit) -> None:
+        with boundary(self._ctx, f"stopping machine {uuid}"):
+            power.stop(self._ctx, self._machine(uuid), mode, timeout, emit)
+
+    def save_state(self, uuid: str, emit: Emit) -> None:
+        with boundary(self._ctx, f"saving the state of machine {uuid}"):
+            power.save_state(self._ctx, self._machine(uuid), emit)
+
+    def resume(self, uuid: str, emit: Emit) -> None:
+        with boundary(self._ctx, f"resuming machine {uuid}"):
+            power.resume(self._ctx, self._machine(uuid), emit)
+
+    def destroy(self, uuid: str, emit: Emit) -> None:
+        with boundary(self._ctx, f"destroying machine {uuid}"):
+            power.destroy(self._ctx, self._owned(uuid, "destroy"), emit)
+
+    def get_extradata(self, uuid: str, key: str) -> str:
+        with boundary(self._ctx, f"reading extradata {key}"):
+            return str(self._machine(uuid).getExtraData(key) or "")
+
+    def set_extradata(self, uuid: str, key: str, value: str) -> None:
+        with boundary(self._ctx, f"writing extradata {key}"):
+            self._machine(uuid).setExtraData(key, value)
+
+    def guest_property(self, uuid: str, name: str) -> str | None:
+        with boundary(self._ctx, f"reading guest property {name}"):
+            value = str(self._machine(uuid).getGuestPropertyValue(name) or "")
+            return value or None
+
+    def log_paths(self, uuid: str) -> dict[str, str]:
+        with boundary(self._ctx, f"reading log paths of machine {uuid}"):
+            machine = self._machine(uuid)
+            serial = machine.getSerialPort(0)
+            folder = os.path.dirname(str(machine.settingsFilePath))
+            serial_path = str(serial.path) if serial.enabled and serial.path else ""
+            return {"serial": serial_path or os.path.join(folder, "serial.log"),
+                    "vbox": os.path.join(str(machine.logFolder), "VBox.log")}
+
+    def take_snapshot(self, uuid: str, name: str, description: str, emit: Emit) -> SnapshotInfo:
+        with boundary(self._ctx, f"taking snapshot '{name}'"):
+            return snapshots.take(self._ctx, self._owned(uuid, "snapshot"), name, description, emit)
+
+    def list_snapshots(self, uuid: str) -> list[SnapshotInfo]:
+        with boundary(self._ctx, f"listing snapshots of machine {uuid}"):
+            return snapshots.list_snapshots(self._ctx, self._machine(uuid))
+
+    def restore_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None:
+        with boundary(self._ctx, f"restoring snapshot {snapshot_id}"):
+            snapshots.restore(self._ctx, self._owned(uuid, "restore a snapshot of"), snapshot_id, emit)
+
+    def delete_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None:
+        with boundary(self._ctx, f"deleting snapshot {snapshot_id}"):
+            snapshots.delete(self._ctx, self._owned(uuid, "delete a snapshot of"), snapshot_id, emit)
+
+    def close(self) -> None:
+        """Drop this backend's references; the process-wide manager is released at exit."""
+        self._ctx.vbox = None

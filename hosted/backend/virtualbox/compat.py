@@ -1,0 +1,81 @@
+"""Differences between VirtualBox API versions, keyed on ``IVirtualBox.APIVersion``.
+
+7.0: firmware is ``IMachine.firmwareType``, chipset is ``IMachine.chipsetType``,
+``createMachine`` has no platform-architecture argument and the maximum
+number of network adapters is on ``ISystemProperties``.
+7.1 moved chipset/RTC/x86 settings under ``IMachine.platform``, firmware under
+``IMachine.firmwareSettings``, added the architecture to ``createMachine`` and
+moved adapter limits to ``ISystemProperties.platform``.  7.2 is the same as
+7.1 for everything hosted uses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from hosted.errors import UnsupportedVirtualBox
+from hosted.events import Emit, Event
+
+OLDEST = (7, 0)
+NEWEST_KNOWN = (7, 2)
+
+
+def parse_api_version(api_version: str) -> tuple[int, int]:
+    """``"7_2"`` (also ``"7_1_r1"``-like suffixes) -> ``(7, 2)``."""
+    match = re.match(r"^\s*(\d+)[_.](\d+)", api_version or "")
+    if not match:
+        raise UnsupportedVirtualBox(
+            f"cannot read VirtualBox's API version {api_version!r}",
+            "install VirtualBox 7.0, 7.1 or 7.2",
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+@dataclass(frozen=True)
+class Api:
+    """What differs between API versions, as small operations on vboxapi objects."""
+
+    version: tuple[int, int]
+
+    @property
+    def has_platform(self) -> bool:
+        return self.version >= (7, 1)
+
+    def create_machine(self, vbox: Any, const: Any, name: str, os_type: str) -> Any:
+        if self.has_platform:
+            return vbox.createMachine("", name, const.PlatformArchitecture_x86, [], os_type, "", "", "", "")
+        return vbox.createMachine("", name, [], os_type, "", "", "", "")
+
+    def firmware_type(self, machine: Any) -> int:
+        if self.has_platform:
+            return int(machine.firmwareSettings.firmwareType)
+        return int(machine.firmwareType)
+
+    def set_firmware_type(self, machine: Any, value: int) -> None:
+        if self.has_platform:
+            machine.firmwareSettings.firmwareType = value
+        else:
+            machine.firmwareType = value
+
+    def chipset(self, machine: Any) -> int:
+        return int(machine.platform.chipsetType if self.has_platform else machine.chipsetType)
+
+    def max_network_adapters(self, vbox: Any, chipset: int) -> int:
+        props = vbox.systemProperties.platform if self.has_platform else vbox.systemProperties
+        return int(props.getMaxNetworkAdapters(chipset))
+
+def select_api(api_version: str, version: str, emit: Emit) -> Api:
+    """The Api for this VirtualBox; older than 7.0 is refused, unknown newer warns."""
+    parsed = parse_api_version(api_version)
+    if parsed < OLDEST:
+        raise UnsupportedVirtualBox(
+            f"VirtualBox {version} (API {api_version}) is too old; hosted needs 7.0 or newer",
+            "upgrade VirtualBox to 7.0, 7.1 or 7.2",
+        )
+    if parsed > NEWEST_KNOWN:
+        emit(Event("warning", f"VirtualBox {version} (API {api_version}) is newer than hosted knows "
+                              f"(up to {NEWEST_KNOWN[0]}.{NEWEST_KNOWN[1]}); proceeding as with "
+                              f"{NEWEST_KNOWN[0]}.{NEWEST_KNOWN[1]}"))
+    return Api(parsed)

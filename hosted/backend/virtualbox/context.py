@@ -1,0 +1,46 @@
+"""What every part of the backend needs: the vboxapi manager, IVirtualBox, constants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hosted.backend.virtualbox.compat import Api
+
+# Seconds: how long to retry a machine lock held by someone else, and the
+# default limit for a VirtualBox progress (disk creation, start, snapshot).
+LOCK_TIMEOUT = 5.0
+PROGRESS_TIMEOUT = 600.0
+MB = 1024 * 1024
+
+
+@dataclass
+class Ctx:
+    mgr: Any  # vboxapi.VirtualBoxManager
+    vbox: Any  # IVirtualBox
+    api: Api
+    driverless: bool = False
+    lock_timeout: float = LOCK_TIMEOUT
+    progress_timeout: float = PROGRESS_TIMEOUT
+    _max_nics: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def const(self) -> Any:
+        return self.mgr.constants
+
+    @property
+    def xcpt(self) -> type[BaseException]:
+        """The base class of the bindings' exceptions (xpcom.Exception or pywintypes.com_error)."""
+        cls = self.mgr.oXcptClass
+        return cls if isinstance(cls, type) else Exception
+
+    def array(self, obj: Any, attr: str) -> list[Any]:
+        """An array attribute; plain attribute access does not work under XPCOM."""
+        return list(self.mgr.getArray(obj, attr) or [])
+
+    def max_nics(self, machine: Any) -> int:
+        """Adapter slots for the machine's chipset (a property of VirtualBox, not of the machine)."""
+        chipset = self.api.chipset(machine)
+        if chipset not in self._max_nics:
+            self._max_nics[chipset] = self.api.max_network_adapters(self.vbox, chipset)
+        return self._max_nics[chipset]

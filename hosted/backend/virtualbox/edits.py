@@ -1,0 +1,179 @@
+"""Making a locked (mutable) machine match a MachineSpec, key by key.
+
+Every function here works on ``session.machine`` inside ``session.locked``;
+none saves or locks by itself, so a whole change is one lock and one save.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hosted.backend.virtualbox import storage
+from hosted.backend.virtualbox.context import Ctx
+from hosted.backend.virtualbox.observe import adapter_type_name, read_forwards, read_shared_folders
+from hosted.backend.virtualbox.tags import read_media, write_media, write_tags
+from hosted.errors import OperationFailed
+from hosted.events import Emit
+from hosted.model import Forward, MachineSpec, Nic, SharedFolder, Tags
+
+# Creation defaults for keys the profile does not declare.
+DEFAULT_OS_TYPE = "Linux_64"
+DEFAULTS: dict[str, object] = {"os_type": DEFAULT_OS_TYPE, "cpus": 1, "memory_mb": 1024, "firmware": "bios"}
+KNOWN_KEYS = frozenset(MachineSpec.CONFIG_KEYS) | {"forwards", "tags"}
+
+Allocate = Callable[[str, Collection[int]], int]
+
+
+@dataclass
+class Edit:
+    """One change: what it may use and what it created (to roll back on failure)."""
+
+    ctx: Ctx
+    sm: Any  # the session's mutable IMachine
+    emit: Emit
+    allocate: Allocate
+    taken: set[int]
+    offline: bool = True  # False: a running machine under a shared lock (runtime changes only)
+    created_media: list[Any] = field(default_factory=list)
+
+
+def _declared(spec: MachineSpec, key: str, creating: bool) -> Any:
+    value = getattr(spec, key)
+    return DEFAULTS.get(key) if value is None and creating else value
+
+
+def set_hardware(edit: Edit, spec: MachineSpec, keys: Collection[str], creating: bool) -> None:
+    sm, c = edit.sm, edit.ctx.const
+    values = {k: _declared(spec, k, creating) for k in ("os_type", "cpus", "memory_mb", "firmware")}
+    if "os_type" in keys and values["os_type"] is not None:
+        sm.OSTypeId = values["os_type"]
+    if "cpus" in keys and values["cpus"] is not None:
+        sm.CPUCount = values["cpus"]
+    if "memory_mb" in keys and values["memory_mb"] is not None:
+        sm.memorySize = values["memory_mb"]
+    if "firmware" in keys and values["firmware"] is not None:
+        kind = c.FirmwareType_BIOS if values["firmware"] == "bios" else c.FirmwareType_EFI
+        edit.ctx.api.set_firmware_type(sm, kind)
+
+
+def adapter_type_value(ctx: Ctx, name: str) -> int:
+    for const_name, value in ctx.const.all_values("NetworkAdapterType").items():
+        if value and name.lower() in (const_name.lower(), adapter_type_name(ctx, value).lower()):
+            return int(value)
+    raise OperationFailed(f"unknown network adapter type {name!r}",
+                          "use one of 82540EM, 82543GC, 82545EM, Am79C970A, Am79C973, virtio")
+
+
+def sync_forwards(edit: Edit, adapter: Any, desired: Sequence[Forward]) -> None:
+    """Make the adapter's NAT forwards ``desired``; forwards that already match keep their host port."""
+    engine = adapter.NATEngine
+    existing = {f.name: f for f in read_forwards(edit.ctx, adapter)}
+    wanted = {f.name: f for f in desired}
+    for name, have in existing.items():
+        if name not in wanted or not wanted[name].matches(have):
+            engine.removeRedirect(name)
+    for want in desired:
+        kept = existing.get(want.name)
+        if kept is not None and want.matches(kept):
+            continue
+        port = want.host if want.host is not None else edit.allocate(want.host_ip, edit.taken)
+        edit.taken.add(port)
+        proto = edit.ctx.const.NATProtocol_TCP if want.protocol == "tcp" else edit.ctx.const.NATProtocol_UDP
+        engine.addRedirect(want.name, proto, want.host_ip, port, want.guest_ip, want.guest)
+
+
+def _set_adapter(edit: Edit, adapter: Any, nic: Nic) -> None:
+    c = edit.ctx.const
+    kinds = {"nat": c.NetworkAttachmentType_NAT, "internal": c.NetworkAttachmentType_Internal,
+             "hostonly": c.NetworkAttachmentType_HostOnly, "bridged": c.NetworkAttachmentType_Bridged}
+    adapter.enabled = True
+    adapter.attachmentType = kinds[nic.kind]
+    if nic.kind == "internal":
+        adapter.internalNetwork = nic.network or "intnet"
+    elif nic.kind == "hostonly" and nic.interface:
+        adapter.hostOnlyInterface = nic.interface
+    elif nic.kind == "bridged" and nic.interface:
+        adapter.bridgedInterface = nic.interface
+    if nic.adapter_type:
+        adapter.adapterType = adapter_type_value(edit.ctx, nic.adapter_type)
+    sync_forwards(edit, adapter, nic.forwards if nic.kind == "nat" else ())
+
+
+def set_nics(edit: Edit, nics: Sequence[Nic]) -> None:
+    slots = edit.ctx.max_nics(edit.sm)
+    if len(nics) > slots:
+        raise OperationFailed(f"{len(nics)} network adapters asked for; this machine has {slots} slots",
+                              "declare fewer nics")
+    for slot in range(slots):
+        adapter = edit.sm.getNetworkAdapter(slot)
+        if slot < len(nics):
+            _set_adapter(edit, adapter, nics[slot])
+        elif adapter.enabled:
+            adapter.enabled = False
+
+
+def set_forwards(edit: Edit, nics: Sequence[Nic]) -> None:
+    """Only the NAT forwards (a runtime change): adapters themselves stay as they are."""
+    for slot, nic in enumerate(nics):
+        adapter = edit.sm.getNetworkAdapter(slot)
+        if nic.kind == "nat" and int(adapter.attachmentType) == int(edit.ctx.const.NetworkAttachmentType_NAT):
+            sync_forwards(edit, adapter, nic.forwards)
+
+
+def set_shared_folders(edit: Edit, folders: Sequence[SharedFolder]) -> None:
+    current = {f.name: f for f in read_shared_folders(edit.ctx, edit.sm)}
+    desired = {f.name: f for f in folders}
+    for name, have in current.items():
+        if desired.get(name) != have:
+            edit.sm.removeSharedFolder(name)
+    for name, want in desired.items():
+        if current.get(name) != want:
+            if not os.path.isdir(want.host):
+                raise OperationFailed(f"shared folder '{name}': {want.host} is not a directory",
+                                      "create the host directory, or fix the path in the profile")
+            edit.sm.createSharedFolder(want.name, want.host, not want.readonly, want.automount, want.guest)
+
+
+def set_serial_log(edit: Edit) -> str:
+    """UART1 (0x3F8, IRQ 4) into a file, so a stalled boot can be diagnosed."""
+    path = os.path.join(storage.machine_folder(edit.sm), "serial.log")
+    port = edit.sm.getSerialPort(0)
+    port.path = path
+    port.hostMode = edit.ctx.const.PortMode_RawFile
+    port.IOAddress = 0x3F8
+    port.IRQ = 4
+    port.enabled = True
+    return path
+
+
+def _set_storage(edit: Edit, spec: MachineSpec, keys: Collection[str]) -> None:
+    owned = read_media(edit.sm)
+    if "disk_mb" in keys and spec.disk_mb is not None:
+        owned = storage.set_disk(edit.ctx, edit.sm, spec.disk_mb, owned, edit.created_media, edit.emit)
+        write_media(edit.sm, owned)
+    if "dvd" in keys and spec.dvd is not None:
+        storage.set_dvd(edit.ctx, edit.sm, spec.dvd)
+    declared = spec.disk_mb is not None or spec.dvd is not None
+    if edit.offline and {"disk_mb", "dvd"} & set(keys) and declared:
+        has_disk = storage.owned_disk(edit.ctx, edit.sm, owned) is not None
+        storage.set_boot_order(edit.ctx, edit.sm, has_disk)
+
+
+def apply_keys(edit: Edit, spec: MachineSpec, keys: Collection[str], tags: Tags, creating: bool) -> None:
+    """Make ``keys`` of the locked machine match ``spec`` (undeclared keys are left alone)."""
+    unknown = set(keys) - KNOWN_KEYS
+    if unknown:
+        raise OperationFailed(f"cannot configure {', '.join(sorted(unknown))}",
+                              f"known keys: {', '.join(sorted(KNOWN_KEYS))}")
+    set_hardware(edit, spec, keys, creating)
+    _set_storage(edit, spec, keys)
+    if "nics" in keys and spec.nics is not None:
+        set_nics(edit, spec.nics)
+    elif "forwards" in keys and spec.nics is not None:
+        set_forwards(edit, spec.nics)
+    if "shared_folders" in keys and spec.shared_folders is not None:
+        set_shared_folders(edit, spec.shared_folders)
+    write_tags(edit.sm, tags)

@@ -1,0 +1,141 @@
+"""Reading a machine from VirtualBox into ObservedMachine (never cached)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from hosted.backend.virtualbox.context import MB, Ctx
+from hosted.backend.virtualbox.tags import read_media, read_tags
+from hosted.model import Firmware, Forward, Nic, NicKind, ObservedMachine, PowerState, SharedFolder
+
+_POWER = {
+    "PoweredOff": PowerState.POWEROFF, "Teleported": PowerState.POWEROFF,
+    "Aborted": PowerState.ABORTED, "Saved": PowerState.SAVED, "AbortedSaved": PowerState.SAVED,
+    "Running": PowerState.RUNNING, "Teleporting": PowerState.RUNNING,
+    "LiveSnapshotting": PowerState.RUNNING, "OnlineSnapshotting": PowerState.RUNNING,
+    "DeletingSnapshotOnline": PowerState.RUNNING, "Paused": PowerState.PAUSED,
+    "TeleportingPausedVM": PowerState.PAUSED, "DeletingSnapshotPaused": PowerState.PAUSED,
+    "Stuck": PowerState.STUCK, "Starting": PowerState.STARTING, "TeleportingIn": PowerState.STARTING,
+    "Stopping": PowerState.STOPPING, "Saving": PowerState.SAVING, "Restoring": PowerState.RESTORING,
+}
+
+
+def power_state(ctx: Ctx, state: int) -> PowerState:
+    name = ctx.mgr.getEnumValueName("MachineState", int(state))
+    return _POWER.get(str(name), PowerState.UNKNOWN)
+
+
+def adapter_type_name(ctx: Ctx, value: int) -> str:
+    """NetworkAdapterType -> the profile's spelling ("82540EM", "virtio", "Am79C973")."""
+    name = str(ctx.mgr.getEnumValueName("NetworkAdapterType", int(value)))
+    if name == "Virtio":
+        return "virtio"
+    return name[1:] if name.startswith("I8") else name
+
+
+def parse_redirect(rule: str) -> Forward:
+    """``name,proto,hostip,hostport,guestip,guestport`` (proto 1 = TCP, 0 = UDP)."""
+    name, proto, host_ip, host_port, guest_ip, guest_port = rule.split(",")
+    return Forward(name=name, guest=int(guest_port), host=int(host_port), host_ip=host_ip,
+                   protocol="tcp" if proto == "1" else "udp", guest_ip=guest_ip)
+
+
+def read_forwards(ctx: Ctx, adapter: Any) -> tuple[Forward, ...]:
+    return tuple(parse_redirect(str(r)) for r in ctx.array(adapter.NATEngine, "redirects"))
+
+
+def read_nic(ctx: Ctx, adapter: Any) -> Nic | None:
+    c, kind = ctx.const, int(adapter.attachmentType)
+    adapter_type = adapter_type_name(ctx, adapter.adapterType)
+    if kind == c.NetworkAttachmentType_NAT:
+        return Nic("nat", forwards=read_forwards(ctx, adapter), adapter_type=adapter_type)
+    fields: dict[int, tuple[NicKind, str]] = {
+        c.NetworkAttachmentType_Internal: ("internal", "internalNetwork"),
+        c.NetworkAttachmentType_HostOnly: ("hostonly", "hostOnlyInterface"),
+        c.NetworkAttachmentType_Bridged: ("bridged", "bridgedInterface"),
+    }
+    if kind not in fields:  # NAT network, generic, cloud...: not hosted's; shows up as drift
+        return None
+    nic_kind, attr = fields[kind]
+    value = str(getattr(adapter, attr) or "")
+    if nic_kind == "internal":
+        return Nic("internal", network=value, adapter_type=adapter_type)
+    return Nic(nic_kind, interface=value, adapter_type=adapter_type)
+
+
+def read_nics(ctx: Ctx, machine: Any) -> tuple[Nic, ...]:
+    nics = []
+    for slot in range(ctx.max_nics(machine)):
+        adapter = machine.getNetworkAdapter(slot)
+        if adapter.enabled:
+            nic = read_nic(ctx, adapter)
+            if nic is not None:
+                nics.append(nic)
+    return tuple(nics)
+
+
+def read_shared_folders(ctx: Ctx, machine: Any) -> tuple[SharedFolder, ...]:
+    return tuple(
+        SharedFolder(name=str(f.name), host=str(f.hostPath), guest=str(f.autoMountPoint or ""),
+                     readonly=not f.writable, automount=bool(f.autoMount))
+        for f in ctx.array(machine, "sharedFolders")
+    )
+
+
+def read_storage(ctx: Ctx, machine: Any, owned: list[str]) -> tuple[int | None, str | None]:
+    """(size in MB of hosted's disk, path of the attached DVD image)."""
+    disk_mb: int | None = None
+    dvd: str | None = None
+    for att in ctx.array(machine, "mediumAttachments"):
+        medium = att.medium
+        if medium is None:
+            continue
+        if att.type == ctx.const.DeviceType_HardDisk and str(medium.base.location) in owned:
+            disk_mb = int(medium.logicalSize) // MB
+        elif att.type == ctx.const.DeviceType_DVD and dvd is None:
+            dvd = str(medium.location)
+    return disk_mb, dvd
+
+
+def firmware(ctx: Ctx, machine: Any) -> Firmware:
+    return "bios" if ctx.api.firmware_type(machine) == ctx.const.FirmwareType_BIOS else "efi"
+
+
+def observe(ctx: Ctx, machine: Any) -> ObservedMachine:
+    if not machine.accessible:
+        return inaccessible(machine)
+    tags = read_tags(machine)
+    disk_mb, dvd = read_storage(ctx, machine, read_media(machine) if tags else [])
+    return ObservedMachine(
+        uuid=str(machine.id), vm_name=str(machine.name), tags=tags,
+        power=power_state(ctx, machine.state), os_type=str(machine.OSTypeId),
+        cpus=int(machine.CPUCount), memory_mb=int(machine.memorySize), firmware=firmware(ctx, machine),
+        nics=read_nics(ctx, machine), shared_folders=read_shared_folders(ctx, machine),
+        disk_mb=disk_mb, dvd=dvd, settings_file=str(machine.settingsFilePath),
+        session_locked=int(machine.sessionState) != int(ctx.const.SessionState_Unlocked),
+    )
+
+
+def inaccessible(machine: Any) -> ObservedMachine:
+    """A machine whose settings cannot be read: only its id and file are known."""
+    path = str(machine.settingsFilePath)
+    return ObservedMachine(
+        uuid=str(machine.id), vm_name=os.path.splitext(os.path.basename(path))[0], tags=None,
+        power=PowerState.UNKNOWN, os_type="", cpus=0, memory_mb=0, firmware="bios", nics=(),
+        shared_folders=(), settings_file=path, accessible=False,
+    )
+
+
+def host_ports(ctx: Ctx) -> set[int]:
+    """Host ports forwarded by any registered machine, running or not."""
+    taken: set[int] = set()
+    for machine in ctx.array(ctx.vbox, "machines"):
+        try:
+            if not machine.accessible:
+                continue
+            for nic in read_nics(ctx, machine):
+                taken.update(f.host for f in nic.forwards if f.host is not None)
+        except ctx.xcpt:  # a machine vanishing meanwhile takes no port
+            continue
+    return taken

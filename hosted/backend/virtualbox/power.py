@@ -1,0 +1,115 @@
+"""Starting, stopping, saving, resuming and destroying machines."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Any
+
+from hosted.backend.virtualbox.context import Ctx
+from hosted.backend.virtualbox.create import delete_files
+from hosted.backend.virtualbox.observe import power_state
+from hosted.backend.virtualbox.session import locked, wait_unlocked
+from hosted.backend.virtualbox.tags import read_media
+from hosted.backend.virtualbox.translate import wait_progress
+from hosted.errors import OperationFailed
+from hosted.events import Emit, Event
+from hosted.model import PowerState
+
+START_TIMEOUT = 120.0
+
+
+def start(ctx: Ctx, machine: Any, mode: str, emit: Emit) -> None:
+    name = str(machine.name)
+    if power_state(ctx, machine.state).is_on:
+        emit(Event("info", f"'{name}' is already running", machine=name))
+        return
+    session = ctx.mgr.getSessionObject()
+    progress = machine.launchVMProcess(session, mode, [])
+    try:
+        wait_progress(ctx, progress, f"starting '{name}'", emit, name, timeout=START_TIMEOUT)
+    except OperationFailed as exc:
+        exc.hint = f"see {os.path.join(str(machine.logFolder), 'VBox.log')} for why the VM did not start"
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            session.unlockMachine()
+
+
+def _wait_off(ctx: Ctx, machine: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if power_state(ctx, machine.state).is_off:
+            return True
+        time.sleep(0.25)
+    return power_state(ctx, machine.state).is_off
+
+
+def _power_down(ctx: Ctx, session: Any, name: str, emit: Emit) -> None:
+    wait_progress(ctx, session.console.powerDown(), f"powering off '{name}'", emit, name)
+
+
+def stop(ctx: Ctx, machine: Any, mode: str, timeout: float, emit: Emit) -> None:
+    """ACPI power button, up to ``timeout`` s, then power off; or power off at once."""
+    name = str(machine.name)
+    state = power_state(ctx, machine.state)
+    if state == PowerState.SAVED:
+        with locked(ctx, machine, write=True, save=False) as session:
+            session.machine.discardSavedState(True)
+        return
+    if state.is_off:
+        emit(Event("info", f"'{name}' is already powered off", machine=name))
+        return
+    with locked(ctx, machine, write=False, save=False) as session:
+        if mode == "acpi" and state == PowerState.RUNNING:
+            session.console.powerButton()
+            if _wait_off(ctx, machine, timeout):
+                return
+            emit(Event("warning", f"'{name}' did not power off within {timeout:.0f} s of the ACPI "
+                                  "power button; powering it off", machine=name))
+        if not power_state(ctx, machine.state).is_off:
+            _power_down(ctx, session, name, emit)
+    wait_unlocked(ctx, machine)
+
+
+def save_state(ctx: Ctx, machine: Any, emit: Emit) -> None:
+    name = str(machine.name)
+    if not power_state(ctx, machine.state).is_on:
+        raise OperationFailed(f"'{name}' is not running, so there is no state to save",
+                              "start the machine first")
+    with locked(ctx, machine, write=False, save=False) as session:
+        wait_progress(ctx, session.machine.saveState(), f"saving the state of '{name}'", emit, name)
+    wait_unlocked(ctx, machine)
+
+
+def resume(ctx: Ctx, machine: Any, emit: Emit) -> None:
+    """A saved machine is started; a paused one unpaused."""
+    state = power_state(ctx, machine.state)
+    if state == PowerState.PAUSED:
+        with locked(ctx, machine, write=False, save=False) as session:
+            session.console.resume()
+    elif state in (PowerState.SAVED, PowerState.POWEROFF, PowerState.ABORTED):
+        start(ctx, machine, "headless", emit)
+
+
+def destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
+    """Power off, unregister, delete the settings and only the media hosted created."""
+    name = str(machine.name)
+    if not power_state(ctx, machine.state).is_off:
+        stop(ctx, machine, "poweroff", 0, emit)
+    owned = read_media(machine)
+    settings_file = str(machine.settingsFilePath)
+    serial = machine.getSerialPort(0)
+    serial_log = str(serial.path) if serial.enabled else ""
+    disks = list(machine.unregister(ctx.const.CleanupMode_DetachAllReturnHardDisksOnly) or [])
+    # Differencing children of hosted's disk (snapshots) go with it; anything else stays.
+    mine = [d for d in disks if str(d.base.location) in owned]
+    keep = [str(d.location) for d in disks if str(d.base.location) not in owned]
+    wait_progress(ctx, machine.deleteConfig(mine), f"deleting '{name}'", emit, name)
+    if keep:
+        emit(Event("info", f"kept disks hosted did not create: {', '.join(keep)}", machine=name))
+    if serial_log and os.path.dirname(serial_log) == os.path.dirname(settings_file):
+        with contextlib.suppress(OSError):
+            os.remove(serial_log)
+    delete_files(settings_file)
