@@ -2,9 +2,10 @@
 
 ``make_virtualbox_backend()`` connects to the session's private VBoxSVC
 (tests/conftest.py isolates VBOX_USER_HOME and the IPC socket), points the
-default machine folder into that private home, and returns the backend plus
-a cleanup function that destroys every machine registered there.  Skips the
-test when VirtualBox is not available.
+default machine folder into that private home and returns the backend; it
+skips the test when VirtualBox is not available.  ``remove_all_machines``
+deletes every machine registered there (the ``virtualbox_backend`` session
+fixture calls it at the end).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from hosted.model import MachineSpec, Tags
 VBOXMANAGE = "/usr/lib/virtualbox/VBoxManage"
 
 
-def make_virtualbox_backend() -> tuple[Any, Callable[[], None]]:
+def make_virtualbox_backend() -> Any:
     from hosted.backend.virtualbox import connect
 
     try:
@@ -37,11 +38,7 @@ def make_virtualbox_backend() -> tuple[Any, Callable[[], None]]:
     folder.mkdir(parents=True, exist_ok=True)
     # VirtualBox puts machines in ~/VirtualBox VMs whatever VBOX_USER_HOME says.
     ctx.vbox.systemProperties.defaultMachineFolder = str(folder)
-
-    def cleanup() -> None:
-        remove_all_machines(backend)
-
-    return backend, cleanup
+    return backend
 
 
 def remove_all_machines(backend: Any) -> None:
@@ -63,9 +60,9 @@ def remove_all_machines(backend: Any) -> None:
 
 @pytest.fixture(scope="session")
 def virtualbox_backend() -> Iterator[Any]:
-    backend, cleanup = make_virtualbox_backend()
+    backend = make_virtualbox_backend()
     yield backend
-    cleanup()
+    remove_all_machines(backend)
 
 
 def vboxmanage_info(name: str) -> dict[str, str]:
