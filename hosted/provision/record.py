@@ -1,0 +1,49 @@
+"""``run: once`` bookkeeping, kept in VirtualBox with the machine (extradata).
+
+The recorded value is the step's fingerprint, widened by the content of the
+files it uses, so editing a script or a copied file runs the step again.  A
+machine rebuilt from scratch has no extradata and so runs everything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from hosted.backend.base import Backend
+from hosted.model import ProvisionStep
+
+KEY_PREFIX = "hosted/provisioned/"
+
+
+def record_key(step: ProvisionStep) -> str:
+    return KEY_PREFIX + step.name
+
+
+def step_fingerprint(step: ProvisionStep) -> str:
+    """The step's own fingerprint plus a digest of its script or source files."""
+    digest = hashlib.sha256(step.fingerprint().encode())
+    for path in (step.script, step.source):
+        if path:
+            _hash_tree(Path(path), digest)
+    return digest.hexdigest()[:16]
+
+
+def already_done(backend: Backend, uuid: str, step: ProvisionStep, fingerprint: str) -> bool:
+    return step.run == "once" and backend.get_extradata(uuid, record_key(step)) == fingerprint
+
+
+def mark_done(backend: Backend, uuid: str, step: ProvisionStep, fingerprint: str) -> None:
+    if step.run == "once":
+        backend.set_extradata(uuid, record_key(step), fingerprint)
+
+
+def _hash_tree(root: Path, digest: hashlib._Hash) -> None:
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    for path in files:
+        if not path.exists():
+            continue  # reported when the step runs
+        name = path.relative_to(root).as_posix() if root.is_dir() else path.name
+        digest.update(f"\0{name}\0{os.stat(path).st_mode & 0o7777:o}\0".encode())
+        digest.update(path.read_bytes())
