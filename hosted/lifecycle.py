@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from hosted.apply import MachineResult
 from hosted.backend.base import Backend
@@ -38,10 +39,10 @@ Action = Callable[[ObservedMachine], str | None]  # returns a no-op reason, or N
 
 
 def for_each(
-    machines: Sequence[ObservedMachine], verb: str, action: Action, emit: Emit
+    machines: Sequence[ObservedMachine], verb: str, action: Action, emit: Emit, *, parallel: int = 1
 ) -> list[MachineResult]:
-    results = []
-    for m in machines:
+    """Run ``action`` on each machine, ``parallel`` at a time; results in the machines' order."""
+    def one(m: ObservedMachine) -> MachineResult:
         label = m.tags.machine if m.tags else m.vm_name
         result = MachineResult(label, m.vm_name, m.uuid)
         t0 = time.monotonic()
@@ -58,8 +59,13 @@ def for_each(
                 result.changed.append(verb)
                 result.phases[verb] = took
                 emit(Event("step-finished", verb, machine=label, seconds=took))
-        results.append(result)
-    return results
+        return result
+
+    if parallel <= 1 or len(machines) <= 1:
+        return [one(m) for m in machines]
+    with ThreadPoolExecutor(max_workers=min(parallel, len(machines)),
+                            thread_name_prefix="hosted-each") as pool:
+        return list(pool.map(one, machines))
 
 
 def halt(

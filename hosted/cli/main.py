@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("lifecycle_cmds", "bring suspended machines back"),
     "reload": ("lifecycle_cmds", "halt, apply changes that need power-off, and bring machines up again"),
     "logs": ("lifecycle_cmds", "show a machine's serial console log (or VBox.log with --vbox)"),
+    "snapshot": ("snapshot_cmds", "save, restore, list and delete snapshots; push/pop to try and undo"),
+    "reset": ("snapshot_cmds", "restore machines' 'baseline' snapshot and bring them to their desired state"),
 }
 
 
@@ -58,10 +60,44 @@ def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
     if name in ("halt", "reload"):
         p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                        help="seconds to wait for an ACPI shutdown before powering off (default 60)")
+    if name == "snapshot":
+        _add_snapshot_args(p)
+    if name == "reset":
+        p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines")
+        p.add_argument("-y", "--yes", action="store_true",
+                       help="discard running machines' state without asking")
     if name == "logs":
         p.add_argument("machine", metavar="MACHINE")
         p.add_argument("--vbox", action="store_true", help="VirtualBox's own VBox.log instead")
         p.add_argument("-n", "--lines", type=int, default=0, metavar="N", help="only the last N lines")
+
+
+SNAPSHOT_COMMANDS = {
+    "save": "take a snapshot (live if the machine runs) of each machine",
+    "restore": "go back to a snapshot and to its power state (asks before discarding a running state)",
+    "list": "show each machine's snapshot tree",
+    "delete": "delete a snapshot; a child absorbs its changes, as VirtualBox does",
+    "push": "take the next push-N snapshot: try something, then `pop`",
+    "pop": "restore the last pushed snapshot and delete it",
+}
+
+
+def _add_snapshot_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="snapshot_command", metavar="ACTION", required=True)
+    for action, text in SNAPSHOT_COMMANDS.items():
+        a = sub.add_parser(action, help=text, description=text)
+        a.add_argument("-f", "--file", metavar="PATH", default=argparse.SUPPRESS,
+                       help="the profile (default: ./hosted.yaml)")
+        if action in ("save", "restore", "delete"):
+            a.add_argument("name", metavar="NAME")
+        a.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines")
+        if action == "save":
+            a.add_argument("--force", action="store_true", help="replace a snapshot of the same name")
+        if action in ("restore", "pop"):
+            a.add_argument("-y", "--yes", action="store_true",
+                           help="discard running machines' state without asking")
+        if action == "list":
+            a.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
