@@ -72,6 +72,7 @@ def grow_disk(ctx: Ctx, sm: Any, attachment: Any, size_mb: int, emit: Emit) -> N
             f"the disk is {current} MB; shrinking it to {size_mb} MB is not supported",
             "keep disk_mb at least the current size, or destroy and recreate the machine")
     wait_progress(ctx, medium.resize(size_mb * MB), f"growing the disk to {size_mb} MB", emit, str(sm.name))
+    medium.refreshState()  # the medium reports its old size until its state is re-read
 
 
 def set_disk(ctx: Ctx, sm: Any, size_mb: int, owned: list[str], created: list[Any], emit: Emit) -> list[str]:
