@@ -75,6 +75,8 @@ def _position(mark: yaml.Mark | None) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+# Aliases are expanded as they are built: nested ones could otherwise blow up ("billion laughs").
+MAX_VALUES = 100_000
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -137,9 +139,14 @@ class _Builder:
         self.loader = loader
         self.subst = subst
         self.active: set[int] = set()  # nodes being built: a recursive alias would loop
+        self.count = 0
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.doc.value_marks.setdefault(path, _position(node.start_mark))
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise self.doc.error(path, f"the profile has more than {MAX_VALUES} values",
+                                 "Aliases ('*name') that repeat large lists multiply; write them out.")
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if node.tag not in (_MAP_TAG, _SEQ_TAG):

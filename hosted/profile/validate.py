@@ -163,6 +163,8 @@ def _type_hint(kind: str, value: Any) -> str:
         return "Write the value without quotes."
     if kind == "bool_type":
         return "Use true or false."
+    if kind == "string_type" and isinstance(value, int | float | bool):
+        return "YAML reads this as a number or a boolean: put it in quotes."
     if kind in ("model_type", "dict_type") and value is None:
         return "Give keys under this one, or remove it."
     return DOCS

@@ -261,3 +261,18 @@ def test_recursive_alias_is_refused(reject: Reject) -> None:
 def test_the_library_never_prints(reject: Reject, capsys: pytest.CaptureFixture[str]) -> None:
     reject(web("cpus: 0"))
     assert capsys.readouterr() == ("", "")
+
+
+def test_alias_expansion_is_bounded(reject: Reject) -> None:
+    lines = ["version: 1", "name: t", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 6)]
+    lines += ["machines: {web: {}}"]
+    err = reject("\n".join(lines) + "\n")
+    assert "more than 100000 values" in err.reason
+    assert err.line is not None and err.line <= 8
+
+
+def test_a_number_where_a_string_belongs_hints_at_quotes(reject: Reject) -> None:
+    err = reject("version: 1\nname: 2024\nmachines: {web: {}}\n")
+    assert (err.line, err.key) == (2, "name")
+    assert "expected a string, got 2024" in err.reason and "quotes" in err.hint
