@@ -104,9 +104,10 @@ def test_power_state_transitions(ctx: Ctx) -> None:
     uuid = ctx.create(spec).uuid
     b, emit = ctx.backend, ctx.emit
 
+    progress = len(emit.messages("progress"))
     b.start(uuid, "headless", emit)
     assert ctx.observe(uuid).power == PowerState.RUNNING
-    assert [e for e in emit.events if e.kind == "progress" and "start" in e.message.lower()]
+    assert len(emit.messages("progress")) > progress, "start reported no progress"
     with pytest.raises(HostedError):
         b.start(uuid, "headless", emit)
     assert ctx.observe(uuid).power == PowerState.RUNNING
@@ -147,6 +148,17 @@ def test_extradata_round_trip(ctx: Ctx) -> None:
     ctx.backend.set_extradata(uuid, "hosted-test/provisioned", "")
     assert ctx.backend.get_extradata(uuid, "hosted-test/provisioned") == ""
     assert ctx.observe(uuid).tags == ctx.tags(ctx.spec())
+
+
+def test_extradata_can_be_written_while_running(ctx: Ctx) -> None:
+    uuid = ctx.create(ctx.spec()).uuid
+    ctx.backend.start(uuid, "headless", ctx.emit)
+    try:
+        ctx.backend.set_extradata(uuid, "hosted-test/provisioned", "step-2")
+        assert ctx.backend.get_extradata(uuid, "hosted-test/provisioned") == "step-2"
+    finally:
+        ctx.backend.stop(uuid, "poweroff", 0, ctx.emit)
+    assert ctx.backend.get_extradata(uuid, "hosted-test/provisioned") == "step-2"
 
 
 def test_guest_properties_are_read_back(ctx: Ctx) -> None:
