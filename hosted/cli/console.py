@@ -24,7 +24,7 @@ from hosted.events import Event
 
 JSON_FORMAT_VERSION = 1
 
-console = Console(highlight=False, soft_wrap=False)
+console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 
 
