@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hosted.backend.virtualbox.compat import Api
+from hosted.model import PowerState
 
 # Seconds: how long to retry a machine lock held by someone else, and the
 # default limit for a VirtualBox progress (disk creation, start, snapshot).
@@ -23,6 +24,7 @@ class Ctx:
     lock_timeout: float = LOCK_TIMEOUT
     progress_timeout: float = PROGRESS_TIMEOUT
     _max_nics: dict[int, int] = field(default_factory=dict)
+    power_names: dict[int, PowerState] = field(default_factory=dict)  # MachineState -> PowerState
 
     @property
     def const(self) -> Any:

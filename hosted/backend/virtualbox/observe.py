@@ -22,8 +22,11 @@ _POWER = {
 
 
 def power_state(ctx: Ctx, state: int) -> PowerState:
-    name = ctx.mgr.getEnumValueName("MachineState", int(state))
-    return _POWER.get(str(name), PowerState.UNKNOWN)
+    # By constant, not getEnumValueName: aliases (FirstOnline = Running) hide the real name.
+    if not ctx.power_names:
+        ctx.power_names.update({int(getattr(ctx.const, f"MachineState_{name}")): power
+                                for name, power in _POWER.items()})
+    return ctx.power_names.get(int(state), PowerState.UNKNOWN)
 
 
 def adapter_type_name(ctx: Ctx, value: int) -> str:
