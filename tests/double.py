@@ -344,16 +344,22 @@ class MemoryBackend:
             self._leave("start", uuid)
 
     def stop(self, uuid: str, mode: StopMode, timeout: float, emit: Emit) -> None:
+        """Like the real backend: an off machine is a no-op, a saved one loses its saved state."""
         with self._lock:
             self._enter("stop", uuid, mode, timeout)
             m = self._get(uuid)
-            if not m.power.is_on:
-                raise OperationFailed(f"{m.vm_name} is not running (it is {m.power})")
-            if mode == "acpi" and not self.acpi_honoured:
-                emit(Event("warning", f"{m.vm_name} ignored the ACPI power button for {timeout:g} s; "
-                           "powering it off", machine=m.vm_name))
-            self._powered_off(m)
-            m.power = PowerState.POWEROFF
+            if m.power == PowerState.SAVED:
+                self._writable(uuid)  # discarding the saved state needs the write lock
+                self._powered_off(m)
+                m.power = PowerState.POWEROFF
+            elif m.power.is_off:
+                emit(Event("info", f"{m.vm_name} is already powered off", machine=m.vm_name))
+            else:
+                if mode == "acpi" and not self.acpi_honoured:
+                    emit(Event("warning", f"{m.vm_name} ignored the ACPI power button for {timeout:g} s; "
+                               "powering it off", machine=m.vm_name))
+                self._powered_off(m)
+                m.power = PowerState.POWEROFF
             self._leave("stop", uuid)
 
     def save_state(self, uuid: str, emit: Emit) -> None:
@@ -370,18 +376,19 @@ class MemoryBackend:
             self._leave("save_state", uuid)
 
     def resume(self, uuid: str, emit: Emit) -> None:
+        """Like the real backend: a paused machine unpauses, an off or saved one starts."""
         with self._lock:
             self._enter("resume", uuid)
             m = self._get(uuid)
             if m.power == PowerState.PAUSED:
                 m.power = PowerState.RUNNING
-            elif m.power == PowerState.SAVED:
+            elif m.power in (PowerState.SAVED, PowerState.POWEROFF, PowerState.ABORTED):
                 self._writable(uuid)
-                emit(Event("progress", f"restoring {m.vm_name}", machine=m.vm_name, percent=0.0))
+                emit(Event("progress", f"starting {m.vm_name}", machine=m.vm_name, percent=0.0))
                 self._power_on(m, "headless")
                 emit(Event("progress", f"started {m.vm_name}", machine=m.vm_name, percent=100.0))
-            else:
-                raise OperationFailed(f"{m.vm_name} is {m.power}: only a saved or paused machine resumes")
+            elif m.power != PowerState.RUNNING:
+                raise OperationFailed(f"{m.vm_name} is {m.power}: it cannot resume now")
             self._leave("resume", uuid)
 
     def destroy(self, uuid: str, emit: Emit) -> None:

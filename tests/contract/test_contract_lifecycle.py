@@ -121,10 +121,16 @@ def test_power_state_transitions(ctx: Ctx) -> None:
 
     b.stop(uuid, "poweroff", 0, emit)
     assert ctx.observe(uuid).power == PowerState.POWEROFF
+    b.stop(uuid, "poweroff", 0, emit)  # stopping an off machine is a no-op
+    assert ctx.observe(uuid).power == PowerState.POWEROFF
     with pytest.raises(HostedError):
         b.save_state(uuid, emit)
-    with pytest.raises(HostedError):
-        b.resume(uuid, emit)
+    b.resume(uuid, emit)  # resuming an off machine starts it
+    assert ctx.observe(uuid).power == PowerState.RUNNING
+
+    b.save_state(uuid, emit)
+    b.stop(uuid, "poweroff", 0, emit)  # a saved machine loses its saved state
+    assert ctx.observe(uuid).power == PowerState.POWEROFF
 
     b.start(uuid, "headless", emit)  # a machine sitting in its firmware ignores ACPI: falls back
     b.stop(uuid, "acpi", 2.0, emit)
