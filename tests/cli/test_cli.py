@@ -1,0 +1,184 @@
+"""The real entry point (hosted.cli.main.main, and `python -m hosted` in a
+subprocess) with NO_COLOR and a fixed width: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cli_support
+import pytest
+
+from hosted.cli.main import main
+from hosted.model import PowerState
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILE = """\
+version: 1
+name: clitest
+machines:
+  web:
+    memory: 64M
+    cpus: 1
+    state: {state}
+    nics:
+      - nat:
+          forwards:
+            - {{name: ssh, guest: 22, host: auto}}
+"""
+
+
+@pytest.fixture
+def profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cli_support.reset()
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")
+    path = tmp_path / "hosted.yaml"
+    path.write_text(PROFILE.format(state="poweroff"))
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+def run(*argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    env.pop("HOSTED_BACKEND", None)
+    return subprocess.run([sys.executable, "-m", "hosted", *argv], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=60)
+
+
+def test_help_lists_commands_and_exit_codes() -> None:
+    proc = run("--help")
+    assert proc.returncode == 0
+    for command in ("validate", "plan", "schema", "up", "status", "destroy", "doctor", "halt"):
+        assert command in proc.stdout
+    assert "2 invalid input" in proc.stdout
+
+
+def test_version() -> None:
+    from hosted import __version__
+
+    proc = run("--version")
+    assert (proc.returncode, proc.stdout.strip()) == (0, f"hosted {__version__}")
+
+
+def test_no_command_is_a_usage_error() -> None:
+    assert run().returncode == 2
+    proc = run("frobnicate")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_validate_example_profiles() -> None:
+    proc = run("validate", "-f", "profiles/workshop.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert "environment 'workshop', 3 machine(s)" in proc.stdout
+
+
+def test_invalid_profile_prints_file_line_key_and_hint_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\nmachines:\n  web:\n    memroy: 512\n")
+    proc = run("validate", "-f", str(bad))
+    assert proc.returncode == 2
+    assert f"{bad}:5:" in proc.stderr
+    assert "machines.web.memroy" in proc.stderr
+    assert "hint:" in proc.stderr and "memory" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_schema_is_json() -> None:
+    proc = run("schema")
+    assert proc.returncode == 0
+    assert "machines" in json.loads(proc.stdout)["properties"]
+
+
+def test_virtualbox_unavailable_exits_3_with_a_hint(profile: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:unavailable")
+    assert main(["plan"]) == 3
+    err = capsys.readouterr().err
+    assert "error: VirtualBox is not installed" in err and "hint: install VirtualBox" in err
+
+
+def test_a_bug_is_short_on_screen_and_logged_in_full(profile: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:broken")
+    monkeypatch.setenv("TMPDIR", str(profile.parent))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(profile.parent))
+    assert main(["plan"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: a bug in a backend" in err
+    assert "Traceback" not in err
+    log = next(profile.parent.glob("hosted-debug-*.log")).read_text()
+    assert "Traceback" in log and "a bug in a backend" in log
+
+
+def test_plan_up_status_destroy(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan"]) == 0
+    out = capsys.readouterr().out
+    assert "web (clitest-web)" in out and "+ create clitest-web" in out and "1 step(s) to apply." in out
+
+    assert main(["plan", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["hosted_json"], data["kind"], data["environment"]) == (1, "plan", "clitest")
+    assert [s["action"] for s in data["machines"][0]["steps"]] == ["create"]
+
+    assert main(["up"]) == 0
+    assert "✓ web (clitest-web): 1 change(s)" in capsys.readouterr().out
+    assert main(["plan"]) == 0
+    assert "Nothing to do" in capsys.readouterr().out
+
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    row = status["machines"][0]
+    assert (row["machine"], row["power"], row["drift"]) == ("web", "poweroff", [])
+    assert row["forwards"][0]["guest"] == 22 and isinstance(row["forwards"][0]["host"], int)
+
+    # Destroying without a terminal and without --yes refuses and changes nothing.
+    assert main(["destroy"]) == 1
+    assert "--yes" in capsys.readouterr().err
+    assert len(cli_support.shared().list_machines()) == 1
+    assert main(["destroy", "--yes"]) == 0
+    assert cli_support.shared().list_machines() == []
+
+
+def test_status_shows_drift_made_outside_hosted(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["up"]) == 0
+    backend = cli_support.shared()
+    uuid = backend.list_machines()[0].uuid
+    backend.modify(uuid, memory_mb=512)  # someone changed it in the GUI
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "change memory: 512 MB -> 64 MB" in out
+
+
+def test_up_refuses_a_restart_without_yes_then_does_it_with_yes(
+    profile: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile.write_text(PROFILE.format(state="running"))
+    assert main(["up"]) == 0
+    profile.write_text(PROFILE.format(state="running").replace("64M", "128M"))
+    assert main(["up"]) == 1
+    assert "need confirmation" in capsys.readouterr().err
+    machine = cli_support.shared().list_machines()[0]
+    assert machine.memory_mb == 64 and machine.power == PowerState.RUNNING
+    assert main(["up", "--yes"]) == 0
+    machine = cli_support.shared().list_machines()[0]
+    assert machine.memory_mb == 128 and machine.power == PowerState.RUNNING
+
+
+def test_halt_is_idempotent(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile.write_text(PROFILE.format(state="running"))
+    assert main(["up"]) == 0
+    assert main(["halt"]) == 0
+    assert "web halt" in capsys.readouterr().out
+    assert main(["halt"]) == 0
+    assert "web already poweroff" in capsys.readouterr().out
+
+
+def test_unknown_machine_name(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["up", "nope"]) == 1
+    assert "no machine named nope" in capsys.readouterr().err
