@@ -335,8 +335,13 @@ class MemoryBackend:
     def start(self, uuid: str, mode: StartMode, emit: Emit) -> None:
         with self._lock:
             self._enter("start", uuid, mode)
-            m = self._writable(uuid)
-            if m.power not in (PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED):
+            m = self._get(uuid)
+            if m.power.is_on:  # like the real backend: starting a running machine is a no-op
+                emit(Event("info", f"{m.vm_name} is already running", machine=m.vm_name))
+                self._leave("start", uuid)
+                return
+            self._writable(uuid)
+            if not m.power.is_off:
                 raise OperationFailed(f"{m.vm_name} cannot start: it is {m.power}")
             emit(Event("progress", f"starting {m.vm_name}", machine=m.vm_name, percent=0.0))
             self._power_on(m, mode)
@@ -448,7 +453,8 @@ class MemoryBackend:
             m = self._writable(uuid)
             snap = self._snapshot(m, snapshot_id)
             if not m.power.is_off:
-                raise OperationFailed(f"{m.vm_name} is {m.power}: stop it before restoring a snapshot")
+                raise SnapshotError(f"{m.vm_name} is {m.power}: it must be powered off to restore a snapshot",
+                                    "stop the machine first")
             emit(Event("progress", f"restoring snapshot {snap.name}", machine=m.vm_name, percent=0.0))
             m.saved_state_file.unlink(missing_ok=True)
             m.config = snap.config

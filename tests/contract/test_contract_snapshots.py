@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contract.conftest import Ctx
-from hosted.errors import HostedError, OperationFailed
+from hosted.errors import HostedError, SnapshotError
 from hosted.model import PowerState, SnapshotInfo
 
 
@@ -64,7 +64,7 @@ def test_an_online_snapshot_restores_to_saved_and_needs_the_machine_off(ctx: Ctx
         live = b.take_snapshot(uuid, "live", "", emit)
         assert live.online
         assert ctx.observe(uuid).power == PowerState.RUNNING
-        with pytest.raises(OperationFailed):
+        with pytest.raises(SnapshotError):
             b.restore_snapshot(uuid, live.id, emit)
     finally:
         b.stop(uuid, "poweroff", 0, emit)
