@@ -59,16 +59,21 @@ class Backend(Protocol):
         """
         ...
 
-    def start(self, uuid: str, mode: StartMode, emit: Emit) -> None: ...
+    def start(self, uuid: str, mode: StartMode, emit: Emit) -> None:
+        """Launch the VM process; a no-op (with an info event) when it already runs."""
+        ...
 
     def stop(self, uuid: str, mode: StopMode, timeout: float, emit: Emit) -> None:
-        """ACPI power button, waiting ``timeout`` seconds, then power off; or power off at once."""
+        """ACPI power button, waiting ``timeout`` seconds, then power off; or power off at once.
+
+        A no-op when the machine is already off; on a saved machine it discards the saved state.
+        """
         ...
 
     def save_state(self, uuid: str, emit: Emit) -> None: ...
 
     def resume(self, uuid: str, emit: Emit) -> None:
-        """Start a saved machine, or unpause a paused one."""
+        """Start a saved (or powered-off) machine, or unpause a paused one."""
         ...
 
     def destroy(self, uuid: str, emit: Emit) -> None:
