@@ -111,8 +111,10 @@ class VirtualBoxBackend:
             return str(self._machine(uuid).getExtraData(key) or "")
 
     def set_extradata(self, uuid: str, key: str, value: str) -> None:
-        with boundary(self._ctx, f"writing extradata {key}"):
-            self._machine(uuid).setExtraData(key, value)
+        # A running machine's extradata can only be written through a session.
+        with boundary(self._ctx, f"writing extradata {key}"), \
+                locked(self._ctx, self._machine(uuid), write=False) as session:
+            session.machine.setExtraData(key, value)
 
     def guest_property(self, uuid: str, name: str) -> str | None:
         with boundary(self._ctx, f"reading guest property {name}"):

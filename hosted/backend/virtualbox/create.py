@@ -11,7 +11,7 @@ from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import DEFAULT_OS_TYPE, Allocate, Edit, apply_keys, set_serial_log
 from hosted.backend.virtualbox.observe import host_ports
 from hosted.backend.virtualbox.session import locked
-from hosted.backend.virtualbox.storage import delete_media_quietly
+from hosted.backend.virtualbox.storage import delete_media_quietly, ensure_dvd_drive
 from hosted.backend.virtualbox.tags import read_tags, write_tags
 from hosted.backend.virtualbox.translate import VBOX_E_OBJECT_NOT_FOUND, status_of, wait_progress
 from hosted.errors import NameConflict, OperationFailed
@@ -70,6 +70,7 @@ def create(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit, allocate: Alloca
             edit = Edit(ctx, session.machine, emit, allocate, taken)
             apply_keys(edit, spec, MachineSpec.CONFIG_KEYS, tags, creating=True)
             set_serial_log(edit)
+            ensure_dvd_drive(ctx, edit.sm)
     except BaseException:
         rollback(ctx, machine, edit.created_media if edit else [], emit)
         raise

@@ -155,7 +155,7 @@ def _set_storage(edit: Edit, spec: MachineSpec, keys: Collection[str]) -> None:
         owned = storage.set_disk(edit.ctx, edit.sm, spec.disk_mb, owned, edit.created_media, edit.emit)
         write_media(edit.sm, owned)
     if "dvd" in keys and spec.dvd is not None:
-        storage.set_dvd(edit.ctx, edit.sm, spec.dvd)
+        storage.set_dvd(edit.ctx, edit.sm, spec.dvd, edit.offline)
     declared = spec.disk_mb is not None or spec.dvd is not None
     if edit.offline and {"disk_mb", "dvd"} & set(keys) and declared:
         has_disk = storage.owned_disk(edit.ctx, edit.sm, owned) is not None

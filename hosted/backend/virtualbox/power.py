@@ -70,6 +70,7 @@ def stop(ctx: Ctx, machine: Any, mode: str, timeout: float, emit: Emit) -> None:
                                   "power button; powering it off", machine=name))
         if not power_state(ctx, machine.state).is_off:
             _power_down(ctx, session, name, emit)
+    _wait_off(ctx, machine, 10.0)  # the state settles a moment after the progress completes
     wait_unlocked(ctx, machine)
 
 

@@ -62,15 +62,16 @@ def restore(ctx: Ctx, machine: Any, snapshot_id: str, emit: Emit) -> None:
     if not power_state(ctx, machine.state).is_off:
         raise SnapshotError(f"'{vm}' must be powered off to restore a snapshot", "stop the machine first")
     snap = find_snapshot(machine, snapshot_id, ctx)
+    what = f"restoring snapshot '{snap.name}' of '{vm}'"
     with locked(ctx, machine, write=True, save=False) as session:
-        progress = session.machine.restoreSnapshot(snap)
-        wait_progress(ctx, progress, f"restoring snapshot '{snap.name}' of '{vm}'", emit, vm)
+        wait_progress(ctx, session.machine.restoreSnapshot(snap), what, emit, vm)
 
 
 def delete(ctx: Ctx, machine: Any, snapshot_id: str, emit: Emit) -> None:
     vm = str(machine.name)
     snap = find_snapshot(machine, snapshot_id, ctx)
     running = power_state(ctx, machine.state).is_on
+    # Read the name first: the snapshot object goes away while it is being deleted.
+    what = f"deleting snapshot '{snap.name}' of '{vm}'"
     with locked(ctx, machine, write=not running, save=False) as session:
-        progress = session.machine.deleteSnapshot(str(snap.id))
-        wait_progress(ctx, progress, f"deleting snapshot '{snap.name}' of '{vm}'", emit, vm)
+        wait_progress(ctx, session.machine.deleteSnapshot(str(snap.id)), what, emit, vm)

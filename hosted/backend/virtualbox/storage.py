@@ -91,22 +91,30 @@ def _dvd_drive(ctx: Ctx, sm: Any) -> tuple[str, int, int] | None:
     return None
 
 
-def set_dvd(ctx: Ctx, sm: Any, path: str | None) -> None:
-    """Insert ``path`` (None: eject) into the DVD drive, adding an IDE drive if there is none."""
+def ensure_dvd_drive(ctx: Ctx, sm: Any) -> tuple[str, int, int]:
+    """An (empty) DVD drive, added on IDE if there is none: inserting an image is then a runtime change."""
+    drive = _dvd_drive(ctx, sm)
+    if drive is None:
+        controller = _controller(ctx, sm, "IDE", ctx.const.StorageBus_IDE)
+        port, device = _free_slot(ctx, sm, controller, [(1, 0), (1, 1), (0, 1), (0, 0)])
+        sm.attachDeviceWithoutMedium(controller, port, device, ctx.const.DeviceType_DVD)
+        drive = (controller, port, device)
+    return drive
+
+
+def set_dvd(ctx: Ctx, sm: Any, path: str | None, offline: bool) -> None:
+    """Insert ``path`` (None: eject) into the DVD drive, adding a drive if there is none."""
     c = ctx.const
     medium = None
     if path is not None:
         if not os.path.isfile(path):
             raise OperationFailed(f"DVD image {path} does not exist", "check the dvd path in the profile")
         medium = ctx.vbox.openMedium(path, c.DeviceType_DVD, c.AccessMode_ReadOnly, False)
-    drive = _dvd_drive(ctx, sm)
-    if drive is None:
-        if medium is None:
-            return
-        controller = _controller(ctx, sm, "IDE", c.StorageBus_IDE)
-        port, device = _free_slot(ctx, sm, controller, [(1, 0), (1, 1), (0, 1), (0, 0)])
-        sm.attachDevice(controller, port, device, c.DeviceType_DVD, medium)
-    elif medium is None:
+    if _dvd_drive(ctx, sm) is None and not offline:
+        raise OperationFailed(f"'{sm.name}' has no DVD drive, and adding one needs it powered off",
+                              "stop the machine, then apply again")
+    drive = ensure_dvd_drive(ctx, sm)
+    if medium is None:
         sm.unmountMedium(*drive, True)
     else:
         sm.mountMedium(*drive, medium, True)
