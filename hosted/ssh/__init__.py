@@ -6,7 +6,7 @@ from hosted.ssh.hostkeys import PinnedKey, fingerprint, forget_host_key, pin_hos
 from hosted.ssh.keys import ensure_keypair, load_private_key, public_key_line
 from hosted.ssh.openssh import openssh_argv, ssh_config_block
 from hosted.ssh.session import SshConnectFailed, SshSession, await_banner, connect, open_socket
-from hosted.ssh.target import SshTarget, target_for
+from hosted.ssh.target import SshTarget, known_hosts_path, target_for
 
 __all__ = [
     "PinnedKey",
@@ -18,6 +18,7 @@ __all__ = [
     "ensure_keypair",
     "fingerprint",
     "forget_host_key",
+    "known_hosts_path",
     "load_private_key",
     "open_socket",
     "openssh_argv",

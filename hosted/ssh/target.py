@@ -36,6 +36,11 @@ def target_for(env_name: str, machine: str, host: str, port: int, spec: SshSpec)
         port=port,
         user=spec.user,
         private_key=key,
-        known_hosts=paths.machine_dir(env_name, machine) / KNOWN_HOSTS,
+        known_hosts=known_hosts_path(env_name, machine),
         label=f"{env_name}/{machine}",
     )
+
+
+def known_hosts_path(env_name: str, machine: str) -> Path:
+    """The machine's host-key pin file (forget_host_key it when the machine is destroyed)."""
+    return paths.machine_dir(env_name, machine) / KNOWN_HOSTS

@@ -45,3 +45,18 @@ def test_names_are_single_components(bad: str) -> None:
         paths.environment_dir(bad)
     with pytest.raises(UsageError):
         paths.machine_dir("env", bad)
+
+
+def test_ssh_target_for_a_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from hosted.model import SshSpec
+    from hosted.ssh import known_hosts_path, target_for
+
+    monkeypatch.setattr(paths.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    target = target_for("env", "web", "127.0.0.1", 2222, SshSpec(user="admin"))
+    assert target.private_key == tmp_path / "hosted/environments/env/ssh/id_ed25519"
+    assert target.known_hosts == known_hosts_path("env", "web")
+    assert target.known_hosts == paths.machine_dir("env", "web") / "known_hosts"
+    assert (target.user, target.label, target.host_key_alias) == ("admin", "env/web", "hosted-env-web")
+    own = target_for("env", "db", "127.0.0.1", 2223, SshSpec(private_key="/keys/id_rsa"))
+    assert own.private_key == Path("/keys/id_rsa")
