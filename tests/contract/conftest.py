@@ -68,7 +68,7 @@ def backend_and_harness(
         state["backend"] = connect_virtualbox()
         from contract.vbox_harness import VBoxHarness
 
-        state["harness"] = VBoxHarness()
+        state["harness"] = VBoxHarness(state["backend"]._ctx.mgr)
     return state["backend"], state["harness"]
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 
 class VBoxHarness:
-    def __init__(self) -> None:
-        from vboxapi import VirtualBoxManager
-
-        self.mgr: Any = VirtualBoxManager(None, None)
+    def __init__(self, mgr: Any) -> None:
+        # The backend's own manager: XPCOM starts once per process, and a
+        # second manager is never shut down cleanly.
+        self.mgr: Any = mgr
         self.vbox: Any = self.mgr.getVirtualBox()
         self.C: Any = self.mgr.constants
         self._foreign: list[str] = []

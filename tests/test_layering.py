@@ -1,0 +1,40 @@
+"""The layering rules that import-linter cannot see: the VirtualBox backend
+loads vboxapi through importlib, so the source text is checked as well."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "hosted"
+
+
+def mentions(pattern: str) -> set[str]:
+    rx = re.compile(pattern)
+    return {
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if any(rx.search(line) for line in p.read_text().splitlines() if not line.lstrip().startswith("#"))
+    }
+
+
+def test_only_the_virtualbox_backend_names_vboxapi() -> None:
+    offenders = {p for p in mentions(r"""(import\s+vboxapi|from\s+vboxapi|["']vboxapi["'])""")
+                 if not p.startswith("backend/virtualbox/")}
+    assert offenders == set()
+    assert mentions(r"""["']vboxapi["']|import vboxapi""") & {"backend/virtualbox/install.py"}
+
+
+def test_only_the_cli_imports_rich() -> None:
+    offenders = {p for p in mentions(r"^\s*(import|from)\s+rich\b") if not p.startswith("cli/")}
+    assert offenders == set()
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = ("import sys; from hosted.cli.main import build_parser; build_parser().format_help(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('rich','yaml','pydantic','paramiko','vboxapi')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
