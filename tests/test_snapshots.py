@@ -223,6 +223,26 @@ def test_delete_with_several_children_is_refused(backend: MemoryBackend) -> None
     assert set(snaps(backend, "db")) == {"a", "b", "c"}
 
 
+def test_deleting_the_current_snapshot_with_a_child_is_refused(backend: MemoryBackend) -> None:
+    # VirtualBox refuses it (VBOX_E_INVALID_OBJECT_STATE); the double does not model that rule.
+    for name in ("a", "b"):
+        save(ENV, backend, name, [], Recorder())
+    restore(ENV, backend, "a", [], Recorder(), yes=True)
+    before = len(backend.calls)
+    with pytest.raises(SnapshotError, match="current snapshot and has a child"):
+        delete(ENV, backend, "a", [], Recorder())
+    assert mutating(backend, before) == [] and set(snaps(backend, "db")) == {"a", "b"}
+
+
+def test_pop_refuses_when_something_was_taken_after_the_push(backend: MemoryBackend) -> None:
+    push(ENV, backend, [], Recorder())
+    backend.take_snapshot(uuid(backend, "db"), "gui", "by hand", Recorder())
+    before = len(backend.calls)
+    with pytest.raises(SnapshotError, match=r"db \(gui\)"):
+        pop(ENV, backend, [], Recorder(), yes=True)
+    assert mutating(backend, before) == [] and set(snaps(backend, "web")) == {"push-1"}
+
+
 def test_one_machine_fails_with_its_reason_the_other_is_done(backend: MemoryBackend) -> None:
     backend.fail_next("take_snapshot", OperationFailed("disk full"), uuid=uuid(backend, "db"))
     results = save(ENV, backend, "x", [], Recorder())

@@ -20,6 +20,7 @@ from hosted.lifecycle import for_each, owned_machines
 from hosted.model import Environment, ObservedMachine, SnapshotInfo
 from hosted.snapshots.core import (
     DEFAULT_PARALLEL,
+    Target,
     check_name,
     confirm_discard,
     find,
@@ -93,10 +94,7 @@ def delete(env: Environment, backend: Backend, name: str, names: Sequence[str], 
     machines = owned_machines(env, backend, names)
     targets = resolve(machines, backend, lambda infos: find(infos, name), f"snapshot named {name!r}",
                       bool(names))
-    crowded = [label(m) for m, s, _ in targets.values() if len(s.children) > 1]
-    if crowded:
-        raise SnapshotError(f"{', '.join(crowded)}: {name!r} has several children and VirtualBox cannot "
-                            "merge it into them; nothing was changed", "delete all but one child first")
+    _refuse_unmergeable(targets, name)
 
     def act(m: ObservedMachine) -> str | None:
         if m.uuid not in targets:
@@ -110,6 +108,19 @@ def delete(env: Environment, backend: Backend, name: str, names: Sequence[str], 
         return None
 
     return for_each(machines, f"deleted snapshot {name!r}", act, emit, parallel=parallel)
+
+
+def _refuse_unmergeable(targets: dict[str, Target], name: str) -> None:
+    """What VirtualBox would refuse to delete, refused for every machine before any is touched."""
+    crowded = [label(m) for m, s, _ in targets.values() if len(s.children) > 1]
+    if crowded:
+        raise SnapshotError(f"{', '.join(crowded)}: {name!r} has several children and VirtualBox cannot "
+                            "merge it into them; nothing was changed", "delete all but one child first")
+    current = [label(m) for m, s, _ in targets.values() if s.current and s.children]
+    if current:
+        raise SnapshotError(f"{', '.join(current)}: {name!r} is the current snapshot and has a child, which "
+                            "VirtualBox refuses to delete; nothing was changed",
+                            "restore another snapshot first, or delete the child")
 
 
 def _push_number(info: SnapshotInfo) -> int:
@@ -130,6 +141,10 @@ def push(env: Environment, backend: Backend, names: Sequence[str], emit: Emit, *
     return for_each(machines, f"pushed {name!r}", act, emit, parallel=parallel)
 
 
+def _names(infos: list[SnapshotInfo], ids: Sequence[str]) -> list[str]:
+    return [i.name for i in infos if i.id in ids]
+
+
 def _last_push(infos: list[SnapshotInfo]) -> SnapshotInfo | None:
     pushed = [i for i in infos if kind_of(i) == "push" and _push_number(i)]
     return max(pushed, key=_push_number, default=None)
@@ -140,6 +155,12 @@ def pop(env: Environment, backend: Backend, names: Sequence[str], emit: Emit, *,
     """Restore each machine's last pushed snapshot and delete it; foreign snapshots are never popped."""
     machines = owned_machines(env, backend, names)
     targets = resolve(machines, backend, _last_push, "pushed snapshot (`hosted snapshot push`)", bool(names))
+    later = [f"{label(m)} ({', '.join(_names(infos, s.children))})"
+             for m, s, infos in targets.values() if s.children]
+    if later:
+        raise SnapshotError(f"snapshots were taken after the last push on {'; '.join(later)}: popping "
+                            "would lose track of them; nothing was changed",
+                            "delete those first, or go back with `hosted snapshot restore push-N`")
     confirm_discard(list(targets.values()), "popping", yes, confirm)
 
     def act(m: ObservedMachine) -> str | None:
