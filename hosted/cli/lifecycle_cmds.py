@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from hosted.apply import ApplyOptions, MachineResult, apply
+from hosted.apply import MachineResult, apply
 from hosted.cli.compose import backend_session
-from hosted.cli.console import EventPrinter, can_ask, confirm, console
-from hosted.cli.machine_cmds import report
+from hosted.cli.console import EventPrinter, console
+from hosted.cli.machine_cmds import report, up_options
 from hosted.cli.profile_cmds import load
 from hosted.errors import EXIT_FAILED, MachineNotFound
 from hosted.lifecycle import halt, owned_machines, resume, suspend
@@ -53,8 +53,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
         if not all(r.ok for r in halted):
             return _summary(halted)
         the_plan = plan(env, backend.list_machines(), only=tuple(args.machines))
-        options = ApplyOptions(yes=args.yes, confirm=confirm if can_ask() else None)
-        return report(apply(the_plan, env, backend, printer, options))
+        return report(apply(the_plan, env, backend, printer, up_options(args, env, backend)))
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
 from hosted.apply import ApplyOptions, ApplyResult, apply
+from hosted.backend.base import Backend
+from hosted.bringup import BringUp, after_start
 from hosted.cli.compose import backend_session
 from hosted.cli.console import EventPrinter, can_ask, confirm, console, print_json
 from hosted.cli.profile_cmds import load
@@ -16,6 +19,7 @@ from hosted.errors import EXIT_FAILED, MachineNotFound
 from hosted.lifecycle import owned_machines
 from hosted.model import Environment, ObservedMachine
 from hosted.plan import plan
+from hosted.snapshots import take_baseline_if_needed
 from hosted.steps import Step
 
 
@@ -27,9 +31,32 @@ def cmd_up(args: argparse.Namespace) -> int:
         the_plan = plan(env, backend.list_machines(), only=tuple(args.machines))
         for w in the_plan.warnings:
             printer.out.print(f"[yellow]warning:[/] {escape(w)}")
-        options = ApplyOptions(yes=args.yes, confirm=confirm if can_ask() else None)
-        result = apply(the_plan, env, backend, printer, options)
-    return report(result)
+        result = apply(the_plan, env, backend, printer, up_options(args, env, backend))
+        rows = machine_status(env, backend.list_machines(), args.machines)
+    code = report(result)
+    _print_endpoints(rows)
+    return code
+
+
+def up_options(args: argparse.Namespace, env: Environment, backend: Backend) -> ApplyOptions:
+    """ApplyOptions for `up` and `reload`: confirmation, parallelism, readiness and provisioning."""
+    parallel = args.parallel or min(4, os.cpu_count() or 1)
+    bring_up = BringUp(wait=not args.no_wait, provision=not args.no_provision,
+                       baseline=take_baseline_if_needed)
+    return ApplyOptions(
+        yes=args.yes,
+        confirm=confirm if can_ask() else None,
+        parallel=parallel,
+        after_start=after_start(env, backend, bring_up),
+    )
+
+
+def _print_endpoints(rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        if r["ssh"] and r["power"] == "running":
+            ssh = r["ssh"]
+            console.print(f"  {escape(r['machine'])}: hosted ssh {escape(r['machine'])}  "
+                          f"[dim]({ssh['user']}@{ssh['host']}:{ssh['port']})[/]")
 
 
 def _check_names(env: Environment, names: list[str]) -> None:

@@ -12,7 +12,7 @@ from hosted import __version__
 
 # command name -> (module under hosted.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("profile_cmds", "check the profile; a problem is reported with its file, line, key and a hint"),
+    "validate": ("profile_cmds", "check the profile; a problem is shown with its file, line, key and a hint"),
     "plan": ("profile_cmds", "show what `up` would change in VirtualBox, without changing it"),
     "schema": ("profile_cmds", "print the profile's JSON Schema (for editor plugins)"),
     "up": ("machine_cmds", "create, configure and start the machines so VirtualBox matches the profile"),
@@ -51,10 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
     if name in ("plan", "status"):
         p.add_argument("--json", action="store_true", help="machine-readable output")
-    if name in ("plan", "up", "destroy", "status", "halt", "suspend", "resume", "reload"):
+    if name in ("plan", "up", "destroy", "status", "halt", "suspend", "resume", "reload", "provision",
+                "ssh-config"):
         p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines")
     if name in ("up", "destroy", "reload"):
         p.add_argument("-y", "--yes", action="store_true", help="answer yes to every confirmation")
+    if name in ("up", "reload"):
+        p.add_argument("--no-provision", action="store_true", help="do not run provisioning steps")
+        p.add_argument("--no-wait", action="store_true",
+                       help="start machines and return without waiting for SSH (and without provisioning)")
+        p.add_argument("--parallel", type=int, default=0, metavar="N",
+                       help="machines brought up at once (default: the number of CPUs, at most 4)")
+    if name == "ssh":
+        p.add_argument("machine", metavar="MACHINE")
+        p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                       help="run this instead of an interactive shell")
     if name == "halt":
         p.add_argument("--force", action="store_true", help="power off at once, no ACPI shutdown")
     if name in ("halt", "reload"):

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from hosted.apply import MachineResult
+from hosted.bringup import BringUp, after_start
 from hosted.cli.compose import backend_session
 from hosted.cli.console import EventPrinter, can_ask, confirm, console, print_json
 from hosted.cli.profile_cmds import load
@@ -55,7 +56,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
     printer = EventPrinter()
     asker = confirm if can_ask() else None
     with backend_session(printer) as backend:
-        return summary(reset(env, backend, args.machines, printer, yes=args.yes, confirm=asker))
+        hook = after_start(env, backend, BringUp())  # readiness, then "always" provisioning steps
+        return summary(reset(env, backend, args.machines, printer, yes=args.yes, confirm=asker,
+                             after_start=hook))
 
 
 def summary(results: list[MachineResult]) -> int:

@@ -159,20 +159,20 @@ def test_up_refuses_a_restart_without_yes_then_does_it_with_yes(
     profile: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     profile.write_text(PROFILE.format(state="running"))
-    assert main(["up"]) == 0
+    assert main(["up", "--no-wait"]) == 0
     profile.write_text(PROFILE.format(state="running").replace("64M", "128M"))
-    assert main(["up"]) == 1
+    assert main(["up", "--no-wait"]) == 1
     assert "need confirmation" in capsys.readouterr().err
     machine = cli_support.shared().list_machines()[0]
     assert machine.memory_mb == 64 and machine.power == PowerState.RUNNING
-    assert main(["up", "--yes"]) == 0
+    assert main(["up", "--yes", "--no-wait"]) == 0
     machine = cli_support.shared().list_machines()[0]
     assert machine.memory_mb == 128 and machine.power == PowerState.RUNNING
 
 
 def test_halt_is_idempotent(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile.write_text(PROFILE.format(state="running"))
-    assert main(["up"]) == 0
+    assert main(["up", "--no-wait"]) == 0
     assert main(["halt"]) == 0
     assert "web halt" in capsys.readouterr().out
     assert main(["halt"]) == 0
