@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from hosted import __version__
+from hosted import __version__, paths
 from hosted.backend.base import Backend, StartMode
 from hosted.errors import ConfirmationRequired, HostedError, MachineNotFound
 from hosted.events import Emit, Event
@@ -183,6 +184,9 @@ class _MachineRun:
             self.running = False
         elif step.action == "destroy":
             b.destroy(self._uuid(), emit)
+            # The machine's pinned host keys and logs go with it: a machine
+            # made again under the same name is a new host.
+            shutil.rmtree(paths.machine_dir(self.environment.name, step.machine), ignore_errors=True)
 
     def _after_start(self) -> None:
         spec = self.mp.spec

@@ -155,3 +155,18 @@ def test_machines_run_in_parallel_with_steps_of_one_machine_in_order(backend: Me
         uuid = next(m.uuid for m in backend.list_machines() if m.tags and m.tags.machine == name)
         mine = [c.method for c in backend.calls if c.uuid == uuid and c.method in ("configure", "start")]
         assert mine == ["start"]
+
+
+def test_destroy_forgets_the_machines_pins_and_logs(backend: MemoryBackend) -> None:
+    from hosted import paths
+
+    e = env(spec("web", state="poweroff"))
+    assert up(e, backend).ok  # type: ignore[attr-defined]
+    machine_dir = paths.machine_dir("demo", "web")
+    machine_dir.mkdir(parents=True, exist_ok=True)
+    (machine_dir / "known_hosts").write_text("hosted-demo-web ssh-ed25519 AAAA\n")
+    other = paths.machine_dir("demo", "db")
+    other.mkdir(parents=True, exist_ok=True)
+    assert up(env(spec("db", state="poweroff")), backend, yes=True).ok  # type: ignore[attr-defined]
+    assert not machine_dir.exists()
+    assert other.exists()
