@@ -128,6 +128,21 @@ class ProvisionStep:
         return _digest(asdict(self))
 
 
+ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """A base image the profile names under ``images:``."""
+
+    name: str
+    source: str  # absolute path, or an http(s) URL
+    sha256: str | None = None  # required for URLs; verified for paths when given
+    kind: ImageKind = "auto"  # "auto": from the file name / content
+    arch: str | None = None  # declared CPU architecture ("x86_64", "arm64"); None = read from the image
+    cloud_init: bool = False  # the image expects a NoCloud seed (cloud images)
+
+
 @dataclass(frozen=True)
 class MachineSpec:
     """One machine as the profile declares it (after defaults and variables)."""
@@ -147,6 +162,9 @@ class MachineSpec:
     ready: ReadySpec = field(default_factory=ReadySpec)
     provision: tuple[ProvisionStep, ...] = ()
     baseline: bool = False
+    image: str | None = None  # name of an ImageSpec; the machine is made from it instead of empty
+    linked: bool = True  # with an image: a linked clone of its template (False: a full clone)
+    cloud_init: str | None = None  # user-data (YAML text) for the NoCloud seed, with cloud images
 
     # Keys that describe the VM's configuration (compared with VirtualBox).
     CONFIG_KEYS = ("os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics",
@@ -164,9 +182,13 @@ class Environment:
     name: str
     path: str  # the profile file (absolute)
     machines: tuple[MachineSpec, ...]
+    images: tuple[ImageSpec, ...] = ()
 
     def machine(self, name: str) -> MachineSpec | None:
         return next((m for m in self.machines if m.name == name), None)
+
+    def image(self, name: str) -> ImageSpec | None:
+        return next((i for i in self.images if i.name == name), None)
 
 
 @dataclass(frozen=True)
