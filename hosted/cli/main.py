@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("lifecycle_cmds", "show a machine's serial console log (or VBox.log with --vbox)"),
     "snapshot": ("snapshot_cmds", "save, restore, list and delete snapshots; push/pop to try and undo"),
     "reset": ("snapshot_cmds", "restore machines' 'baseline' snapshot and bring them to their desired state"),
+    "provision": ("ssh_cmds", "run the provisioning steps again on running machines (\"once\" steps too)"),
+    "ssh": ("ssh_cmds", "open an SSH session (or run a command) with your own OpenSSH client"),
+    "ssh-config": ("ssh_cmds", "print an OpenSSH config block per machine, with its pinned host key"),
 }
 
 
