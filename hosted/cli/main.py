@@ -67,7 +67,7 @@ def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
                        help="machines brought up at once (default: the number of CPUs, at most 4)")
     if name == "ssh":
         p.add_argument("machine", metavar="MACHINE")
-        p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+        p.add_argument("remote_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                        help="run this instead of an interactive shell")
     if name == "halt":
         p.add_argument("--force", action="store_true", help="power off at once, no ACPI shutdown")

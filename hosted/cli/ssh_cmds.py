@@ -58,7 +58,7 @@ def _target(env: Environment, name: str) -> SshTarget:
 def cmd_ssh(args: argparse.Namespace) -> int:
     env = load(args)
     target = _target(env, args.machine)
-    command = [c for c in args.command if c != "--"] if args.command else []
+    command = [c for c in args.remote_command if c != "--"] if args.remote_command else []
     argv = openssh_argv(target, command)
     try:
         return subprocess.call(argv)

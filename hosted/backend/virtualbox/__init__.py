@@ -26,7 +26,6 @@ def connect(emit: Emit = discard) -> VirtualBoxBackend:
     from hosted.backend.virtualbox.compat import select_api
     from hosted.backend.virtualbox.context import Ctx
     from hosted.backend.virtualbox.translate import boundary
-    from hosted.events import Event
     from hosted.ports import PortAllocator
 
     mgr, found = connection.manager()
@@ -37,8 +36,8 @@ def connect(emit: Emit = discard) -> VirtualBoxBackend:
     with boundary(ctx, "connecting to VirtualBox"):
         details = (("bindings", str(mgr.type)), ("program_dir", str(found.program_dir)),
                    ("kernel_driver", "no" if driverless else "yes"))
-    if driverless:
-        emit(Event("warning", install.DRIVERLESS_WARNING))
+    # The driverless warning is given per machine when one is created (and
+    # by `hosted doctor`), not on every command.
     return VirtualBoxBackend(ctx, PortAllocator().allocate, details)
 
 
