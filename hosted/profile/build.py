@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+import yaml
+
 from hosted import model
 from hosted.profile import schema
 from hosted.profile.source import KeyPath
@@ -68,7 +70,35 @@ def machine_spec(env_name: str, merged: Merged) -> model.MachineSpec:
         ready=_ready(merged),
         provision=tuple(provision_step(i, step) for i, step in enumerate(get("provision") or ())),
         baseline=bool(get("baseline")),
+        image=get("image"),
+        linked=get("linked") is not False,
+        cloud_init=user_data(get("cloud_init")),
     )
+
+
+def is_url(source: str) -> bool:
+    return re.match(r"^https?://", source, re.IGNORECASE) is not None
+
+
+def image_spec(name: str, image: schema.Image) -> model.ImageSpec:
+    return model.ImageSpec(name=name, source=str(image.source), sha256=image.sha256, kind=image.kind,
+                           arch=image.arch, cloud_init=image.cloud_init)
+
+
+def user_data(value: dict[str, Any] | str | None) -> str | None:
+    """``cloud_init:`` as user-data text: a mapping becomes a #cloud-config document."""
+    if value is None or isinstance(value, str):
+        return None if value is None else str(value)
+    return "#cloud-config\n" + yaml.safe_dump(_plain(value), sort_keys=False, default_flow_style=False)
+
+
+def _plain(value: Any) -> Any:
+    # Substituted strings (a str subclass) are not representable by yaml.safe_dump.
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return str(value) if isinstance(value, str) else value
 
 
 def nic_kind(entry: schema.NicEntry) -> model.NicKind:

@@ -2,11 +2,13 @@
 
 VirtualBox names must be unique, rule / share / step names unique within their
 machine, and no two forwards of the profile may claim the same host port.
+Images: a URL source needs its sha256, and a machine's ``image`` must name one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -17,11 +19,38 @@ _ANY_ADDRESS = ("", "0.0.0.0", "::")
 T = TypeVar("T")
 
 
-def check(doc: Document, env_name: str, machines: list[build.Merged]) -> None:
+def check(doc: Document, env_name: str, machines: list[build.Merged],
+          images: Mapping[str, schema.Image] | None = None) -> None:
+    _image_checksums(doc, images or {})
     _unique_vm_names(doc, env_name, machines)
     for merged in machines:
         _unique_within(doc, merged)
+        _image_reference(doc, merged, images or {})
     _host_ports(doc, machines)
+
+
+def _image_checksums(doc: Document, images: Mapping[str, schema.Image]) -> None:
+    for name, image in images.items():
+        if build.is_url(image.source) and image.sha256 is None:
+            raise doc.error(
+                ("images", name, "source"), "a download needs its sha256: it is verified before use",
+                "Add `sha256:` with the file's checksum (the download page lists it; "
+                "`sha256sum FILE` computes it).",
+            )
+
+
+def _image_reference(doc: Document, merged: build.Merged, images: Mapping[str, schema.Image]) -> None:
+    name = merged.get("image")
+    if name is not None and name not in images:
+        close = difflib.get_close_matches(name, list(images), n=1, cutoff=0.6)
+        known = ("Images in this profile: " + ", ".join(images) + ".") if images else \
+            "Name the image under a top-level `images:` key (see docs/profile.md)."
+        raise doc.error(merged.origin("image"), f"no image named {name!r} under `images:`",
+                        (f"Did you mean {close[0]!r}? " if close else "") + known)
+    if name is None and merged.get("cloud_init") is not None:
+        raise doc.error(merged.origin("cloud_init"), "`cloud_init` needs an `image` (a cloud image)",
+                        "Give the machine an `image:` whose image runs cloud-init, or remove `cloud_init`.",
+                        at_key=True)
 
 
 def _unique_vm_names(doc: Document, env_name: str, machines: list[build.Merged]) -> None:

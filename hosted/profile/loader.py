@@ -48,11 +48,13 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
     doc = parse(_read(file), file, os.environ if environ is None else environ)
     profile = validate(doc)
     machines = [build.Merged(name, own, profile.defaults) for name, own in profile.machines.items()]
-    checks.check(doc, profile.name, machines)
+    images = profile.images or {}
+    checks.check(doc, profile.name, machines, images)
     return model.Environment(
         name=profile.name,
         path=file,
         machines=tuple(build.machine_spec(profile.name, m) for m in machines),
+        images=tuple(build.image_spec(name, image) for name, image in images.items()),
     )
 
 

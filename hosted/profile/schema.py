@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from hosted.profile.types import (
+    CloudInit,
     Cpus,
     DiskMB,
     ExistingDir,
@@ -22,10 +23,12 @@ from hosted.profile.types import (
     GuestIp,
     HostIp,
     HostPort,
+    ImageSource,
     MemoryMB,
     Name,
     Port,
     Seconds,
+    Sha256,
     Text,
 )
 
@@ -195,6 +198,27 @@ class Machine(Strict):
     ready: Ready | None = None
     provision: list[ProvisionEntry] | None = None
     baseline: Flag | None = None
+    image: Name | None = Field(None, description="an image named under `images:`: the machine starts from it")
+    linked: Flag | None = Field(None, description="with an image: a linked clone of its template "
+                                "(default true); false for a full clone")
+    cloud_init: CloudInit | None = Field(
+        None, description="cloud-init user-data for the NoCloud seed: a mapping (cloud-config) or text "
+        "starting with a cloud-init header such as #cloud-config")
+
+
+ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
+
+
+class Image(Strict):
+    """One base image under ``images:``."""
+
+    source: ImageSource = Field(description="path (relative to the profile; a file, or a directory such "
+                                "as a Vagrant box store entry) or an http(s) URL")
+    sha256: Sha256 | None = Field(None, description="expected sha256 of the file (required for URLs)")
+    kind: ImageKind = Field("auto", description="what the file is; auto detects it from its content")
+    arch: Literal["x86_64", "arm64"] | None = Field(
+        None, description="CPU architecture of the image (default: what the image says)")
+    cloud_init: Flag = Field(False, description="the image expects a cloud-init NoCloud seed")
 
 
 class Profile(Strict):
@@ -203,6 +227,7 @@ class Profile(Strict):
     version: Literal[1] = Field(description="profile format version")
     name: Name = Field(description="environment name; every machine is tagged with it")
     defaults: Machine | None = Field(None, description="machine keys applied under every machine")
+    images: dict[Name, Image] | None = Field(None, description="image name -> base image")
     machines: dict[Name, Machine] = Field(min_length=1, description="machine name -> machine")
 
     @classmethod

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -117,23 +118,72 @@ def _existing(kind: str) -> AfterValidator:
     """A path relative to the profile's directory (``context['base']``) that must exist."""
 
     def check(value: str, info: ValidationInfo) -> str:
-        if not value:
-            raise PydanticCustomError("path_empty", "the path is empty", {})
-        base = (info.context or {}).get("base")
-        if base is None:  # validating without a profile file: nothing to resolve against
-            return value
-        path = Path(base, Path(value).expanduser())
-        resolved = os.path.normpath(path.absolute())
-        if not path.exists():
-            raise PydanticCustomError("path_missing", "{path} does not exist", {"path": resolved})
-        if kind == "file" and not path.is_file():
-            raise PydanticCustomError("path_kind", "{path} is not a file", {"path": resolved})
-        if kind == "dir" and not path.is_dir():
-            raise PydanticCustomError("path_kind", "{path} is not a directory", {"path": resolved})
-        return resolved
+        return _existing_path(kind, value, info)
 
     return AfterValidator(check)
 
+
+def _existing_path(kind: str, value: str, info: ValidationInfo) -> str:
+    if not value:
+        raise PydanticCustomError("path_empty", "the path is empty", {})
+    base = (info.context or {}).get("base")
+    if base is None:  # validating without a profile file: nothing to resolve against
+        return value
+    path = Path(base, Path(value).expanduser())
+    resolved = os.path.normpath(path.absolute())
+    if not path.exists():
+        raise PydanticCustomError("path_missing", "{path} does not exist", {"path": resolved})
+    if kind == "file" and not path.is_file():
+        raise PydanticCustomError("path_kind", "{path} is not a file", {"path": resolved})
+    if kind == "dir" and not path.is_dir():
+        raise PydanticCustomError("path_kind", "{path} is not a directory", {"path": resolved})
+    return resolved
+
+
+def _image_source(value: str, info: ValidationInfo) -> str:
+    """An http(s) URL as given, or a path (file or directory) relative to the profile."""
+    if not value:
+        raise PydanticCustomError("path_empty", "the path is empty", {})
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    if scheme is None:
+        return _existing_path("any", value, info)
+    if scheme.group(1).lower() not in ("http", "https"):
+        raise PydanticCustomError("url_scheme", "'{scheme}://' sources are not supported",
+                                  {"scheme": scheme.group(1)})
+    return value
+
+
+def _cloud_config(value: Any) -> Any:
+    """``cloud_init:`` as a mapping (cloud-config), or text with a header cloud-init knows."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        return value  # the union's own type error follows
+    first = value.lstrip().split("\n", 1)[0].strip()
+    if first.startswith("#cloud-config"):
+        try:
+            data = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise PydanticCustomError("cloud_config_yaml", "the #cloud-config text is not valid YAML: "
+                                      "{problem}", {"problem": str(exc).splitlines()[0]}) from None
+        if data is not None and not isinstance(data, dict):
+            raise PydanticCustomError("cloud_config_yaml", "the #cloud-config text is not a mapping", {})
+        return value
+    if not first.startswith(CLOUD_INIT_HEADERS):
+        raise PydanticCustomError("cloud_config_header", "user-data text must start with #cloud-config "
+                                  "or another cloud-init header, not '{first}'", {"first": first[:30]})
+    return value
+
+
+def _sha256(value: str) -> str:
+    if not re.fullmatch(SHA256_PATTERN, value):
+        raise PydanticCustomError("sha256", "'{value}' is not a sha256 digest", {"value": value[:80]})
+    return value.lower()
+
+
+SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
+CLOUD_INIT_HEADERS = ("#cloud-config", "#!", "#include", "#cloud-boothook", "#part-handler",
+                      "#cloud-config-archive", "#template:", "Content-Type:")
 
 _Lax = BeforeValidator(_from_variable)
 
@@ -154,3 +204,6 @@ GuestIp = Annotated[str, _ip(allow_all=True, v4_only=True)]
 ExistingFile = Annotated[str, _existing("file")]
 ExistingDir = Annotated[str, _existing("dir")]
 ExistingPath = Annotated[str, _existing("any")]
+ImageSource = Annotated[str, AfterValidator(_image_source)]
+Sha256 = Annotated[str, Field(json_schema_extra={"pattern": SHA256_PATTERN}), AfterValidator(_sha256)]
+CloudInit = Annotated[dict[str, Any] | str, BeforeValidator(_cloud_config)]

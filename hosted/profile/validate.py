@@ -144,6 +144,10 @@ _CUSTOM_HINTS = {
     "path_kind": "Check the path: it exists but is the wrong kind.",
     "path_empty": "Give a path, relative to the profile's directory.",
     "one_of": "Give exactly one of {names}.",
+    "url_scheme": "Give a local path (relative to the profile) or an http:// or https:// URL.",
+    "sha256": "Give the file's sha256 as 64 hexadecimal digits (`sha256sum FILE` prints it).",
+    "cloud_config_yaml": "Check the YAML under #cloud-config, or give `cloud_init:` as a mapping.",
+    "cloud_config_header": "Start the text with #cloud-config (or #! for a script), or give a mapping.",
 }
 
 

@@ -72,7 +72,12 @@ def test_schema_describes_the_format(schema: dict[str, Any]) -> None:
     machine = schema["$defs"]["Machine"]
     assert machine["additionalProperties"] is False
     assert {"vm_name", "os_type", "cpus", "memory", "disk", "firmware", "state", "nics", "shared_folders",
-            "dvd", "ssh", "ready", "provision", "baseline"} == set(machine["properties"])
+            "dvd", "ssh", "ready", "provision", "baseline", "image", "linked", "cloud_init",
+            } == set(machine["properties"])
+    image = schema["$defs"]["Image"]
+    assert image["required"] == ["source"] and image["additionalProperties"] is False
+    assert set(image["properties"]) == {"source", "sha256", "kind", "arch", "cloud_init"}
+    assert image["properties"]["kind"]["enum"] == ["auto", "box", "ova", "ovf", "disk", "iso"]
     forward = schema["$defs"]["Forward"]["properties"]
     assert forward["guest"]["minimum"] == 1 and forward["guest"]["maximum"] == 65535
     assert {"const": "auto"} in forward["host"]["anyOf"]
@@ -89,6 +94,11 @@ def test_schema_validates_the_examples_with_jsonschema(schema: dict[str, Any]) -
         data["machines"]["box" if name == "demo.yaml" else "web"]["memory"] = "256M"  # no ${VAR}
         assert list(validator.iter_errors(data)) == []
     assert list(validator.iter_errors({"version": 1, "name": "x", "machines": {"a": {"cpus": 0}}}))
+    with_images = {"version": 1, "name": "x", "machines": {"a": {"image": "deb", "cloud_init": {"a": 1}}},
+                   "images": {"deb": {"source": "https://x/y.box", "sha256": "ab" * 32, "kind": "box"}}}
+    assert list(validator.iter_errors(with_images)) == []
+    with_images["images"]["deb"]["sha256"] = "xyz"
+    assert list(validator.iter_errors(with_images)), "a malformed sha256 is refused by the schema too"
 
 
 def test_find_profile_defaults_to_hosted_yaml_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
