@@ -25,7 +25,7 @@ from hosted.events import Event
 JSON_FORMAT_VERSION = 1
 
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def debug_log_path() -> Path:
