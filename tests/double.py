@@ -18,6 +18,9 @@ Test knobs, beyond the Backend protocol:
 * ``add_foreign_machine``, ``lock_machine``/``unlock_machine``/``hold_lock``,
   ``set_guest_property``, ``set_power`` (guest shut down, VM crashed, paused),
   ``modify`` (a change made outside hosted), ``make_inaccessible``.
+* Templates: ``break_template(uuid, "disk" | "unregister")`` (its disk deleted, or
+  unregistered outside hosted), ``disk_chain(uuid)`` (a machine's disk, then its
+  parents: a linked clone's disk hangs off its template's).
 """
 
 from __future__ import annotations
@@ -32,9 +35,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hosted.backend.base import RUNTIME_KEYS, Backend, ConfigKey, StartMode, StopMode
+from hosted.backend.base import (
+    RUNTIME_KEYS,
+    Backend,
+    ConfigKey,
+    StartMode,
+    StopMode,
+    TemplateInfo,
+    TemplateSource,
+)
 from hosted.errors import (
     BackendUnavailable,
+    ImageError,
     MachineLocked,
     MachineNotFound,
     NameConflict,
@@ -68,6 +80,15 @@ DEFAULT_ADAPTER = "82540EM"
 DEFAULT_INTNET = "intnet"
 _RUNNING = (PowerState.RUNNING, PowerState.PAUSED, PowerState.STUCK)
 _EDITABLE = (PowerState.POWEROFF, PowerState.ABORTED)  # VirtualBox's "mutable" states
+# Templates' extradata, as the real backend writes it.
+TEMPLATE_KEYS = {
+    "digest": "hosted/template",
+    "id": "hosted/template-id",
+    "image": "hosted/image-name",
+    "of": "hosted/template-of",
+}
+TEMPLATE_MARK = "hosted-template:"
+CLONE_KEYS = tuple(k for k in MachineSpec.CONFIG_KEYS if k != "disk_mb")
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,7 @@ class Machine:
     locked_by: str | None = None
     accessible: bool = True
     disk_path: Path | None = None  # only a disk this backend created
+    parent_disk: Path | None = None  # a linked clone: the template's disk its own disk hangs off
 
     @property
     def settings_file(self) -> Path:
@@ -235,6 +257,21 @@ class MemoryBackend:
         with self._lock:
             return self._get(uuid).disk_path
 
+    def break_template(self, uuid: str, how: str) -> None:
+        """``"disk"``: its disk file is deleted; ``"unregister"``: unregistered, files left."""
+        with self._lock:
+            m = self._get(uuid)
+            if how == "disk":
+                assert m.disk_path is not None
+                m.disk_path.unlink()
+            else:
+                del self.machines[uuid]
+
+    def disk_chain(self, uuid: str) -> list[str]:
+        with self._lock:
+            m = self._get(uuid)
+            return [str(p) for p in (m.disk_path, m.parent_disk) if p is not None]
+
     # ---- Backend: reading -------------------------------------------------
 
     def info(self) -> BackendInfo:
@@ -285,14 +322,7 @@ class MemoryBackend:
     def create_machine(self, spec: MachineSpec, tags: Tags, emit: Emit) -> ObservedMachine:
         with self._lock:
             self._enter("create_machine", None, spec.vm_name)
-            existing = self._find(spec.vm_name)
-            if existing is not None:
-                if existing.extradata.get(TAG_KEYS["environment"]) is None:
-                    raise NameConflict(
-                        f"a VirtualBox machine named {spec.vm_name!r} exists and hosted does not own it",
-                        "rename that machine, or set vm_name in the profile",
-                    )
-                raise OperationFailed(f"machine settings file for {spec.vm_name!r} already exists")
+            self._check_new_name(spec.vm_name)
             config = self._apply(Config(), spec, MachineSpec.CONFIG_KEYS)
             emit(Event("progress", f"creating {spec.vm_name}", machine=spec.vm_name, percent=0.0))
             m = self._register(spec.vm_name, config, tags)
@@ -493,11 +523,133 @@ class MemoryBackend:
             emit(Event("progress", f"deleted snapshot {snap.name}", machine=m.vm_name, percent=100.0))
             self._leave("delete_snapshot", uuid)
 
+    # ---- Backend: templates and clones ------------------------------------
+
+    def import_template(self, source: TemplateSource, emit: Emit) -> TemplateInfo:
+        with self._lock:
+            self._enter("import_template", None, source.image_name)
+            if not Path(source.path).is_file():
+                raise ImageError(f"image file {source.path} does not exist", "fetch the image again")
+            name = self._template_name(source)
+            emit(Event("progress", f"importing {source.path}", machine=name, percent=0.0))
+            config = Config(os_type=source.os_type or "Linux_64", memory_mb=512,
+                            nics=(Nic("nat", adapter_type=DEFAULT_ADAPTER),))
+            m = self._register(name, config, None)
+            m.extradata.update({TEMPLATE_KEYS["digest"]: source.digest, TEMPLATE_KEYS["id"]: m.uuid,
+                                TEMPLATE_KEYS["image"]: source.image_name})
+            m.disk_path = m.dir / f"{name}.vdi"
+            m.disk_path.write_bytes(Path(source.path).read_bytes())  # a copy: the user's file stays
+            snap = Snapshot(str(uuidlib.uuid4()), "hosted-template", f"{TEMPLATE_MARK} {source.image_name}",
+                            self.now(), False, None, config)
+            m.snapshots[snap.id] = snap
+            m.current_snapshot = snap.id
+            self._save(m)
+            emit(Event("progress", f"imported {source.path}", machine=name, percent=100.0))
+            self._leave("import_template", m.uuid)
+            return self._template_info(m)
+
+    def list_templates(self) -> list[TemplateInfo]:
+        with self._lock:
+            self._enter("list_templates", None)
+            return [self._template_info(m) for m in self.machines.values() if self._is_template(m)]
+
+    def clone_from_template(
+        self, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit
+    ) -> ObservedMachine:
+        with self._lock:
+            self._enter("clone_from_template", template_uuid, spec.vm_name, linked)
+            t = self.machines.get(template_uuid)
+            if t is None or not self._is_template(t):
+                raise ImageError(f"no template machine {template_uuid}", "run `hosted up` again")
+            info = self._template_info(t)
+            if not info.healthy:
+                raise ImageError(f"template {t.vm_name} is broken: {info.problem}", "run `hosted up` again")
+            self._check_new_name(spec.vm_name)
+            base = t.snapshots[info.snapshot_id].config
+            config = self._apply(base, spec, CLONE_KEYS)  # undeclared keys keep the image's values
+            emit(Event("progress", f"cloning {t.vm_name}", machine=spec.vm_name, percent=0.0))
+            m = self._register(spec.vm_name, config, tags)
+            m.extradata[TEMPLATE_KEYS["of"]] = template_uuid
+            assert t.disk_path is not None
+            if linked:
+                m.disk_path = m.dir / "Snapshots" / f"{{{uuidlib.uuid4()}}}.vdi"
+                m.disk_path.parent.mkdir(parents=True, exist_ok=True)
+                m.disk_path.write_text(json.dumps({"parent": str(t.disk_path)}))
+                m.parent_disk = t.disk_path
+            else:
+                m.disk_path = m.dir / f"{m.vm_name}.vdi"
+                m.disk_path.write_bytes(t.disk_path.read_bytes())
+            self._save(m)
+            emit(Event("progress", f"cloned {t.vm_name}", machine=spec.vm_name, percent=100.0))
+            self._leave("clone_from_template", m.uuid)
+            return self._observe(m)
+
+    def delete_template(self, uuid: str, emit: Emit) -> None:
+        with self._lock:
+            self._enter("delete_template", uuid)
+            m = self._get(uuid)
+            if not self._is_template(m):
+                raise ImageError(f"{m.vm_name} is not a hosted template")
+            users = self._template_info(m).users
+            if users:
+                raise ImageError(f"template {m.vm_name} is used by {len(users)} machine(s)",
+                                 "destroy the machines made from this image first")
+            del self.machines[uuid]
+            for path in (m.settings_file, m.disk_path):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                m.dir.rmdir()
+            emit(Event("progress", f"deleted template {m.vm_name}", machine=m.vm_name, percent=100.0))
+            self._leave("delete_template", uuid)
+
     def close(self) -> None:
         self.calls.append(Call("close", None))
         self.closed = True
 
     # ---- internals --------------------------------------------------------
+
+    def _check_new_name(self, vm_name: str) -> None:
+        existing = self._find(vm_name)
+        if existing is None:
+            return
+        if existing.extradata.get(TAG_KEYS["environment"]) is None:
+            raise NameConflict(
+                f"a VirtualBox machine named {vm_name!r} exists and hosted does not own it",
+                "rename that machine, or set vm_name in the profile",
+            )
+        raise OperationFailed(f"machine settings file for {vm_name!r} already exists")
+
+    def _is_template(self, m: Machine) -> bool:
+        digest, own_id = (m.extradata.get(TEMPLATE_KEYS[k]) for k in ("digest", "id"))
+        return bool(digest) and own_id == m.uuid
+
+    def _template_name(self, source: TemplateSource) -> str:
+        stem = f"hosted-template-{source.image_name}-{source.digest[:12]}"
+        for n in range(1, 100):
+            name = stem if n == 1 else f"{stem}-{n}"
+            if self._find(name) is None and not (self.root / name).exists():
+                return name
+        raise ImageError(f"no free name for a template of {source.image_name!r}")
+
+    def _template_info(self, m: Machine) -> TemplateInfo:
+        roots = [s for s in m.snapshots.values() if s.parent_id is None]
+        base = roots[0] if roots and roots[0].description.startswith(TEMPLATE_MARK) else None
+        problem = ""
+        if not m.accessible:
+            problem = "VirtualBox cannot read its settings"
+        elif base is None:
+            problem = "it has no base snapshot"
+        elif m.disk_path is None or not m.disk_path.is_file():
+            problem = f"its disk {m.disk_path} is missing or unreadable"
+        users = sorted(o.uuid for o in self.machines.values() if o.uuid != m.uuid and (
+            o.extradata.get(TEMPLATE_KEYS["of"]) == m.uuid
+            or (m.disk_path is not None and o.parent_disk == m.disk_path)))
+        return TemplateInfo(
+            uuid=m.uuid, vm_name=m.vm_name, digest=m.extradata.get(TEMPLATE_KEYS["digest"], ""),
+            image_name=m.extradata.get(TEMPLATE_KEYS["image"], ""), healthy=not problem, problem=problem,
+            users=tuple(users), snapshot_id=base.id if base is not None else "",
+        )
 
     def _enter(self, method: str, uuid: str | None, *args: Any) -> None:
         if self.closed:
@@ -700,4 +852,4 @@ def _conforms(b: MemoryBackend) -> Backend:
     return b  # mypy checks MemoryBackend against the protocol here
 
 
-__all__ = ["TAG_KEYS", "Call", "Fault", "MemoryBackend"]
+__all__ = ["TAG_KEYS", "TEMPLATE_KEYS", "Call", "Fault", "MemoryBackend"]

@@ -9,6 +9,7 @@ leaves a backend.  Long operations report through ``emit``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from hosted.events import Emit
@@ -24,6 +25,40 @@ ConfigKey = str
 # Keys that can be changed while the machine runs.  Everything else in
 # MachineSpec.CONFIG_KEYS needs the machine powered off.
 RUNTIME_KEYS: frozenset[str] = frozenset({"shared_folders", "dvd", "forwards"})
+
+TemplateKind = Literal["ovf", "disk"]
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """A local, verified image to import as a template machine.
+
+    ``kind`` "ovf": ``path`` is an .ovf (its disks beside it) or an .ova, read by
+    VirtualBox's appliance import; "disk": ``path`` is a single disk image
+    (.vdi, .vmdk, .vhd) that becomes the boot disk.  The user's files are only
+    read, never changed.
+    """
+
+    image_name: str  # the profile's name for the image (a label on the template)
+    kind: TemplateKind
+    path: str  # absolute
+    digest: str  # sha256 of the image as the cache holds it; the template's identity
+    arch: str = ""  # "x86_64", "arm64"; "" = unknown
+    os_type: str = ""  # a VirtualBox OS type id for disk images ("" = a generic 64-bit Linux)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template machine as read from the hypervisor just now."""
+
+    uuid: str
+    vm_name: str
+    digest: str  # "" when the machine's settings cannot be read
+    image_name: str
+    healthy: bool  # registered, readable, with its base snapshot and every disk present
+    problem: str = ""  # why it is not healthy
+    users: tuple[str, ...] = ()  # uuids of machines cloned from it (tags or disk children)
+    snapshot_id: str = ""  # the base snapshot clones are made from
 
 
 class Backend(Protocol):
@@ -97,6 +132,37 @@ class Backend(Protocol):
     def restore_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None: ...
 
     def delete_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None: ...
+
+    # ---- templates and clones (base images) ----
+
+    def import_template(self, source: TemplateSource, emit: Emit) -> TemplateInfo:
+        """Import ``source`` as a template machine with a base snapshot.
+
+        The template is tagged with the image's digest and name, has no
+        environment tag (so no environment shows it) and its base snapshot's
+        description starts with ``hosted-template:``.  NAT port forwards the
+        image carries are dropped (every clone would clash on them).  On
+        failure nothing of the new template is left.
+        """
+        ...
+
+    def list_templates(self) -> list[TemplateInfo]:
+        """Every template machine (healthy or not), read now, with the machines that use it."""
+        ...
+
+    def clone_from_template(
+        self, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit
+    ) -> ObservedMachine:
+        """A new machine from the template's base snapshot: a linked clone (a differencing
+        disk over the template's) or a full copy; then the spec's declared keys, hosted's
+        tags and ``hosted/template-of`` under one lock.  Undeclared keys keep the image's
+        values.  On failure only what this call made is removed; the template is untouched.
+        """
+        ...
+
+    def delete_template(self, uuid: str, emit: Emit) -> None:
+        """Remove a template machine and its disks; refuses (ImageError) while a machine uses it."""
+        ...
 
     def close(self) -> None:
         """Release the connection to the hypervisor."""

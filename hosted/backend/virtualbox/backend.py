@@ -6,8 +6,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from hosted.backend.base import RUNTIME_KEYS, ConfigKey, StartMode, StopMode
-from hosted.backend.virtualbox import create, power, snapshots
+from hosted.backend.base import RUNTIME_KEYS, ConfigKey, StartMode, StopMode, TemplateInfo, TemplateSource
+from hosted.backend.virtualbox import appliance, clone, create, power, snapshots, template_store
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys
 from hosted.backend.virtualbox.observe import host_ports, observe, power_state
@@ -15,7 +15,7 @@ from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly
 from hosted.backend.virtualbox.tags import read_tags
 from hosted.backend.virtualbox.translate import boundary
-from hosted.errors import MachineNotFound, OperationFailed
+from hosted.errors import ImageError, MachineNotFound, OperationFailed
 from hosted.events import Emit
 from hosted.model import BackendInfo, MachineSpec, ObservedMachine, SnapshotInfo, Tags
 
@@ -145,6 +145,29 @@ class VirtualBoxBackend:
     def delete_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None:
         with boundary(self._ctx, f"deleting snapshot {snapshot_id}"):
             snapshots.delete(self._ctx, self._owned(uuid, "delete a snapshot of"), snapshot_id, emit)
+
+    def import_template(self, source: TemplateSource, emit: Emit) -> TemplateInfo:
+        with boundary(self._ctx, f"importing image '{source.image_name}'"):
+            machine = appliance.import_template(self._ctx, source, emit)
+            return template_store.info(self._ctx, machine)
+
+    def list_templates(self) -> list[TemplateInfo]:
+        with boundary(self._ctx, "listing templates"):
+            return template_store.list_templates(self._ctx)
+
+    def clone_from_template(
+        self, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit
+    ) -> ObservedMachine:
+        with boundary(self._ctx, f"cloning machine '{spec.vm_name}' from template {template_uuid}"):
+            machine = clone.clone(self._ctx, template_uuid, spec, tags, linked, emit, self._allocate)
+            return observe(self._ctx, machine)
+
+    def delete_template(self, uuid: str, emit: Emit) -> None:
+        with boundary(self._ctx, f"deleting template {uuid}"):
+            machine = self._machine(uuid)
+            if not template_store.is_template(machine):
+                raise ImageError(f"'{machine.name}' is not a hosted template", "list templates to see them")
+            template_store.delete(self._ctx, machine, emit)
 
     def close(self) -> None:
         """Drop this backend's references; the process-wide manager is released at exit."""

@@ -7,6 +7,7 @@ import os
 import time
 from typing import Any
 
+from hosted.backend.virtualbox.clone import forget_broken_chains
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import delete_files
 from hosted.backend.virtualbox.observe import power_state
@@ -105,8 +106,10 @@ def destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
     serial_log = str(serial.path) if serial.enabled else ""
     disks = list(machine.unregister(ctx.const.CleanupMode_DetachAllReturnHardDisksOnly) or [])
     # Differencing children of hosted's disk (snapshots) go with it; anything else stays.
-    mine = [d for d in disks if str(d.base.location) in owned]
-    keep = [str(d.location) for d in disks if str(d.base.location) not in owned]
+    # A linked clone owns its differencing disks, never the template's disk they hang off.
+    mine = [d for d in disks if _owned_chain(d, owned)]
+    keep = [str(d.location) for d in disks if not _owned_chain(d, owned)]
+    mine = forget_broken_chains(ctx, mine, os.path.dirname(settings_file))
     wait_progress(ctx, machine.deleteConfig(mine), f"deleting '{name}'", emit, name)
     if keep:
         emit(Event("info", f"kept disks hosted did not create: {', '.join(keep)}", machine=name))
@@ -114,3 +117,12 @@ def destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
         with contextlib.suppress(OSError):
             os.remove(serial_log)
     delete_files(settings_file)
+
+
+def _owned_chain(disk: Any, owned: list[str]) -> bool:
+    """Is ``disk``, or a disk between it and its base, one hosted created for this machine?"""
+    while disk is not None:
+        if str(disk.location) in owned:
+            return True
+        disk = disk.parent
+    return False

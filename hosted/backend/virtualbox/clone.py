@@ -1,0 +1,138 @@
+"""A machine from a template's base snapshot: a linked clone (a differencing disk
+over the template's disk) or a full copy, then configured like a created machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from typing import Any
+
+from hosted.backend.virtualbox import install
+from hosted.backend.virtualbox import template_store as ts
+from hosted.backend.virtualbox.appliance import create_machine
+from hosted.backend.virtualbox.context import Ctx
+from hosted.backend.virtualbox.create import check_name, delete_files, find
+from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_serial_log
+from hosted.backend.virtualbox.observe import host_ports
+from hosted.backend.virtualbox.session import locked
+from hosted.backend.virtualbox.storage import ensure_dvd_drive
+from hosted.backend.virtualbox.tags import write_media
+from hosted.backend.virtualbox.translate import wait_progress
+from hosted.errors import ImageError, OperationFailed
+from hosted.events import Emit, Event
+from hosted.model import MachineSpec, Tags
+
+# A clone keeps the image's disk: ``disk_mb`` is for machines hosted makes empty.
+CLONE_KEYS = tuple(k for k in MachineSpec.CONFIG_KEYS if k != "disk_mb")
+
+
+def _template(ctx: Ctx, uuid: str) -> tuple[Any, Any]:
+    """The template machine and its base snapshot, if it is a healthy template."""
+    machine = find(ctx, uuid)
+    if machine is None or not ts.is_template(machine):
+        raise ImageError(f"no template machine {uuid}", "run `hosted up` again to import the image")
+    found = ts.info(ctx, machine)
+    if not found.healthy:
+        raise ImageError(f"template '{found.vm_name}' is broken: {found.problem}",
+                         "run `hosted up` again: a broken template is imported anew")
+    return machine, machine.findSnapshot(found.snapshot_id)
+
+
+def _architecture(ctx: Ctx, machine: Any) -> str:
+    if ctx.api.has_platform and int(machine.platform.architecture) == int(ctx.const.PlatformArchitecture_ARM):
+        return "arm64"
+    return "x86_64"
+
+
+def clone(
+    ctx: Ctx, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit,
+    allocate: Allocate,
+) -> Any:
+    template, snapshot = _template(ctx, template_uuid)
+    check_name(ctx, spec.vm_name)
+    taken = host_ports(ctx)
+    target = create_machine(ctx, spec.vm_name, str(template.OSTypeId), _architecture(ctx, template))
+    folder = os.path.dirname(str(target.settingsFilePath))
+    if os.path.exists(folder):
+        raise OperationFailed(f"a folder is already at {folder}",
+                              "move it away (no registered machine uses it), then run again")
+    c = ctx.const
+    options = [c.CloneOptions_Link] if linked else []
+    what = f"{'linked' if linked else 'full'} clone of {template.name}"
+    try:
+        wait_progress(ctx, snapshot.machine.cloneTo(target, c.CloneMode_MachineState, options),
+                      what, emit, spec.vm_name)
+        ctx.vbox.registerMachine(target)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # made by this call: it did not exist before
+        raise
+    try:
+        with locked(ctx, target, write=True) as session:
+            _configure(ctx, session.machine, spec, tags, template_uuid, emit, allocate, taken)
+    except BaseException:
+        rollback(ctx, target, emit)
+        raise
+    return target
+
+
+def _configure(
+    ctx: Ctx, sm: Any, spec: MachineSpec, tags: Tags, template_uuid: str, emit: Emit,
+    allocate: Allocate, taken: set[int],
+) -> None:
+    edit = Edit(ctx, sm, emit, allocate, taken)
+    # Undeclared keys keep the image's values (creating=False: no creation defaults).
+    apply_keys(edit, spec, CLONE_KEYS, tags, creating=False)
+    set_serial_log(edit)
+    ensure_dvd_drive(ctx, sm)
+    # The clone starts with a copy of the template's extradata.
+    for key in (ts.TEMPLATE, ts.TEMPLATE_ID, ts.IMAGE_NAME):
+        sm.setExtraData(key, "")
+    sm.setExtraData(ts.TEMPLATE_OF, template_uuid)
+    own = [str(a.medium.location) for a in ctx.array(sm, "mediumAttachments")
+           if a.medium is not None and int(a.type) == int(ctx.const.DeviceType_HardDisk)]
+    write_media(sm, own)  # a linked clone's own disks are its differencing disks
+    if ctx.driverless:
+        emit(Event("warning", install.DRIVERLESS_WARNING, machine=spec.name))
+        for key, value in install.DRIVERLESS_EXTRADATA:
+            sm.setExtraData(key, value)
+
+
+def rollback(ctx: Ctx, machine: Any, emit: Emit) -> None:
+    """Undo a failed clone: unregister it and delete the disks attached to it, which this call
+    made (a linked clone's differencing disks, a full clone's copies), and its settings."""
+    path = str(machine.settingsFilePath)
+    with contextlib.suppress(Exception):
+        disks = list(machine.unregister(ctx.const.CleanupMode_DetachAllReturnHardDisksOnly) or [])
+        wait_progress(ctx, machine.deleteConfig(disks), "removing the half-made clone", emit)
+    folder = os.path.dirname(path)
+    with contextlib.suppress(OSError):
+        os.remove(os.path.join(folder, "serial.log"))
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.join(folder, "Snapshots"))
+    delete_files(path)
+
+
+def forget_broken_chains(ctx: Ctx, disks: list[Any], folder: str) -> list[Any]:
+    """Disks VirtualBox can delete; the others (a link of their chain is missing, e.g. a
+    linked clone whose template's disk was deleted) are closed and their files inside the
+    machine's ``folder`` removed by hand, since deleteConfig would fail on them."""
+    deletable = []
+    for disk in disks:  # children come before their parents
+        chain, medium = [], disk
+        while medium is not None:
+            chain.append(medium)
+            medium = medium.parent
+        broken = any(int(m.refreshState()) == int(ctx.const.MediumState_Inaccessible) for m in chain)
+        if not broken:
+            deletable.append(disk)
+            continue
+        location = str(disk.location)
+        with contextlib.suppress(ctx.xcpt):
+            disk.close()
+        if location.startswith(folder + os.sep):
+            with contextlib.suppress(OSError):
+                os.remove(location)
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(location))
+    return deletable

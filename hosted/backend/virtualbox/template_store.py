@@ -1,0 +1,161 @@
+"""Template machines: their tags, their health, who uses them, and deleting them.
+
+A template is a machine tagged ``hosted/template`` = the image's digest, with
+no environment tag, whose first snapshot's description starts with
+``hosted-template:``.  Machines cloned from it carry ``hosted/template-of`` =
+its uuid; the authoritative check that nobody uses it is VirtualBox's own: no
+disk outside the template hangs off the template's disks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from hosted.backend.base import TemplateInfo
+from hosted.backend.virtualbox.context import Ctx
+from hosted.backend.virtualbox.create import delete_files
+from hosted.backend.virtualbox.translate import wait_progress
+from hosted.errors import ImageError
+from hosted.events import Emit
+
+TEMPLATE = "hosted/template"  # the image's sha256 digest
+IMAGE_NAME = "hosted/image-name"
+TEMPLATE_ID = "hosted/template-id"  # the template's own uuid: a copy (clone) of it is no template
+TEMPLATE_OF = "hosted/template-of"  # on a clone: the template's uuid
+NAME_PREFIX = "hosted-template-"
+SNAPSHOT_MARK = "hosted-template:"  # hosted.snapshots.core.TEMPLATE_MARK: never shown or deleted there
+SNAPSHOT_NAME = "hosted-template"
+
+
+def is_template(machine: Any) -> bool:
+    if not machine.accessible:
+        return os.path.basename(str(machine.settingsFilePath)).startswith(NAME_PREFIX)
+    # Clones start as copies of the template's extradata; only the original names itself.
+    return bool(str(machine.getExtraData(TEMPLATE) or "")) \
+        and str(machine.getExtraData(TEMPLATE_ID) or "") == str(machine.id)
+
+
+def base_snapshot(ctx: Ctx, machine: Any) -> Any | None:
+    if int(machine.snapshotCount) == 0:
+        return None
+    root = machine.findSnapshot("")  # "" finds the root snapshot
+    return root if str(root.description).startswith(SNAPSHOT_MARK) else None
+
+
+def _disk_chain(medium: Any) -> list[Any]:
+    chain = []
+    while medium is not None:
+        chain.append(medium)
+        medium = medium.parent
+    return chain
+
+
+def base_disks(ctx: Ctx, snapshot: Any) -> list[Any]:
+    """The hard disks of the base snapshot (what clones are made from)."""
+    return [a.medium for a in ctx.array(snapshot.machine, "mediumAttachments")
+            if a.medium is not None and int(a.type) == int(ctx.const.DeviceType_HardDisk)]
+
+
+def _problem(ctx: Ctx, machine: Any) -> tuple[str, Any | None]:
+    if not machine.accessible:
+        return "VirtualBox cannot read its settings", None
+    snapshot = base_snapshot(ctx, machine)
+    if snapshot is None:
+        return "it has no base snapshot", None
+    disks = base_disks(ctx, snapshot)
+    if not disks:
+        return "its base snapshot has no disk", snapshot
+    for disk in disks:
+        # A deleted base disk is noticed only when that medium itself is refreshed.
+        for medium in _disk_chain(disk):
+            if int(medium.refreshState()) == int(ctx.const.MediumState_Inaccessible) \
+                    or not os.path.isfile(str(medium.location)):
+                return f"its disk {medium.location} is missing or unreadable", snapshot
+    return "", snapshot
+
+
+def _disk_users(ctx: Ctx, template_id: str, disks: list[Any]) -> set[str]:
+    users: set[str] = set()
+    stack = [child for disk in disks for child in ctx.array(disk, "children")]
+    while stack:
+        medium = stack.pop()
+        users.update(str(u) for u in ctx.array(medium, "machineIds") if str(u) != template_id)
+        stack.extend(ctx.array(medium, "children"))
+    return users
+
+
+def _tag_users(ctx: Ctx, template_id: str) -> set[str]:
+    users = set()
+    for machine in ctx.array(ctx.vbox, "machines"):
+        with contextlib.suppress(ctx.xcpt):
+            if machine.accessible and str(machine.getExtraData(TEMPLATE_OF) or "") == template_id:
+                users.add(str(machine.id))
+    return users
+
+
+def info(ctx: Ctx, machine: Any) -> TemplateInfo:
+    uuid = str(machine.id)
+    if not machine.accessible:
+        name = os.path.splitext(os.path.basename(str(machine.settingsFilePath)))[0]
+        return TemplateInfo(uuid, name, "", "", False, "VirtualBox cannot read its settings",
+                            tuple(sorted(_tag_users(ctx, uuid))))
+    problem, snapshot = _problem(ctx, machine)
+    disks = base_disks(ctx, snapshot) if snapshot is not None else []
+    users = _tag_users(ctx, uuid) | _disk_users(ctx, uuid, [d.base for d in disks])
+    return TemplateInfo(
+        uuid=uuid, vm_name=str(machine.name), digest=str(machine.getExtraData(TEMPLATE) or ""),
+        image_name=str(machine.getExtraData(IMAGE_NAME) or ""), healthy=not problem, problem=problem,
+        users=tuple(sorted(users)), snapshot_id=str(snapshot.id) if snapshot is not None else "",
+    )
+
+
+def list_templates(ctx: Ctx) -> list[TemplateInfo]:
+    result = []
+    for machine in ctx.array(ctx.vbox, "machines"):
+        try:
+            if is_template(machine):
+                result.append(info(ctx, machine))
+        except ctx.xcpt:  # unregistered meanwhile
+            continue
+    return result
+
+
+def delete(ctx: Ctx, machine: Any, emit: Emit) -> None:
+    """Unregister the template and delete its disks and settings; refuses while it is used."""
+    found = info(ctx, machine)
+    name = found.vm_name
+    if found.users:
+        raise ImageError(
+            f"template '{name}' is used by {len(found.users)} machine(s): {', '.join(found.users)}",
+            "destroy the machines made from this image first; `hosted images prune` keeps used templates")
+    settings_file = str(machine.settingsFilePath)
+    if not machine.accessible:
+        # UnregisterOnly refuses a machine with snapshots; this keeps every file.
+        machine.unregister(ctx.const.CleanupMode_DetachAllReturnNone)
+        return  # its files are unreadable to VirtualBox: left for the user to inspect
+    media = list(machine.unregister(ctx.const.CleanupMode_Full) or [])  # children first
+    if found.healthy:
+        wait_progress(ctx, machine.deleteConfig(media), f"deleting template '{name}'", emit, name)
+    else:
+        _delete_broken(ctx, machine, media, name, emit)
+    folder = os.path.dirname(settings_file)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.join(folder, "Snapshots"))
+    delete_files(settings_file)
+
+
+def _delete_broken(ctx: Ctx, machine: Any, media: list[Any], name: str, emit: Emit) -> None:
+    """VirtualBox cannot delete a disk chain with a missing link: forget the media, then
+    remove their files from the template's own folder (nothing else is ever touched)."""
+    folder = os.path.dirname(str(machine.settingsFilePath)) + os.sep
+    locations = [str(m.location) for m in media]
+    for medium in media:
+        with contextlib.suppress(ctx.xcpt):
+            medium.close()
+    wait_progress(ctx, machine.deleteConfig([]), f"deleting template '{name}'", emit, name)
+    for location in locations:
+        if location.startswith(folder):
+            with contextlib.suppress(OSError):
+                os.remove(location)

@@ -1,0 +1,122 @@
+"""Templates: each image imported into the hypervisor once, every machine a clone of it.
+
+``ensure_template`` reuses a healthy template of the same image digest, and
+re-imports one that is missing or broken (never trusting it); the image's CPU
+architecture is checked against the host before anything is imported.
+Templates are reference-counted through the hypervisor's own tags, so
+``prune_templates`` removes only those no machine uses.
+"""
+
+from __future__ import annotations
+
+import platform
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from hosted.backend.base import Backend, TemplateInfo, TemplateSource
+from hosted.errors import HostedError, ImageError
+from hosted.events import Emit, Event
+from hosted.model import ImageSpec
+
+ImportKind = Literal["ovf", "disk"]
+
+_X86 = frozenset({"x86_64", "amd64", "x64", "x86", "i386", "i486", "i586", "i686"})
+_ARM = frozenset({"arm64", "aarch64", "armv8", "arm64e"})
+
+
+@dataclass(frozen=True)
+class TemplateImage:
+    """A local, verified image ready to import (built from the image cache's ImageInfo)."""
+
+    kind: ImportKind  # "ovf": an .ovf (disks beside it) or .ova; "disk": one disk image
+    path: str  # absolute path of the .ovf/.ova or the disk image
+    digest: str  # sha256 hex of the image as cached
+    arch: str | None = None  # CPU architecture read from the image; None = unknown
+    os_type: str = ""  # VirtualBox OS type id, when the image says (disk images)
+
+
+# The composition root passes a function that fetches/verifies/unpacks an image.
+ResolveImage = Callable[[ImageSpec, Emit], TemplateImage]
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def arch_family(arch: str) -> str | None:
+    """"x86" or "arm" for a CPU architecture name (either spelling), None when unknown."""
+    name = arch.strip().lower()
+    if name in _X86:
+        return "x86"
+    if name in _ARM:
+        return "arm"
+    return None
+
+
+def check_arch(image: ImageSpec, local: TemplateImage, host_machine: str | None = None) -> None:
+    """Refuse an image built for another CPU family than the host's (before any import)."""
+    declared = image.arch or local.arch
+    if not declared:
+        return
+    host = host_machine if host_machine is not None else platform.machine()
+    want, have = arch_family(declared), arch_family(host)
+    if want is None:
+        raise ImageError(f"image '{image.name}': unknown CPU architecture {declared!r}",
+                         "set `arch:` to x86_64 or arm64 for this image in the profile")
+    if have is not None and want != have:
+        other = "arm64" if have == "arm" else "amd64"
+        raise ImageError(
+            f"image '{image.name}' is for {declared} but this host is {host}: VirtualBox cannot run it",
+            f"use a build of the image for {host} (for example an {other} box)")
+
+
+def ensure_template(
+    backend: Backend, image: ImageSpec, local: TemplateImage, emit: Emit, *, host_machine: str | None = None,
+) -> str:
+    """The uuid of a healthy template of ``local``, importing it when there is none."""
+    check_arch(image, local, host_machine)
+    with _lock_for(local.digest):
+        same = [t for t in backend.list_templates() if t.digest == local.digest]
+        healthy = [t for t in same if t.healthy]
+        if healthy:
+            emit(Event("info", f"image '{image.name}': reusing template {healthy[0].vm_name}"))
+            return healthy[0].uuid
+        for broken in same:
+            _drop_broken(backend, image, broken, emit)
+        source = TemplateSource(image.name, local.kind, local.path, local.digest,
+                                image.arch or local.arch or "", local.os_type)
+        return backend.import_template(source, emit).uuid
+
+
+def _drop_broken(backend: Backend, image: ImageSpec, broken: TemplateInfo, emit: Emit) -> None:
+    why = f"image '{image.name}': template {broken.vm_name} is broken ({broken.problem})"
+    if broken.users:
+        emit(Event("warning", f"{why}; importing the image again, the old template stays for the "
+                              f"{len(broken.users)} machine(s) made from it"))
+        return
+    emit(Event("warning", f"{why}; removing it and importing the image again"))
+    try:
+        backend.delete_template(broken.uuid, emit)
+    except HostedError as exc:
+        emit(Event("warning", f"could not remove {broken.vm_name}: {exc.message}"))
+
+
+def _lock_for(digest: str) -> threading.Lock:
+    """Machines of one image created in parallel share one import."""
+    with _locks_guard:
+        return _locks.setdefault(digest, threading.Lock())
+
+
+def prune_templates(
+    backend: Backend, emit: Emit, *, keep: frozenset[str] = frozenset()
+) -> list[TemplateInfo]:
+    """Remove every template no machine uses (digests in ``keep`` stay); returns the removed ones."""
+    removed = []
+    for template in backend.list_templates():
+        if template.users or template.digest in keep:
+            continue
+        backend.delete_template(template.uuid, emit)
+        emit(Event("info", f"removed template {template.vm_name} ({template.image_name or 'unknown image'})"))
+        removed.append(template)
+    return removed
