@@ -78,12 +78,16 @@ def _shared_folders(spec: MachineSpec, info: dict[str, str]) -> list[str]:
 
 
 def os_type_descriptions(listing: str) -> dict[str, str]:
-    """Parse `VBoxManage list ostypes`: "ID: x" followed by "Description: y"."""
+    """Parse `VBoxManage list ostypes`: "ID: x" then "Description: y" (7.0), or
+    "ID / Description: x -- y" (7.1+)."""
     result: dict[str, str] = {}
     current = ""
     for line in listing.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() == "ID":
+        if key.strip() == "ID / Description" and " -- " in value:
+            os_id, _, description = value.strip().partition(" -- ")
+            result[os_id] = description
+        elif key.strip() == "ID":
             current = value.strip()
         elif key.strip() == "Description" and current:
             result[current] = value.strip()

@@ -47,3 +47,5 @@ def test_os_type_listing_parser() -> None:
     listing = ("ID:          Debian_64\nDescription: Debian (64-bit)\nFamily ID:   Linux\n\n"
                "ID: Other\nDescription: Other/Unknown\n")
     assert os_type_descriptions(listing) == {"Debian_64": "Debian (64-bit)", "Other": "Other/Unknown"}
+    listing_72 = "ID / Description: Linux_64 -- Other Linux (64-bit)\nFamily:           Linux\n"
+    assert os_type_descriptions(listing_72) == {"Linux_64": "Other Linux (64-bit)"}
