@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 from hosted import __version__, paths
 from hosted.backend.base import Backend, StartMode
-from hosted.errors import ConfirmationRequired, HostedError, MachineNotFound
+from hosted.errors import ConfirmationRequired, HostedError, ImageError, MachineNotFound
 from hosted.events import Emit, Event
-from hosted.model import Environment, MachineSpec, Tags
+from hosted.images.templates import ResolveImage, ensure_template
+from hosted.model import Environment, MachineSpec, ObservedMachine, Tags
 from hosted.plan import MachinePlan, Plan
 from hosted.steps import Step
 
@@ -40,6 +41,9 @@ class ApplyOptions:
     start_mode: StartMode = "headless"
     after_start: AfterStart | None = None
     parallel: int = 1  # machines worked on at once; steps of one machine always run in order
+    # Fetches, verifies and unpacks a machine's base image (the CLI passes the image cache);
+    # None: machines with `image:` fail with ImageError, the others go on.
+    images: ResolveImage | None = None
 
 
 @dataclass
@@ -171,7 +175,8 @@ class _MachineRun:
         b, emit = self.backend, self.emit
         if step.action == "create":
             spec = self._spec()
-            observed = b.create_machine(spec, tags_for(self.environment, spec), emit)
+            tags = tags_for(self.environment, spec)
+            observed = self._from_image(spec, tags) if spec.image else b.create_machine(spec, tags, emit)
             self.result.uuid = observed.uuid
         elif step.action == "start":
             b.start(self._uuid(), self.options.start_mode, emit)
@@ -187,6 +192,19 @@ class _MachineRun:
             # The machine's pinned host keys and logs go with it: a machine
             # made again under the same name is a new host.
             shutil.rmtree(paths.machine_dir(self.environment.name, step.machine), ignore_errors=True)
+
+    def _from_image(self, spec: MachineSpec, tags: Tags) -> ObservedMachine:
+        """A clone of the image's template (imported first when there is no healthy one)."""
+        image = self.environment.image(spec.image or "")
+        if image is None:
+            raise ImageError(f"{spec.name}: no image named {spec.image!r} in the profile",
+                             "add it under `images:` or fix the machine's `image:`")
+        if self.options.images is None:
+            raise ImageError(f"{spec.name}: cannot get image {image.name!r} here",
+                             "run through `hosted up`, which fetches images")
+        local = self.options.images(image, self.emit)
+        template = ensure_template(self.backend, image, local, self.emit)
+        return self.backend.clone_from_template(template, spec, tags, spec.linked, self.emit)
 
     def _after_start(self) -> None:
         spec = self.mp.spec

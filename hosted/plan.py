@@ -137,7 +137,11 @@ def _check_name_free(spec: MachineSpec, observed: Sequence[ObservedMachine]) -> 
 
 
 def _summary(spec: MachineSpec) -> str:
-    parts = [spec.os_type or "Linux_64"]
+    if spec.image is not None:
+        how = "linked clone" if spec.linked else "full clone"
+        parts = [f"{how} of image {spec.image}"] + ([spec.os_type] if spec.os_type else [])
+    else:
+        parts = [spec.os_type or "Linux_64"]
     if spec.cpus:
         parts.append(f"{spec.cpus} CPU" + ("s" if spec.cpus > 1 else ""))
     if spec.memory_mb:
