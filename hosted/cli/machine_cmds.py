@@ -1,4 +1,4 @@
-"""up, status, destroy, doctor."""
+"""up, status, destroy."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from rich.table import Table
 from hosted.apply import ApplyOptions, ApplyResult, apply
 from hosted.backend.base import Backend
 from hosted.bringup import BringUp, after_start
+from hosted.cli import live
 from hosted.cli.compose import backend_session
 from hosted.cli.console import EventPrinter, can_ask, confirm, console, print_json
 from hosted.cli.profile_cmds import load
 from hosted.errors import EXIT_FAILED, MachineNotFound
+from hosted.events import Event
 from hosted.lifecycle import owned_machines
 from hosted.model import Environment, ObservedMachine
 from hosted.plan import plan
@@ -26,11 +28,10 @@ from hosted.steps import Step
 def cmd_up(args: argparse.Namespace) -> int:
     env = load(args)
     _check_names(env, args.machines)
-    printer = EventPrinter()
-    with backend_session(printer) as backend:
+    with live.printer() as printer, backend_session(printer) as backend:
         the_plan = plan(env, backend.list_machines(), only=tuple(args.machines))
         for w in the_plan.warnings:
-            printer.out.print(f"[yellow]warning:[/] {escape(w)}")
+            printer(Event("warning", w))
         result = apply(the_plan, env, backend, printer, up_options(args, env, backend))
         rows = machine_status(env, backend.list_machines(), args.machines)
     code = report(result)
@@ -155,16 +156,3 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         options = ApplyOptions(yes=args.yes, confirm=confirm if can_ask() else None)
         result = apply(steps, env, backend, printer, options)
     return report(result)
-
-
-def cmd_doctor(args: argparse.Namespace) -> int:
-    printer = EventPrinter()
-    with backend_session(printer) as backend:
-        info = backend.info()
-        count = len(backend.list_machines())
-    console.print(f"[green]✓[/] {info.name} {info.version} (API {info.api_version}) is reachable")
-    for key, value in info.details:
-        console.print(f"  {escape(key)}: {escape(value)}")
-    console.print(f"  registered machines: {count}")
-    return 0
-
