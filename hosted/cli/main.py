@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("machine_cmds", "create, configure and start the machines so VirtualBox matches the profile"),
     "status": ("machine_cmds", "list the machines: power state, drift from the profile, forwarded ports"),
     "destroy": ("machine_cmds", "power off and delete machines hosted created (asks first)"),
-    "doctor": ("machine_cmds", "check the VirtualBox install, bindings and service, and say how to fix them"),
+    "doctor": ("doctor_cmd", "check the VirtualBox install, bindings and service, and say how to fix them"),
     "halt": ("lifecycle_cmds", "shut machines down (ACPI, then power off after a timeout)"),
     "suspend": ("lifecycle_cmds", "save machines' running state and stop them"),
     "resume": ("lifecycle_cmds", "bring suspended machines back"),
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
-    if name in ("plan", "status"):
+    if name in ("plan", "status", "doctor"):
         p.add_argument("--json", action="store_true", help="machine-readable output")
     if name in ("plan", "up", "destroy", "status", "halt", "suspend", "resume", "reload", "provision",
                 "ssh-config"):
