@@ -1,0 +1,134 @@
+"""``fetch``: an ImageSpec -> a local, verified image file and its digest.
+
+A URL is downloaded (resuming an earlier interrupted try) into the
+content-addressed cache and verified before it is kept; a URL whose sha256 is
+already cached never touches the network.  A local path is used where it is,
+hashed (once per path, size and mtime) and checked against ``sha256`` when the
+profile gives one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from hosted.errors import ImageError
+from hosted.events import Emit, Event, discard
+from hosted.images import digest, download, store
+from hosted.images.detect import Kind, detect
+from hosted.model import ImageSpec
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    """An image on this host, verified: its file (or directory), digest and kind."""
+
+    name: str  # the profile's image name
+    path: Path  # the cached download, or the local source itself
+    sha256: str
+    kind: Kind
+    source: str  # the URL or path the profile gave
+    declared_arch: str | None = None  # the profile's `arch:`, if any
+    cloud_init: bool = False  # the profile's `cloud_init:` for the image
+
+
+def is_url(source: str) -> bool:
+    return re.match(r"^https?://", source, re.IGNORECASE) is not None
+
+
+def fetch(image: ImageSpec, emit: Emit = discard, *, attempts: int = 3) -> LocalImage:
+    """The image as a local verified file; ImageError on a checksum mismatch or a failed download."""
+    entry = _fetch_url(image, emit, attempts) if is_url(image.source) else _hash_path(image, emit)
+    kind = entry.kind
+    if not kind or image.kind not in ("auto", kind):
+        kind = detect(entry.path, image.kind)
+        entry = store.record(entry.sha256, kind=kind)
+    return LocalImage(name=image.name, path=entry.path, sha256=entry.sha256, kind=_kind(kind),
+                      source=image.source, declared_arch=image.arch, cloud_init=image.cloud_init)
+
+
+def cached(image: ImageSpec) -> store.Entry | None:
+    """The cache entry for a URL image, if it is there (no network, no hashing)."""
+    if not is_url(image.source) or image.sha256 is None:
+        return None
+    entry = store.read(image.sha256)
+    if entry is None or not entry.file or not _intact(entry):
+        return None
+    return entry
+
+
+def _fetch_url(image: ImageSpec, emit: Emit, attempts: int) -> store.Entry:
+    expected = image.sha256
+    if expected is None:
+        raise ImageError(f"image {image.name!r} is a download without a sha256",
+                         "Add `sha256:` to the image in the profile: downloads are verified before use.")
+    entry = cached(image)
+    if entry is not None:
+        emit(Event("info", f"image {image.name} is cached ({expected[:12]})"))
+        return store.record(expected, name=image.name)
+    partial = store.partial_path(expected)
+    got = download.download(image.source, partial, image.name, emit, attempts=attempts)
+    if got != expected:
+        partial.unlink(missing_ok=True)
+        raise mismatch(image, expected, got, "downloaded")
+    name = _file_name(image)
+    directory = store.entry_dir(expected)
+    directory.mkdir(parents=True, exist_ok=True)
+    os.replace(partial, directory / name)
+    now = time.time()
+    return store.record(expected, source=image.source, name=image.name, file=name,
+                        size=(directory / name).stat().st_size, added=now)
+
+
+def _hash_path(image: ImageSpec, emit: Emit) -> store.Entry:
+    path = Path(image.source)
+    if not path.exists():
+        raise ImageError(f"image {image.name!r}: {path} does not exist",
+                         "Check the image's `source:` path (relative to the profile).")
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - started > 1.0 or done == total:
+            emit(Event("progress", f"checking {image.name}", percent=100.0 * done / max(total, 1)))
+
+    got = digest.sha256_of(path, progress)
+    if image.sha256 is not None and got != image.sha256:
+        raise mismatch(image, image.sha256, got, "local")
+    old = store.read(got)
+    if old is not None and old.file and _intact(old):  # the same bytes were downloaded before
+        return store.record(got, name=image.name)
+    size = path.stat().st_size if path.is_file() else 0
+    return store.record(got, source=str(path), name=image.name, file="", size=size)
+
+
+def mismatch(image: ImageSpec, expected: str, got: str, what: str) -> ImageError:
+    kept = "the download was deleted" if what == "downloaded" else "nothing was imported"
+    return ImageError(
+        f"image {image.name!r}: sha256 mismatch for the {what} file: expected {expected}, got {got} ({kept})",
+        "The file is corrupt or not the one the profile means: check the `sha256:` against the "
+        "publisher's checksum, or the `source:`.")
+
+
+def _intact(entry: store.Entry) -> bool:
+    try:
+        return entry.path.stat().st_size == entry.size
+    except OSError:
+        return False
+
+
+def _file_name(image: ImageSpec) -> str:
+    """The download's file name from the URL's path (VirtualBox reads formats by extension too)."""
+    name = unquote(urlsplit(image.source).path.rsplit("/", 1)[-1])
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")
+    return name if name and name != store.META and name != store.UNPACKED else f"{image.name}.img"
+
+
+def _kind(value: str) -> Kind:
+    for kind in ("box", "ova", "ovf", "disk", "iso"):
+        if value == kind:
+            return kind
+    raise ImageError(f"unknown image kind {value!r} in the cache", "Run `hosted images prune --all`.")

@@ -1,0 +1,84 @@
+"""sha256 of image files and directories, remembered by path, size and mtime.
+
+Hashing a multi-gigabyte box takes seconds; a second ``fetch`` of the same
+unchanged file must be instant, so each file's digest is kept in the cache's
+``hashes.json`` keyed by its absolute path and checked against its size and
+modification time.  A directory (an unpacked box, e.g. in Vagrant's box store)
+has a *tree digest*: the sha256 of ``"<file sha256>  <relative path>\\n"`` lines
+of its files in sorted order, the same as ``sha256sum`` of each file, sorted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from hosted.images import store
+
+CHUNK = 1024 * 1024
+Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+
+
+def sha256_file(path: Path, progress: Progress | None = None, done: int = 0, total: int = 0) -> str:
+    h = hashlib.sha256()
+    total = total or path.stat().st_size
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    return h.hexdigest()
+
+
+def sha256_of(path: Path, progress: Progress | None = None) -> str:
+    """The digest of a file, or the tree digest of a directory; cached by path + size + mtime."""
+    if not path.is_dir():
+        return _cached(path, progress)
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in files)
+    done = 0
+    lines = []
+    for file in files:
+        lines.append(f"{_cached(file, progress, done, total)}  {file.relative_to(path).as_posix()}\n")
+        done += file.stat().st_size
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _cached(path: Path, progress: Progress | None, done: int = 0, total: int = 0) -> str:
+    key = str(path.absolute())
+    stat = path.stat()
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    known = _load()
+    hit = known.get(key)
+    if isinstance(hit, list) and hit[:2] == stamp:
+        return str(hit[2])
+    digest = sha256_file(path, progress, done, total or stat.st_size)
+    known = _load()  # another process may have added entries meanwhile
+    known[key] = [*stamp, digest]
+    store.write_json(_index(), known)
+    return digest
+
+
+def _index() -> Path:
+    return store.images_root() / "hashes.json"
+
+
+def _load() -> dict[str, object]:
+    try:
+        data = json.loads(_index().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def forget_missing() -> int:
+    """Drop remembered digests of files that no longer exist; how many were dropped."""
+    known = _load()
+    kept = {k: v for k, v in known.items() if os.path.exists(k)}
+    if len(kept) != len(known):
+        store.write_json(_index(), kept)
+    return len(known) - len(kept)

@@ -1,0 +1,130 @@
+"""From a fetched image to what VirtualBox imports: the OVF, the disks, the architecture.
+
+``inspect`` unpacks a box or an OVA into its cache entry once (into a
+temporary directory renamed into place, so a crash never leaves half an
+unpacked image that looks complete) and reads what the image says about itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hosted.errors import ImageError
+from hosted.images import ovf, store
+from hosted.images.cache import LocalImage
+from hosted.images.detect import Kind
+
+DISK_SUFFIXES = (".vmdk", ".vdi", ".vhd")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """A usable image: what to import and what the image says about itself."""
+
+    kind: Kind
+    sha256: str
+    ovf: Path | None  # the OVF descriptor to import (box, ova, ovf)
+    disks: tuple[Path, ...]  # disk files: those the OVF references, or the disk image itself
+    iso: Path | None = None  # an installer ISO
+    arch: str | None = None  # "x86_64" / "arm64" from the image (OVF platform / OS type, box metadata)
+    os_type: str | None = None  # VirtualBox guest OS type id from the OVF, when it names one
+    box: dict[str, Any] = field(default_factory=dict)  # a box's metadata.json
+
+
+def inspect(local: LocalImage) -> ImageInfo:
+    """Unpack (once) and read ``local``; ImageError if it cannot be used with VirtualBox."""
+    kind = local.kind
+    if kind == "disk":
+        return ImageInfo(kind, local.sha256, ovf=None, disks=(local.path,))
+    if kind == "iso":
+        return ImageInfo(kind, local.sha256, ovf=None, disks=(), iso=local.path)
+    if kind == "ovf":
+        descriptor = local.path if local.path.is_file() else next(local.path.glob("*.ovf"))
+        return _from_ovf(kind, local.sha256, descriptor, {})
+    root = local.path if local.path.is_dir() else unpack(local)
+    metadata = _box_metadata(root, local) if kind == "box" else {}
+    descriptors = sorted(root.glob("*.ovf")) or sorted(root.rglob("*.ovf"))
+    if not descriptors:
+        raise ImageError(f"image {local.name!r} holds no OVF descriptor",
+                         "A box needs box.ovf; an .ova needs an .ovf. Check the file.")
+    return _from_ovf(kind, local.sha256, descriptors[0], metadata)
+
+
+def unpack(local: LocalImage) -> Path:
+    """The image's files, unpacked into its cache entry (the first call does the work)."""
+    target = store.entry_dir(local.sha256) / store.UNPACKED
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
+    try:
+        _extract(local.path, work)
+        try:
+            os.rename(work, target)
+        except OSError:
+            if not target.is_dir():  # not "another process finished first"
+                raise
+    except OSError as exc:
+        raise ImageError(f"cannot unpack image {local.name!r}: {exc}",
+                         "Check free space in the cache directory " f"({store.images_root()}).") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _extract(archive: Path, into: Path) -> None:
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = [m for m in tar.getmembers() if _safe(m)]
+            tar.extractall(into, members=members, **_filter())
+    except (tarfile.TarError, EOFError) as exc:
+        raise ImageError(f"{archive} is not a readable archive ({exc})",
+                         "The file may be truncated or corrupt: fetch it again.") from None
+
+
+def _safe(member: tarfile.TarInfo) -> bool:
+    # Only plain files and directories, never outside the target (the data filter checks again).
+    name = member.name
+    return (member.isfile() or member.isdir()) and not name.startswith(("/", "\\")) and \
+        ".." not in Path(name).parts
+
+
+def _filter() -> dict[str, Any]:
+    return {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
+def _box_metadata(root: Path, local: LocalImage) -> dict[str, Any]:
+    try:
+        data = json.loads((root / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"box {local.name!r} has no readable metadata.json ({exc})",
+                         "A Vagrant box carries metadata.json with its provider.") from None
+    if not isinstance(data, dict):
+        raise ImageError(f"box {local.name!r}: metadata.json is not a JSON object",
+                         "A Vagrant box's metadata.json looks like {\"provider\": \"virtualbox\"}.")
+    provider = data.get("provider")
+    if provider is not None and provider != "virtualbox":
+        raise ImageError(f"box {local.name!r} is for the {provider!r} provider, not VirtualBox",
+                         "Use the box's virtualbox version (`vagrant box add NAME --provider virtualbox`).")
+    return data
+
+
+def _from_ovf(kind: Kind, digest: str, descriptor: Path, metadata: dict[str, Any]) -> ImageInfo:
+    read = ovf.read(descriptor)
+    disks = []
+    for href in read.files:
+        disk = descriptor.parent / href
+        if not disk.is_file():
+            raise ImageError(f"{descriptor.name} refers to {href}, which is not beside it",
+                             f"Put the OVF's disk files next to it in {descriptor.parent}.")
+        disks.append(disk)
+    arch = ovf.normalize_arch(str(metadata.get("architecture") or "")) or read.arch
+    return ImageInfo(kind, digest, ovf=descriptor, disks=tuple(disks), arch=arch, os_type=read.os_type,
+                     box=metadata)

@@ -1,0 +1,123 @@
+"""The image cache on disk: content-addressed entries and what is known about them.
+
+Layout under ``paths.cache_dir()/images``::
+
+    sha256/<digest>/meta.json     source, name, kind, size, added, last used
+    sha256/<digest>/<file>        a downloaded image (absent for a local path source)
+    sha256/<digest>/unpacked/     a box or OVA unpacked once (see ``sources``)
+    downloads/<digest>.partial    an interrupted download, resumed by the next fetch
+    hashes.json                   path -> (size, mtime, sha256) of local files already hashed
+
+The directory name is the sha256 of the image, so an entry is never trusted
+under another name.  Every write goes through a temporary file and a rename:
+a crash leaves the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from hosted import paths
+
+META = "meta.json"
+UNPACKED = "unpacked"
+
+
+def images_root() -> Path:
+    return paths.cache_dir() / "images"
+
+
+def entry_dir(digest: str) -> Path:
+    return images_root() / "sha256" / digest
+
+
+def partial_path(digest: str) -> Path:
+    return images_root() / "downloads" / f"{digest}.partial"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the cache knows about one image, by its sha256."""
+
+    sha256: str
+    source: str  # the URL it came from, or the local path it was hashed at
+    name: str = ""  # the profile's image name when it was last fetched
+    kind: str = ""  # detected kind ("" until detected)
+    file: str = ""  # the image file's name inside the entry ("" for a local path source)
+    size: int = 0  # bytes of the image file
+    added: float = 0.0
+    last_used: float = 0.0
+
+    @property
+    def directory(self) -> Path:
+        return entry_dir(self.sha256)
+
+    @property
+    def path(self) -> Path:
+        """The image itself: the cached file, or the local path it was hashed at."""
+        return self.directory / self.file if self.file else Path(self.source)
+
+    def stored_bytes(self) -> int:
+        """Disk space the entry takes in the cache (downloaded file and unpacked files)."""
+        return _tree_size(self.directory)
+
+
+def read(digest: str) -> Entry | None:
+    try:
+        data: dict[str, Any] = json.loads((entry_dir(digest) / META).read_text(encoding="utf-8"))
+        return Entry(**{k: v for k, v in data.items() if k in Entry.__dataclass_fields__})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write(entry: Entry) -> Entry:
+    entry.directory.mkdir(parents=True, exist_ok=True)
+    write_json(entry.directory / META, asdict(entry))
+    return entry
+
+
+def record(digest: str, **changes: Any) -> Entry:
+    """Create or update the entry for ``digest``; ``last_used`` becomes now."""
+    now = time.time()
+    old = read(digest) or Entry(sha256=digest, source="", added=now)
+    return write(replace(old, last_used=now, **changes))
+
+
+def entries() -> Iterator[Entry]:
+    root = images_root() / "sha256"
+    if not root.is_dir():
+        return
+    for directory in sorted(root.iterdir()):
+        entry = read(directory.name)
+        if entry is not None:
+            yield entry
+        elif directory.is_dir():  # an entry without meta (a crash while adding): unusable
+            yield Entry(sha256=directory.name, source="")
+
+
+def remove(digest: str) -> None:
+    shutil.rmtree(entry_dir(digest), ignore_errors=True)
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
