@@ -74,7 +74,7 @@ def diagnose(probe: Probe | None = None) -> list[Check]:
         module = _bindings(probe, found, checks)
         if module is not None:
             _service(probe, module, checks)
-    checks.append(check_kernel_driver(probe))
+        checks.append(check_kernel_driver(probe))
     checks.append(check_ssh(probe))
     return checks
 
@@ -179,7 +179,7 @@ def check_machine_folder(mgr: Any, vbox: Any) -> Check:
             return Check("machine-folder", "ok", f"{folder} exists and is writable")
         return Check("machine-folder", "fail", f"{folder} is not writable", hint)
     parent = next((p for p in folder.parents if p.exists()), None)
-    if parent is not None and os.access(parent, os.W_OK | os.X_OK):
+    if parent is not None and parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
         return Check("machine-folder", "ok", f"{folder} does not exist yet; VirtualBox creates it")
     return Check("machine-folder", "fail", f"{folder} does not exist and cannot be created", hint)
 
