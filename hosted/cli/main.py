@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "provision": ("ssh_cmds", "run the provisioning steps again on running machines (\"once\" steps too)"),
     "ssh": ("ssh_cmds", "open an SSH session (or run a command) with your own OpenSSH client"),
     "ssh-config": ("ssh_cmds", "print an OpenSSH config block per machine, with its pinned host key"),
+    "images": ("image_cmds", "list, pull (download and verify) and prune cached base images"),
+    "bundle": ("image_cmds", "write one file holding the profile and its images, for `up` with no network"),
 }
 
 
@@ -80,6 +82,10 @@ def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines")
         p.add_argument("-y", "--yes", action="store_true",
                        help="discard running machines' state without asking")
+    if name == "images":
+        _add_images_args(p)
+    if name == "bundle":
+        p.add_argument("-o", "--output", metavar="FILE", help="the bundle to write (e.g. lab.bundle)")
     if name == "logs":
         p.add_argument("machine", metavar="MACHINE")
         p.add_argument("--vbox", action="store_true", help="VirtualBox's own VBox.log instead")
@@ -112,6 +118,29 @@ def _add_snapshot_args(p: argparse.ArgumentParser) -> None:
                            help="discard running machines' state without asking")
         if action == "list":
             a.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+IMAGES_COMMANDS = {
+    "list": "show cached images: digest, kind, size, name, last use and source",
+    "pull": "download (resuming) and verify the profile's images into the cache",
+    "prune": "remove cached images the profile does not use and not used for --older-than days",
+}
+
+
+def _add_images_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="images_command", metavar="ACTION", required=True)
+    for action, text in IMAGES_COMMANDS.items():
+        a = sub.add_parser(action, help=text, description=text)
+        a.add_argument("-f", "--file", metavar="PATH", default=argparse.SUPPRESS,
+                       help="the profile (default: ./hosted.yaml)")
+        if action == "pull":
+            a.add_argument("names", nargs="*", metavar="NAME", help="only these images")
+        if action in ("list", "prune"):
+            a.add_argument("--json", action="store_true", help="machine-readable output")
+        if action == "prune":
+            a.add_argument("--older-than", type=float, default=30.0, metavar="DAYS",
+                           help="only images not used for this many days (default 30)")
+            a.add_argument("--all", action="store_true", help="every image the profile does not use")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from hosted import __version__
 from hosted.errors import ImageError
 from hosted.events import Emit, Event
 
@@ -88,7 +87,7 @@ def download(url: str, partial: Path, label: str, emit: Emit, *, attempts: int =
 
 def _attempt(url: str, partial: Path, label: str, emit: Emit, timeout: float) -> str:
     have = partial.stat().st_size if partial.exists() else 0
-    headers = {"User-Agent": f"hosted/{__version__}", "Accept-Encoding": "identity"}
+    headers = {"User-Agent": "hosted (python urllib)", "Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
     request = urllib.request.Request(url, headers=headers)

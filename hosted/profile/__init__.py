@@ -26,7 +26,7 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
 
 
 def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
-    """``path`` if given (a file, or a directory with hosted.yaml), else ./hosted.yaml."""
+    """``path`` if given (a file, a directory with hosted.yaml, or a bundle), else ./hosted.yaml."""
     from hosted.profile.loader import find_profile as find
 
     return find(path)

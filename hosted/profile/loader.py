@@ -17,7 +17,11 @@ DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")
 
 
 def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
-    """The profile to use: ``path`` (a file, or a directory holding hosted.yaml), else ./hosted.yaml."""
+    """The profile to use: ``path`` (a file, or a directory holding hosted.yaml), else ./hosted.yaml.
+
+    A bundle made by ``hosted bundle`` is extracted once (every checksum verified)
+    and its profile returned.
+    """
     if path is not None:
         candidate = Path(path).expanduser()
         if candidate.is_dir():
@@ -25,6 +29,10 @@ def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
         if not candidate.exists():
             raise ProfileError(f"no profile at {candidate}", "Check the path given for the profile.",
                                file=str(candidate))
+        from hosted.images.bundle import is_bundle, open_bundle
+
+        if is_bundle(candidate):  # an offline bundle: its profile, extracted and verified
+            return open_bundle(candidate.absolute())
         return candidate.absolute()
     return _in_directory(Path.cwd())
 

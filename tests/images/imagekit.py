@@ -38,7 +38,8 @@ def ovf_xml(disks: tuple[str, ...] = ("box-disk001.vmdk",), os_type: str | None 
     machine = ""
     if os_type is not None or platform is not None:
         plat = f'<Platform architecture="{platform}"/>' if platform else ""
-        machine = (f'<vbox:Machine ovf:required="false" version="1.19" name="m" OSType="{os_type or "Other"}">'
+        machine = ('<vbox:Machine ovf:required="false" version="1.19" name="m" '
+                   f'OSType="{os_type or "Other"}">'
                    f"<Hardware>{plat}</Hardware></vbox:Machine>")
     os_section = (f'<OperatingSystemSection ovf:id="96" vbox:OSType="{os_type}"><Info>os</Info>'
                   "</OperatingSystemSection>") if os_type else ""
@@ -146,7 +147,7 @@ def serving(files: dict[str, bytes] | None = None) -> Iterator[Server]:
     state = Server(files=dict(files or {}))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from imagekit import dead_url, sha, serving, vdi, write
+from imagekit import dead_url, serving, sha, vdi, write
 
 from hosted.errors import ImageError
 from hosted.events import Recorder
@@ -81,9 +81,8 @@ def test_a_server_that_ignores_range_starts_over() -> None:
 
 def test_wrong_checksum_is_refused_with_both_digests_and_nothing_kept(own_cache: Path) -> None:
     other = b"not the image" * 1000
-    with serving({"/deb.vdi": DATA}) as server:
-        with pytest.raises(ImageError) as info:
-            fetch(ImageSpec("deb", server.url("/deb.vdi"), sha256=sha(other)))
+    with serving({"/deb.vdi": DATA}) as server, pytest.raises(ImageError) as info:
+        fetch(ImageSpec("deb", server.url("/deb.vdi"), sha256=sha(other)))
     message = str(info.value)
     assert f"expected {sha(other)}, got {sha(DATA)}" in message
     assert "deleted" in message and "sha256" in info.value.hint
@@ -124,9 +123,8 @@ def test_an_unreachable_url_that_is_not_cached_fails_with_a_hint() -> None:
 
 
 def test_http_errors_are_named_and_not_retried() -> None:
-    with serving({}) as server:
-        with pytest.raises(ImageError) as info:
-            fetch(url_image(server.url("/missing.box")), attempts=3)
+    with serving({}) as server, pytest.raises(ImageError) as info:
+        fetch(url_image(server.url("/missing.box")), attempts=3)
     assert "HTTP 404" in str(info.value) and not info.value.retryable
     assert len(server.requests) == 1
 
@@ -145,7 +143,8 @@ def test_a_truncated_cache_entry_is_downloaded_again() -> None:
     assert again.path.read_bytes() == DATA
 
 
-def test_a_local_file_is_hashed_once_per_size_and_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_local_file_is_hashed_once_per_size_and_mtime(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "deb.vdi", DATA)
     image = ImageSpec("deb", str(path), sha256=sha(DATA))
     local = fetch(image)
