@@ -38,7 +38,7 @@ def sha256_of(path: Path, progress: Progress | None = None) -> str:
     """The digest of a file, or the tree digest of a directory; cached by path + size + mtime."""
     if not path.is_dir():
         return _cached(path, progress)
-    files = sorted(p for p in path.rglob("*") if p.is_file())
+    files = sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix())
     total = sum(p.stat().st_size for p in files)
     done = 0
     lines = []

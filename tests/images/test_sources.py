@@ -157,3 +157,15 @@ def test_unpacking_stays_inside_the_cache(tmp_path: Path) -> None:
     assert not (tmp_path / "sub" / "escaped.txt").exists() and not Path("/abs.txt").exists()
     with tarfile.open(tmp_path / "sub" / "evil.box") as tar:
         assert "../escaped.txt" in tar.getnames(), "the archive really held the bad member"
+
+
+def test_the_tree_digest_is_the_documented_sha256sum_listing(tmp_path: Path) -> None:
+    import hashlib
+
+    from hosted.images.digest import sha256_of
+
+    files = {"box.ovf": b"o", "a-b/x": b"1", "a/b": b"2", ".hidden": b"3"}
+    for name, data in files.items():
+        write(tmp_path / "d" / name, data)
+    listing = "".join(f"{sha(files[n])}  {n}\n" for n in sorted(files, key=lambda n: n.encode()))
+    assert sha256_of(tmp_path / "d") == hashlib.sha256(listing.encode()).hexdigest()
