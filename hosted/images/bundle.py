@@ -60,39 +60,44 @@ def write_bundle(profile: Path, output: Path, emit: Emit = discard) -> BundleSum
 
     env = load_profile(profile)
     locals_ = [fetch(image, emit) for image in env.images]
-    text = Path(env.path).read_text(encoding="utf-8")
     base = Path(env.path).parent
     sources = {li.name: f"../images/{li.sha256}/{li.path.name}" for li in locals_}
     files, skipped = referenced_paths(env)
     for outside in skipped:
         emit(Event("warning", f"{outside} is outside the profile's directory: not in the bundle "
                               "(it must exist where the bundle is used)"))
+    profile_bytes = rewrite_sources(Path(env.path).read_text(encoding="utf-8"), env.path, sources).encode()
+    members = [(f, f"profile/{f.relative_to(base).as_posix()}") for f in files]
     manifest: dict[str, Any] = {
         "hosted_bundle": FORMAT, "environment": env.name, "profile": f"profile/{Path(env.path).name}",
+        "profile_sha256": hashlib.sha256(profile_bytes).hexdigest(),
         "images": [{"name": li.name, "sha256": li.sha256, "kind": li.kind, "source": li.source,
                     "path": sources[li.name].removeprefix("../")} for li in locals_],
-        "files": [{"path": f"profile/{f.relative_to(base).as_posix()}", "sha256": digest.sha256_of(f)}
-                  for f in files],
+        "files": [{"path": name, "sha256": digest.sha256_of(f)} for f, name in members],
     }
-    profile_bytes = rewrite_sources(text, env.path, sources).encode()
-    manifest["profile_sha256"] = hashlib.sha256(profile_bytes).hexdigest()
+    members += [(li.path, sources[li.name].removeprefix("../")) for li in locals_]
+    _write_tar(output, manifest, profile_bytes, members, emit)
+    return BundleSummary(output, env.name, tuple((li.name, li.sha256) for li in locals_),
+                         tuple(str(f.relative_to(base)) for f in files), tuple(map(str, skipped)),
+                         output.stat().st_size)
+
+
+def _write_tar(output: Path, manifest: dict[str, Any], profile_bytes: bytes,
+               members: list[tuple[Path, str]], emit: Emit) -> None:
+    """The manifest first (read without scanning the whole tar), then the profile, files and images."""
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT, dereference=True) as tar:
             _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
             _add_bytes(tar, manifest["profile"], profile_bytes)
-            for f in files:
-                tar.add(f, f"profile/{f.relative_to(base).as_posix()}")
-            for li in locals_:
-                emit(Event("info", f"adding image {li.name} ({li.sha256[:12]})"))
-                tar.add(li.path, sources[li.name].removeprefix("../"))
+            for path, name in members:
+                if name.startswith("images/"):
+                    emit(Event("info", f"adding {name}"))
+                tar.add(path, name)
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
-    return BundleSummary(output, env.name, tuple((li.name, li.sha256) for li in locals_),
-                         tuple(str(f.relative_to(base)) for f in files), tuple(map(str, skipped)),
-                         output.stat().st_size)
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -129,7 +134,10 @@ def open_bundle(path: Path, emit: Emit = discard) -> Path:
 def _read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
     try:
         with tarfile.open(path, "r:*") as tar:
-            member = tar.extractfile(MANIFEST)
+            first = tar.next()  # the manifest comes first: no scan through the images
+            if first is None or first.name != MANIFEST:
+                raise KeyError(f"no {MANIFEST} at its start")
+            member = tar.extractfile(first)
             raw = member.read() if member is not None else b""
         manifest = json.loads(raw)
     except (OSError, tarfile.TarError, KeyError, ValueError) as exc:
