@@ -32,11 +32,11 @@ def _template(ctx: Ctx, uuid: str) -> tuple[Any, Any]:
     machine = find(ctx, uuid)
     if machine is None or not ts.is_template(machine):
         raise ImageError(f"no template machine {uuid}", "run `hosted up` again to import the image")
-    found = ts.info(ctx, machine)
-    if not found.healthy:
-        raise ImageError(f"template '{found.vm_name}' is broken: {found.problem}",
+    problem, snapshot = ts.health(ctx, machine)  # not who uses it: that reads every machine
+    if problem:
+        raise ImageError(f"template '{machine.name}' is broken: {problem}",
                          "run `hosted up` again: a broken template is imported anew")
-    return machine, machine.findSnapshot(found.snapshot_id)
+    return machine, snapshot
 
 
 def _architecture(ctx: Ctx, machine: Any) -> str:

@@ -58,7 +58,8 @@ def base_disks(ctx: Ctx, snapshot: Any) -> list[Any]:
             if a.medium is not None and int(a.type) == int(ctx.const.DeviceType_HardDisk)]
 
 
-def _problem(ctx: Ctx, machine: Any) -> tuple[str, Any | None]:
+def health(ctx: Ctx, machine: Any) -> tuple[str, Any | None]:
+    """(why the template is broken, "" if it is not; its base snapshot, if found)."""
     if not machine.accessible:
         return "VirtualBox cannot read its settings", None
     snapshot = base_snapshot(ctx, machine)
@@ -101,7 +102,7 @@ def info(ctx: Ctx, machine: Any) -> TemplateInfo:
         name = os.path.splitext(os.path.basename(str(machine.settingsFilePath)))[0]
         return TemplateInfo(uuid, name, "", "", False, "VirtualBox cannot read its settings",
                             tuple(sorted(_tag_users(ctx, uuid))))
-    problem, snapshot = _problem(ctx, machine)
+    problem, snapshot = health(ctx, machine)
     disks = base_disks(ctx, snapshot) if snapshot is not None else []
     users = _tag_users(ctx, uuid) | _disk_users(ctx, uuid, [d.base for d in disks])
     return TemplateInfo(
