@@ -16,12 +16,13 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hosted import __version__, paths
 from hosted.backend.base import Backend, StartMode
 from hosted.errors import ConfirmationRequired, HostedError, ImageError, MachineNotFound
 from hosted.events import Emit, Event
+from hosted.images.seed import needs_seed, write_seed
 from hosted.images.templates import ResolveImage, ensure_template
 from hosted.model import Environment, MachineSpec, ObservedMachine, Tags
 from hosted.plan import MachinePlan, Plan
@@ -204,7 +205,17 @@ class _MachineRun:
                              "run through `hosted up`, which fetches images")
         local = self.options.images(image, self.emit)
         template = ensure_template(self.backend, image, local, self.emit)
-        return self.backend.clone_from_template(template, spec, tags, spec.linked, self.emit)
+        return self.backend.clone_from_template(template, self._with_seed(spec), tags, spec.linked, self.emit)
+
+    def _with_seed(self, spec: MachineSpec) -> MachineSpec:
+        """A cloud image gets its NoCloud seed in the DVD drive (dvd stays undeclared: no drift)."""
+        if not needs_seed(self.environment, spec):
+            return spec
+        if spec.dvd is not None:
+            self.emit(Event("warning", "dvd is declared, so the cloud-init seed is not attached",
+                            machine=spec.name))
+            return spec
+        return replace(spec, dvd=str(write_seed(self.environment, spec)))
 
     def _after_start(self) -> None:
         spec = self.mp.spec

@@ -29,7 +29,8 @@ def backend(tmp_path: Path) -> MemoryBackend:
 @pytest.fixture
 def image(tmp_path: Path) -> ImageSpec:
     path = tmp_path / "debian12.vdi"
-    path.write_bytes(b"a disk image")
+    header = b"<<< Oracle VM VirtualBox Disk Image >>>\n".ljust(64, b"\0")
+    path.write_bytes(header + bytes.fromhex("7f10dabe") + b"\0" * 444)  # VDI signature at 64
     return ImageSpec(name="debian12", source=str(path))
 
 
@@ -130,3 +131,36 @@ def test_an_x86_image_on_an_arm_host_is_refused(
     [failed] = result.failed
     assert isinstance(failed.error, ImageError) and "arm64" in failed.error.message
     assert backend.count("import_template") == 0
+
+
+def test_a_cloud_image_gets_its_seed_in_the_dvd_drive(backend: MemoryBackend, image: ImageSpec) -> None:
+    cloud = replace(image, cloud_init=True)
+    e = replace(env(spec("web", image="debian12", state="poweroff")), images=(cloud,))
+    assert up(e, backend, resolver([])).ok
+    [m] = [m for m in backend.list_machines() if m.tags is not None]
+    assert m.dvd is not None and m.dvd.endswith("cidata.iso") and Path(m.dvd).is_file()
+    assert not plan(e, backend.list_machines()).has_actions, "the seed shows up as drift"
+
+
+def test_the_image_caches_result_becomes_what_to_import(tmp_path: Path) -> None:
+    from hosted.images.resolve import template_image
+    from hosted.images.sources import ImageInfo
+
+    box = ImageInfo("box", "ab" * 32, ovf=tmp_path / "box.ovf", disks=(tmp_path / "d.vmdk",), arch="x86_64",
+                    os_type="Debian_64")
+    assert template_image("b", box) == TemplateImage("ovf", str(tmp_path / "box.ovf"), "ab" * 32, "x86_64",
+                                                     "Debian_64")
+    disk = ImageInfo("disk", "cd" * 32, ovf=None, disks=(tmp_path / "d.vdi",))
+    assert template_image("d", disk) == TemplateImage("disk", str(tmp_path / "d.vdi"), "cd" * 32, None, "")
+    with pytest.raises(ImageError):
+        template_image("i", ImageInfo("iso", "ef" * 32, ovf=None, disks=(), iso=tmp_path / "x.iso"))
+
+
+def test_up_with_the_image_cache(backend: MemoryBackend, image: ImageSpec) -> None:
+    from hosted.images.resolve import from_cache
+
+    e = workshop(image, "web", "db")
+    assert up(e, backend, from_cache).ok
+    [template] = backend.list_templates()
+    assert template.digest == hashlib.sha256(Path(image.source).read_bytes()).hexdigest()
+    assert len(template.users) == 2

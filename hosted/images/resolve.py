@@ -1,0 +1,30 @@
+"""From the profile's image to what a template is imported from: the image cache's
+``fetch`` (download/verify) and ``inspect`` (unpack, read the OVF), turned into a
+TemplateImage.  This is what the CLI passes as ``ApplyOptions.images``."""
+
+from __future__ import annotations
+
+from hosted.errors import ImageError
+from hosted.events import Emit
+from hosted.images.cache import fetch
+from hosted.images.sources import ImageInfo, inspect
+from hosted.images.templates import TemplateImage
+from hosted.model import ImageSpec
+
+
+def template_image(name: str, info: ImageInfo) -> TemplateImage:
+    """What to import: the OVF of a box/OVA/OVF, or the single disk of a disk image."""
+    if info.kind in ("box", "ova", "ovf"):
+        if info.ovf is None:
+            raise ImageError(f"image {name!r} has no OVF descriptor to import", "check the image file")
+        return TemplateImage("ovf", str(info.ovf), info.sha256, info.arch, info.os_type or "")
+    if info.kind == "disk" and info.disks:
+        return TemplateImage("disk", str(info.disks[0]), info.sha256, info.arch, info.os_type or "")
+    raise ImageError(
+        f"image {name!r} is an installer ISO ({info.kind}): machines cannot be cloned from it",
+        "use a Vagrant box, an OVA/OVF or a disk image; or attach the ISO with `dvd:` to an empty machine")
+
+
+def from_cache(image: ImageSpec, emit: Emit) -> TemplateImage:
+    """Fetch (or find in the cache) and verify ``image``, unpack it once, and say what to import."""
+    return template_image(image.name, inspect(fetch(image, emit)))
