@@ -189,3 +189,21 @@ def test_full_clone_is_independent_of_the_template(images: Images) -> None:
     assert disk.parent is None and str(disk.location) != images.template_disk(template)
     [listed] = [t for t in images.backend.list_templates() if t.uuid == template.uuid]
     assert listed.users == (clone.uuid,)  # by its tag: still counted while it exists
+
+
+def test_a_vagrant_box_through_the_image_cache(images: Images) -> None:
+    """The whole path `hosted up` takes: cache fetch + unpack, template, linked clones."""
+    from hosted.images.resolve import from_cache
+
+    box = vagrant_box(images.ctx, f"{images.prefix}-cachesrc", images.files / "cached.box", images.files)
+    digest = sha256(box)
+    image = ImageSpec(name=f"{images.prefix}-cached", source=str(box), sha256=digest)
+    local = from_cache(image, images.emit)
+    assert local.kind == "ovf" and local.digest == digest
+    uuid = ensure_template(images.backend, image, local, images.emit)
+    images.templates.append(uuid)
+    assert ensure_template(images.backend, image, from_cache(image, images.emit), images.emit) == uuid
+    [template] = [t for t in images.backend.list_templates() if t.uuid == uuid]
+    for name in ("a", "b"):
+        assert_linked(images, images.clone(uuid, images.spec(name)), template)
+    assert sha256(box) == digest
