@@ -103,7 +103,8 @@ class EventPrinter:
     def _progress(self, event: Event) -> None:
         # Plain lines: one every 25 %, not one per VirtualBox progress tick.
         pct = int(event.percent or 0)
-        key = (event.machine, event.message)
+        # Keyed on what is in progress, not on the changing details after ":".
+        key = (event.machine, event.message.split(":", 1)[0])
         if pct // 25 > self._last_percent.get(key, -1) // 25 or pct == 100:
             self._last_percent[key] = pct
             prefix = f"{event.machine} " if event.machine else ""
