@@ -285,17 +285,7 @@ def main() -> int:
     mgr, vbox = backend._ctx.mgr, backend._ctx.vbox
     try:
         env = load_profile(WORKSHOP)
-        driverless = not install.has_kernel_driver()
-        hosted_up(env, backend)
-        ports = auto_ports(backend, env)
-        remove_all(mgr, vbox)
-        parallel = min(4, os.cpu_count() or 1)
-        cases: dict[str, Callable[[], object]] = {
-            HOSTED: lambda: hosted_up(env, backend),
-            HOSTED_PAR.format(n=parallel): lambda: hosted_up(env, backend, parallel),
-            VBOXM: lambda: vboxmanage_up(env, home / "machines", ports, driverless),
-            RAW: lambda: raw_up(mgr, vbox, env, ports, driverless),
-        }
+        cases = make_cases(env, backend, home / "machines", not install.has_kernel_driver())
         problems = check_same(cases, env, lambda: remove_all(mgr, vbox))
         for p in problems:
             print("differs:", p)
@@ -316,6 +306,21 @@ def main() -> int:
         remove_all(mgr, vbox)
         backend.close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def make_cases(env: Any, backend: Any, folder: Path, driverless: bool) -> dict[str, Callable[[], object]]:
+    """The methods; the VBoxManage and raw ones reuse the ports hosted picks for `host: auto`."""
+    mgr, vbox = backend._ctx.mgr, backend._ctx.vbox
+    hosted_up(env, backend)
+    ports = auto_ports(backend, env)
+    remove_all(mgr, vbox)
+    parallel = min(4, os.cpu_count() or 1)
+    return {
+        HOSTED: lambda: hosted_up(env, backend),
+        HOSTED_PAR.format(n=parallel): lambda: hosted_up(env, backend, parallel),
+        VBOXM: lambda: vboxmanage_up(env, folder, ports, driverless),
+        RAW: lambda: raw_up(mgr, vbox, env, ports, driverless),
+    }
 
 
 def profile_once(env: Any, backend: Any, mgr: Any, vbox: Any) -> None:
