@@ -10,7 +10,7 @@ from hosted.backend.base import RUNTIME_KEYS, ConfigKey, StartMode, StopMode, Te
 from hosted.backend.virtualbox import appliance, clone, create, power, snapshots, template_store
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys
-from hosted.backend.virtualbox.observe import host_ports, observe, power_state
+from hosted.backend.virtualbox.observe import observe, power_state
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly
 from hosted.backend.virtualbox.tags import read_tags
@@ -76,7 +76,7 @@ class VirtualBoxBackend:
                 raise OperationFailed(
                     f"'{machine.name}' is running; changing {', '.join(needs_off)} needs it powered off",
                     "stop the machine first (hosted apply plans this when allowed to restart it)")
-            edit = Edit(self._ctx, None, emit, self._allocate, host_ports(self._ctx), offline=offline)
+            edit = Edit(self._ctx, None, emit, self._allocate, None, offline=offline)
             try:
                 with locked(self._ctx, machine, write=offline) as session:
                     edit.sm = session.machine

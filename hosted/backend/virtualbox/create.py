@@ -9,7 +9,6 @@ from typing import Any
 from hosted.backend.virtualbox import install
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import DEFAULT_OS_TYPE, Allocate, Edit, apply_keys, set_serial_log
-from hosted.backend.virtualbox.observe import host_ports
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly, ensure_dvd_drive
 from hosted.backend.virtualbox.tags import read_tags, write_tags
@@ -62,12 +61,11 @@ def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
 
 def create(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit, allocate: Allocate) -> Any:
     check_name(ctx, spec.vm_name)
-    taken = host_ports(ctx)
     machine = _skeleton(ctx, spec, tags, emit)
     edit: Edit | None = None
     try:
         with locked(ctx, machine, write=True) as session:
-            edit = Edit(ctx, session.machine, emit, allocate, taken)
+            edit = Edit(ctx, session.machine, emit, allocate, None)
             apply_keys(edit, spec, MachineSpec.CONFIG_KEYS, tags, creating=True)
             set_serial_log(edit)
             ensure_dvd_drive(ctx, edit.sm)

@@ -13,7 +13,12 @@ from typing import Any
 
 from hosted.backend.virtualbox import storage
 from hosted.backend.virtualbox.context import Ctx
-from hosted.backend.virtualbox.observe import adapter_type_name, read_forwards, read_shared_folders
+from hosted.backend.virtualbox.observe import (
+    adapter_type_name,
+    host_ports,
+    read_forwards,
+    read_shared_folders,
+)
 from hosted.backend.virtualbox.tags import read_media, write_media, write_tags
 from hosted.errors import OperationFailed
 from hosted.events import Emit
@@ -35,9 +40,17 @@ class Edit:
     sm: Any  # the session's mutable IMachine
     emit: Emit
     allocate: Allocate
-    taken: set[int]
+    taken: set[int] | None  # host ports forwarded by any machine; None: read when first needed
     offline: bool = True  # False: a running machine under a shared lock (runtime changes only)
     created_media: list[Any] = field(default_factory=list)
+    claimed: set[int] = field(default_factory=set)  # host ports this edit forwards from
+
+    def ports_in_use(self) -> set[int]:
+        # Reading every machine's forwards costs a round trip per adapter:
+        # only an automatic forward needs it.
+        if self.taken is None:
+            self.taken = host_ports(self.ctx)
+        return self.taken | self.claimed
 
 
 def _declared(spec: MachineSpec, key: str, creating: bool) -> Any:
@@ -79,8 +92,8 @@ def sync_forwards(edit: Edit, adapter: Any, desired: Sequence[Forward]) -> None:
         kept = existing.get(want.name)
         if kept is not None and want.matches(kept):
             continue
-        port = want.host if want.host is not None else edit.allocate(want.host_ip, edit.taken)
-        edit.taken.add(port)
+        port = want.host if want.host is not None else edit.allocate(want.host_ip, edit.ports_in_use())
+        edit.claimed.add(port)
         proto = edit.ctx.const.NATProtocol_TCP if want.protocol == "tcp" else edit.ctx.const.NATProtocol_UDP
         engine.addRedirect(want.name, proto, want.host_ip, port, want.guest_ip, want.guest)
 
@@ -102,12 +115,13 @@ def _set_adapter(edit: Edit, adapter: Any, nic: Nic) -> None:
     sync_forwards(edit, adapter, nic.forwards if nic.kind == "nat" else ())
 
 
-def set_nics(edit: Edit, nics: Sequence[Nic]) -> None:
+def set_nics(edit: Edit, nics: Sequence[Nic], creating: bool = False) -> None:
     slots = edit.ctx.max_nics(edit.sm)
     if len(nics) > slots:
         raise OperationFailed(f"{len(nics)} network adapters asked for; this machine has {slots} slots",
                               "declare fewer nics")
-    for slot in range(slots):
+    # A machine createMachine just made has at most its first adapter enabled.
+    for slot in range(max(len(nics), 1) if creating else slots):
         adapter = edit.sm.getNetworkAdapter(slot)
         if slot < len(nics):
             _set_adapter(edit, adapter, nics[slot])
@@ -171,9 +185,10 @@ def apply_keys(edit: Edit, spec: MachineSpec, keys: Collection[str], tags: Tags,
     set_hardware(edit, spec, keys, creating)
     _set_storage(edit, spec, keys)
     if "nics" in keys and spec.nics is not None:
-        set_nics(edit, spec.nics)
+        set_nics(edit, spec.nics, creating)
     elif "forwards" in keys and spec.nics is not None:
         set_forwards(edit, spec.nics)
     if "shared_folders" in keys and spec.shared_folders is not None:
         set_shared_folders(edit, spec.shared_folders)
-    write_tags(edit.sm, tags)
+    if not creating:  # a new machine was tagged when it was registered
+        write_tags(edit.sm, tags)
