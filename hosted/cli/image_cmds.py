@@ -104,16 +104,35 @@ def _prune(args: argparse.Namespace) -> int:
     if args.file is not None or Path("hosted.yaml").is_file() or Path("hosted.yml").is_file():
         keep = digests_in_use(load_profile(find_profile(args.file)).images)
     removed = prune_cache(keep, None if args.all else args.older_than)
+    templates, note = _prune_templates(keep)
     if args.json:
         print_json("images-prune", {"removed": [
             {"sha256": r.sha256, "source": r.source, "bytes": r.bytes, "what": r.what} for r in removed],
-            "kept_for_profile": sorted(keep)})
+            "kept_for_profile": sorted(keep), "templates_removed": templates, "templates_note": note})
         return 0
+    for name in templates:
+        console.print(f"removed unused template {escape(name)}")
+    if note:
+        console.print(f"[dim]{escape(note)}[/]")
     for r in removed:
         console.print(f"removed {r.what} {r.sha256[:12]} {escape(r.source)} ({_size(r.bytes)})")
     total = sum(r.bytes for r in removed)
     console.print(f"{len(removed)} removed, {_size(total)} freed." if removed else "Nothing to remove.")
     return 0
+
+
+def _prune_templates(keep: set[str]) -> tuple[list[str], str]:
+    """VirtualBox templates no machine uses (those of the profile's images stay)."""
+    from hosted.cli.compose import backend_session
+    from hosted.errors import BackendUnavailable, UnsupportedVirtualBox
+    from hosted.images.templates import prune_templates
+
+    try:
+        with backend_session(EventPrinter()) as backend:
+            removed = prune_templates(backend, EventPrinter(), keep=frozenset(keep))
+    except (BackendUnavailable, UnsupportedVirtualBox) as exc:
+        return [], f"VirtualBox not reachable ({exc.message}): templates were not pruned"
+    return [t.vm_name for t in removed], ""
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:

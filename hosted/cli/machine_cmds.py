@@ -18,6 +18,7 @@ from hosted.cli.console import EventPrinter, can_ask, confirm, console, print_js
 from hosted.cli.profile_cmds import load
 from hosted.errors import EXIT_FAILED, MachineNotFound
 from hosted.events import Event
+from hosted.images.resolve import from_cache
 from hosted.lifecycle import owned_machines
 from hosted.model import Environment, ObservedMachine
 from hosted.plan import plan
@@ -49,6 +50,7 @@ def up_options(args: argparse.Namespace, env: Environment, backend: Backend) -> 
         confirm=confirm if can_ask() else None,
         parallel=parallel,
         after_start=after_start(env, backend, bring_up),
+        images=from_cache,
     )
 
 

@@ -14,7 +14,6 @@ from hosted.backend.virtualbox.appliance import create_machine
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import check_name, delete_files, find
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_serial_log
-from hosted.backend.virtualbox.observe import host_ports
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import ensure_dvd_drive
 from hosted.backend.virtualbox.tags import write_media
@@ -51,7 +50,6 @@ def clone(
 ) -> Any:
     template, snapshot = _template(ctx, template_uuid)
     check_name(ctx, spec.vm_name)
-    taken = host_ports(ctx)
     target = create_machine(ctx, spec.vm_name, str(template.OSTypeId), _architecture(ctx, template))
     folder = os.path.dirname(str(target.settingsFilePath))
     if os.path.exists(folder):
@@ -69,7 +67,7 @@ def clone(
         raise
     try:
         with locked(ctx, target, write=True) as session:
-            _configure(ctx, session.machine, spec, tags, template_uuid, emit, allocate, taken)
+            _configure(ctx, session.machine, spec, tags, template_uuid, emit, allocate)
     except BaseException:
         rollback(ctx, target, emit)
         raise
@@ -78,9 +76,9 @@ def clone(
 
 def _configure(
     ctx: Ctx, sm: Any, spec: MachineSpec, tags: Tags, template_uuid: str, emit: Emit,
-    allocate: Allocate, taken: set[int],
+    allocate: Allocate,
 ) -> None:
-    edit = Edit(ctx, sm, emit, allocate, taken)
+    edit = Edit(ctx, sm, emit, allocate, None)  # other machines' ports are read only for auto forwards
     # Undeclared keys keep the image's values (creating=False: no creation defaults).
     apply_keys(edit, spec, CLONE_KEYS, tags, creating=False)
     set_serial_log(edit)
