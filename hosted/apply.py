@@ -20,12 +20,13 @@ from dataclasses import dataclass, field, replace
 
 from hosted import __version__, paths
 from hosted.backend.base import Backend, StartMode
-from hosted.errors import ConfirmationRequired, HostedError, ImageError, MachineNotFound
+from hosted.errors import ConfirmationRequired, HostedError, ImageError, MachineNotFound, PortConflict
 from hosted.events import Emit, Event
 from hosted.images.seed import needs_seed, write_seed
 from hosted.images.templates import ResolveImage, ensure_template
 from hosted.model import Environment, MachineSpec, ObservedMachine, Tags
 from hosted.plan import MachinePlan, Plan
+from hosted.ports import port_is_listening
 from hosted.steps import Step
 
 # Called after a machine was started (or found running), for readiness and
@@ -180,6 +181,7 @@ class _MachineRun:
             observed = self._from_image(spec, tags) if spec.image else b.create_machine(spec, tags, emit)
             self.result.uuid = observed.uuid
         elif step.action == "start":
+            self._check_listeners()
             b.start(self._uuid(), self.options.start_mode, emit)
             self.running = True
         elif step.action == "resume":
@@ -216,6 +218,19 @@ class _MachineRun:
                             machine=spec.name))
             return spec
         return replace(spec, dvd=str(write_seed(self.environment, spec)))
+
+    def _check_listeners(self) -> None:
+        """A fixed forward whose host port another program holds would fail silently
+        inside VirtualBox's NAT: refuse to start instead, naming the port."""
+        spec = self.mp.spec
+        nics = spec.nics if spec is not None and spec.nics is not None else ()
+        for f in (f for n in nics for f in n.forwards):
+            if f.host is not None and f.protocol == "tcp" and port_is_listening(f.host_ip, f.host):
+                raise PortConflict(
+                    f"{self.mp.machine}: host port {f.host_ip}:{f.host} (forward {f.name!r}) is "
+                    "already in use by another program",
+                    "stop that program, or change the forward's host port (or `host: auto`) in the profile",
+                )
 
     def _after_start(self) -> None:
         spec = self.mp.spec

@@ -126,3 +126,9 @@ class ImageError(HostedError):
 
 class SnapshotError(HostedError):
     pass
+
+
+class PortConflict(HostedError):
+    """A fixed host port the profile asks for is already taken (by another VM or program)."""
+
+    exit_code = EXIT_INVALID

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hosted import render
+from hosted.conflicts import check_ports
 from hosted.errors import NameConflict
 from hosted.model import Environment, MachineSpec, Nic, ObservedMachine, PowerState
 from hosted.steps import KEY_LABELS, POWEROFF_KEYS, Step
@@ -74,8 +75,10 @@ def plan(
 
     ``only`` limits the plan to those machine names (and then machines gone
     from the profile are left alone).  Raises NameConflict when a machine to
-    create would take a VirtualBox name that another machine already has.
+    create would take a VirtualBox name that another machine already has, and
+    PortConflict when a fixed host port is another machine's forward.
     """
+    check_ports(environment, observed, only)
     warnings: list[str] = []
     owned = [m for m in observed if m.tags is not None and m.tags.environment == environment.name]
     specs = [s for s in environment.machines if not only or s.name in only]

@@ -170,3 +170,18 @@ def test_destroy_forgets_the_machines_pins_and_logs(backend: MemoryBackend) -> N
     assert up(env(spec("db", state="poweroff")), backend, yes=True).ok  # type: ignore[attr-defined]
     assert not machine_dir.exists()
     assert other.exists()
+
+
+def test_start_is_refused_when_a_program_holds_a_fixed_host_port(backend: MemoryBackend) -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        e = env(spec("web", memory_mb=64, nics=(nat(fwd(80, port, "http")),)))
+        result = up(e, backend)
+        error = result.failed[0].error  # type: ignore[attr-defined]
+        assert f"127.0.0.1:{port}" in error.message and "in use by another program" in error.message
+        assert backend.count("start") == 0
+    assert up(e, backend).ok  # type: ignore[attr-defined]

@@ -193,3 +193,35 @@ def test_plan_json_is_data() -> None:
     assert step["old"] == "1 GB" and step["new"] == "2 GB"
     assert step["needs_poweroff"] is True
     assert step["description"] == "change memory: 1 GB -> 2 GB (needs power-off)"
+
+
+def test_fixed_port_forwarded_by_another_vm_is_refused_naming_it() -> None:
+    from hosted.errors import PortConflict
+
+    other = observed("x", owned=False, nics=(nat(fwd(80, 8080, "web")),))
+    with pytest.raises(PortConflict) as err:
+        plan(env(spec(nics=(nat(fwd(8000, 8080, "app")),))), [other])
+    assert "127.0.0.1:8080/tcp" in err.value.message and "demo-x" in err.value.message
+    assert "host: auto" in err.value.hint
+
+
+def test_port_conflict_rules() -> None:
+    from dataclasses import replace as rep
+
+    from hosted.errors import PortConflict
+
+    mine = observed(nics=(nat(fwd(80, 8080, "web")),))
+    # The machine's own forward, being rewritten, is no obstacle.
+    assert plan(env(spec(state="poweroff", nics=(nat(fwd(8000, 8080, "app")),))), [mine])
+    # Other protocol, or another host address: no clash.
+    udp = observed("x", owned=False, nics=(nat(rep(fwd(80, 8080), protocol="udp")),))
+    other_ip = observed("y", owned=False, nics=(nat(rep(fwd(80, 8080), host_ip="127.0.0.2")),))
+    assert plan(env(spec(nics=(nat(fwd(8000, 8080)),))), [udp, other_ip])
+    # 0.0.0.0 clashes with every address.
+    wildcard = observed("z", owned=False, nics=(nat(rep(fwd(80, 8080), host_ip="0.0.0.0")),))
+    with pytest.raises(PortConflict):
+        plan(env(spec(nics=(nat(fwd(8000, 8080)),))), [wildcard])
+    # Another environment's machine counts, even when powered off.
+    theirs = observed("w", environment="other", nics=(nat(fwd(80, 8080)),))
+    with pytest.raises(PortConflict, match="environment 'other'"):
+        plan(env(spec(nics=(nat(fwd(8000, 8080)),))), [theirs])
