@@ -299,8 +299,10 @@ def main() -> int:
         report(f"up (configuration phase) of {WORKSHOP.name}: {len(env.machines)} powered-off machines, "
                f"{args.runs} runs each, alternating", times, VBOXM, RAW)
         med = {k: statistics.median(v) for k, v in times.items()}
-        ok = verdict("hosted vs VBoxManage", med[VBOXM] / med[HOSTED], 10)
-        ok &= verdict("hosted vs raw vboxapi", med[HOSTED] / med[RAW], 1.5, higher_is_better=False)
+        # `hosted up` works on min(4, CPUs) machines at once: that is the run the targets judge.
+        cli = HOSTED_PAR.format(n=min(4, os.cpu_count() or 1))
+        ok = verdict(f"{cli} vs VBoxManage", med[VBOXM] / med[cli], 10)
+        ok &= verdict(f"{cli} vs raw vboxapi", med[cli] / med[RAW], 1.5, higher_is_better=False)
         return 0 if ok and not problems else 1
     finally:
         remove_all(mgr, vbox)

@@ -63,7 +63,7 @@ class VirtualBoxBackend:
     def create_machine(self, spec: MachineSpec, tags: Tags, emit: Emit) -> ObservedMachine:
         with boundary(self._ctx, f"creating machine '{spec.vm_name}'"):
             machine = create.create(self._ctx, spec, tags, emit, self._allocate)
-            return observe(self._ctx, machine)
+            return observe(self._ctx, machine, nic_slots=max(len(spec.nics or ()), 1))
 
     def configure(
         self, uuid: str, spec: MachineSpec, keys: Sequence[ConfigKey], tags: Tags, emit: Emit

@@ -25,6 +25,7 @@ class Ctx:
     progress_timeout: float = PROGRESS_TIMEOUT
     _max_nics: dict[int, int] = field(default_factory=dict)
     power_names: dict[int, PowerState] = field(default_factory=dict)  # MachineState -> PowerState
+    port_scan: tuple[float, frozenset[int]] | None = None  # (when, host ports) of the last scan
 
     @property
     def const(self) -> Any:

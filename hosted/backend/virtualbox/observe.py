@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from hosted.backend.virtualbox.context import MB, Ctx
@@ -67,9 +68,11 @@ def read_nic(ctx: Ctx, adapter: Any) -> Nic | None:
     return Nic(nic_kind, interface=value, adapter_type=adapter_type)
 
 
-def read_nics(ctx: Ctx, machine: Any) -> tuple[Nic, ...]:
+def read_nics(ctx: Ctx, machine: Any, slots: int | None = None) -> tuple[Nic, ...]:
+    """Enabled adapters in slot order; ``slots`` limits the slots read (a machine
+    hosted has just created has nothing enabled beyond the ones it set)."""
     nics = []
-    for slot in range(ctx.max_nics(machine)):
+    for slot in range(ctx.max_nics(machine) if slots is None else slots):
         adapter = machine.getNetworkAdapter(slot)
         if adapter.enabled:
             nic = read_nic(ctx, adapter)
@@ -105,7 +108,7 @@ def firmware(ctx: Ctx, machine: Any) -> Firmware:
     return "bios" if ctx.api.firmware_type(machine) == ctx.const.FirmwareType_BIOS else "efi"
 
 
-def observe(ctx: Ctx, machine: Any) -> ObservedMachine:
+def observe(ctx: Ctx, machine: Any, nic_slots: int | None = None) -> ObservedMachine:
     if not machine.accessible:
         return inaccessible(machine)
     tags = read_tags(machine)
@@ -114,7 +117,7 @@ def observe(ctx: Ctx, machine: Any) -> ObservedMachine:
         uuid=str(machine.id), vm_name=str(machine.name), tags=tags,
         power=power_state(ctx, machine.state), os_type=str(machine.OSTypeId),
         cpus=int(machine.CPUCount), memory_mb=int(machine.memorySize), firmware=firmware(ctx, machine),
-        nics=read_nics(ctx, machine), shared_folders=read_shared_folders(ctx, machine),
+        nics=read_nics(ctx, machine, nic_slots), shared_folders=read_shared_folders(ctx, machine),
         disk_mb=disk_mb, dvd=dvd, settings_file=str(machine.settingsFilePath),
         session_locked=int(machine.sessionState) != int(ctx.const.SessionState_Unlocked),
     )
@@ -130,15 +133,30 @@ def inaccessible(machine: Any) -> ObservedMachine:
     )
 
 
+PORT_SCAN_SECONDS = 2.0
+
+
 def host_ports(ctx: Ctx) -> set[int]:
-    """Host ports forwarded by any registered machine, running or not."""
+    """Host ports forwarded by any registered machine, running or not.
+
+    Scanning costs a few round trips per adapter of every machine, so a scan
+    is reused for a couple of seconds: ports hosted allocates meanwhile are
+    covered by the PortAllocator's reservations, which every run shares.
+    """
+    now = time.monotonic()
+    if ctx.port_scan is not None and now - ctx.port_scan[0] < PORT_SCAN_SECONDS:
+        return set(ctx.port_scan[1])
     taken: set[int] = set()
+    nat = int(ctx.const.NetworkAttachmentType_NAT)
     for machine in ctx.array(ctx.vbox, "machines"):
         try:
             if not machine.accessible:
                 continue
-            for nic in read_nics(ctx, machine):
-                taken.update(f.host for f in nic.forwards if f.host is not None)
+            for slot in range(ctx.max_nics(machine)):
+                adapter = machine.getNetworkAdapter(slot)
+                if adapter.enabled and int(adapter.attachmentType) == nat:
+                    taken.update(f.host for f in read_forwards(ctx, adapter) if f.host is not None)
         except ctx.xcpt:  # a machine vanishing meanwhile takes no port
             continue
+    ctx.port_scan = (now, frozenset(taken))
     return taken
