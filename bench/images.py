@@ -26,35 +26,15 @@ import argparse
 import hashlib
 import os
 import statistics
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-VBOXMANAGE = "/usr/lib/virtualbox/VBoxManage"
+from benchhome import isolate, vboxmanage
+
 TARGET_MB = 5.0
 MB = 1024 * 1024
-
-
-def isolate() -> Path:
-    """Our own VirtualBox home and VBoxSVC, set before anything imports vboxapi."""
-    home = Path(tempfile.mkdtemp(prefix="hosted-bench-images-"))
-    os.environ["VBOX_USER_HOME"] = str(home / "vbox")
-    os.environ["VBOX_IPC_SOCKETID"] = f"hosted-bench-{os.getpid()}"
-    for xdg in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
-        os.environ[xdg] = str(home / xdg.lower())
-        Path(os.environ[xdg]).mkdir(parents=True, mode=0o700)
-    (home / "vbox").mkdir()
-    vboxmanage("setproperty", "machinefolder", str(home / "machines"))
-    return home
-
-
-def vboxmanage(*args: str) -> None:
-    proc = subprocess.run([VBOXMANAGE, *args], capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        raise SystemExit(f"VBoxManage {' '.join(args)}: {proc.stderr.strip()}")
 
 
 def allocated(path: Path) -> int:
@@ -131,7 +111,7 @@ def main() -> int:
     parser.add_argument("--counts", default="1,3,10")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
-    home = isolate()
+    home = isolate("hosted-bench-images-")
 
     from hosted.backend.base import TemplateSource
     from hosted.backend.virtualbox import connect

@@ -22,41 +22,21 @@ library reset >= 5x faster than VBoxManage.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-VBOXMANAGE = "/usr/lib/virtualbox/VBoxManage"
+from benchhome import isolate, vboxmanage
+
 TARGET = 5.0
 PROFILE = "version: 1\nname: bench\nmachines:\n{machines}"
 MACHINE = "  m{i}: {{memory: 32M, cpus: 1, disk: 8M, state: {state}}}\n"
 BASE = "VBoxManage, 1 process/step"
-
-
-def isolate() -> Path:
-    """Our own VirtualBox home and VBoxSVC, set before anything imports vboxapi."""
-    home = Path(tempfile.mkdtemp(prefix="hosted-bench-reset-"))
-    os.environ["VBOX_USER_HOME"] = str(home / "vbox")
-    os.environ["VBOX_IPC_SOCKETID"] = f"hosted-bench-{os.getpid()}"
-    for xdg in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
-        os.environ[xdg] = str(home / xdg.lower())
-        Path(os.environ[xdg]).mkdir(parents=True, mode=0o700)
-    (home / "vbox").mkdir()
-    vboxmanage("setproperty", "machinefolder", str(home / "machines"))
-    return home
-
-
-def vboxmanage(*args: str) -> None:
-    proc = subprocess.run([VBOXMANAGE, *args], capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        raise SystemExit(f"VBoxManage {' '.join(args)}: {proc.stderr.strip()}")
 
 
 def run_cli(argv: list[str]) -> None:
@@ -78,7 +58,7 @@ def main() -> int:
     parser.add_argument("--running", action="store_true",
                         help="machines run (live baseline): reset = power off, restore, resume")
     args = parser.parse_args()
-    home = isolate()
+    home = isolate("hosted-bench-reset-")
     profile = home / "hosted.yaml"
     state = "running" if args.running else "poweroff"
     machines = "".join(MACHINE.format(i=i + 1, state=state) for i in range(args.machines))

@@ -29,42 +29,21 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchhome import isolate, vboxmanage
+
 ROOT = Path(__file__).resolve().parent.parent
-VBOXMANAGE = "/usr/lib/virtualbox/VBoxManage"
 WORKSHOP = ROOT / "profiles" / "workshop.yaml"
 MB = 1024 * 1024
 HOSTED = "hosted (library)"
 HOSTED_PAR = "hosted (library, parallel {n})"
 VBOXM = "VBoxManage, 1 process/step"
 RAW = "raw vboxapi (floor)"
-
-
-def isolate(prefix: str) -> Path:
-    """Our own VirtualBox home and VBoxSVC, set before anything imports vboxapi."""
-    home = Path(tempfile.mkdtemp(prefix=prefix))
-    os.environ["VBOX_USER_HOME"] = str(home / "vbox")
-    os.environ["VBOX_IPC_SOCKETID"] = f"{prefix.strip('-')}-{os.getpid()}"
-    for xdg in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
-        os.environ[xdg] = str(home / xdg.lower())
-        Path(os.environ[xdg]).mkdir(parents=True, mode=0o700)
-    (home / "vbox").mkdir()
-    vboxmanage("setproperty", "machinefolder", str(home / "machines"))
-    return home
-
-
-def vboxmanage(*args: str) -> str:
-    proc = subprocess.run([VBOXMANAGE, *args], capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        raise SystemExit(f"VBoxManage {' '.join(args)}: {proc.stderr.strip()}")
-    return proc.stdout
 
 
 def timed(fn: Callable[[], object]) -> float:
