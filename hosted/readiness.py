@@ -24,7 +24,7 @@ from typing import Protocol
 
 from hosted import ssh
 from hosted.backend.base import Backend
-from hosted.errors import ReadinessTimeout, SshError
+from hosted.errors import MachineNotFound, ReadinessTimeout, SshError
 from hosted.events import Emit, Event
 from hosted.model import PowerState, ReadySpec
 from hosted.ssh import SshConnectFailed, SshSession, SshTarget
@@ -34,6 +34,7 @@ GUEST_IP = "/VirtualBox/GuestInfo/Net/0/V4/IP"
 POLL = 1.0  # seconds between backend polls and refused TCP connects
 RETRY_PAUSE = 2.0  # after an SSH attempt failed quickly (closed before banner, auth refused)
 FAILED_STATES = (PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED)
+VM_RUNNING_ENDS = frozenset({PowerState.RUNNING, *FAILED_STATES})
 
 
 class Clock(Protocol):
@@ -118,22 +119,18 @@ def wait_ready(backend: Backend, uuid: str, machine_label: str, target: SshTarge
 
 
 def wait_vm_running(wait: _Wait, timeout: float) -> None:
+    # Event-driven in the backend: returns the moment the state changes.
     deadline = wait.start("vm_running", timeout)
-    power = PowerState.UNKNOWN
-    while True:
-        machine = wait.backend.get_machine(wait.uuid)
-        if machine is None:
-            raise wait.fail("the machine is no longer registered in VirtualBox")
-        power = machine.power
-        if power == PowerState.RUNNING:
-            return wait.passed()
-        if power in FAILED_STATES:
-            raise wait.fail(f"the machine stopped while starting (state {power})",
-                            "VBox.log says why VirtualBox stopped it")
-        if wait.clock.now() >= deadline:
-            raise wait.fail(f"VirtualBox did not report it running within {timeout:.0f} s "
-                            f"(state {power})")
-        wait.clock.sleep(POLL)
+    try:
+        power = wait.backend.wait_power(wait.uuid, VM_RUNNING_ENDS, max(deadline - wait.clock.now(), 0.0))
+    except MachineNotFound:
+        raise wait.fail("the machine is no longer registered in VirtualBox") from None
+    if power == PowerState.RUNNING:
+        return wait.passed()
+    if power in FAILED_STATES:
+        raise wait.fail(f"the machine stopped while starting (state {power})",
+                        "VBox.log says why VirtualBox stopped it")
+    raise wait.fail(f"VirtualBox did not report it running within {timeout:.0f} s (state {power})")
 
 
 def wait_guest_network(wait: _Wait, timeout: float) -> None:

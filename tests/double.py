@@ -30,7 +30,7 @@ import json
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -310,6 +310,18 @@ class MemoryBackend:
             self._enter("guest_property", uuid, name)
             prop = self._get(uuid).guest_props.get(name)
             return None if prop is None else prop[0]
+
+    def wait_power(self, uuid: str, until: Collection[PowerState], timeout: float) -> PowerState:
+        """Polls (the real backend waits on VirtualBox's events); other threads change states."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._enter("wait_power", uuid)
+        while True:
+            with self._lock:
+                power = self._get(uuid).power
+            if power in until or time.monotonic() >= deadline:
+                return power
+            time.sleep(0.01)
 
     def log_paths(self, uuid: str) -> dict[str, str]:
         with self._lock:

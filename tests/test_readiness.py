@@ -46,6 +46,15 @@ class StubBackend:
         power = self.powers.pop(0) if len(self.powers) > 1 else self.powers[0]
         return SimpleNamespace(power=power)
 
+    def wait_power(self, uuid: str, until: frozenset[PowerState], timeout: float) -> PowerState:
+        """One state change per (fake) second, as events would bring them."""
+        deadline = self.clock.now() + timeout
+        while True:
+            power = self.get_machine(uuid).power
+            if power in until or self.clock.now() >= deadline:
+                return power
+            self.clock.sleep(1.0)
+
     def guest_property(self, uuid: str, name: str) -> str | None:
         at, value = self.props.get(name, (float("inf"), ""))
         return value if self.clock.now() >= at else None

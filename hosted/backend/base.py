@@ -8,12 +8,12 @@ leaves a backend.  Long operations report through ``emit``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from hosted.events import Emit
-from hosted.model import BackendInfo, MachineSpec, ObservedMachine, SnapshotInfo, Tags
+from hosted.model import BackendInfo, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
 
 StopMode = Literal["acpi", "poweroff"]
 StartMode = Literal["headless", "gui"]
@@ -120,6 +120,11 @@ class Backend(Protocol):
     def set_extradata(self, uuid: str, key: str, value: str) -> None: ...
 
     def guest_property(self, uuid: str, name: str) -> str | None: ...
+
+    def wait_power(self, uuid: str, until: Collection[PowerState], timeout: float) -> PowerState:
+        """Block until the machine's power state is one of ``until``, or ``timeout`` seconds
+        pass; return the state then.  Driven by the hypervisor's events where it has them."""
+        ...
 
     def log_paths(self, uuid: str) -> dict[str, str]:
         """Diagnostic files: ``{"serial": ..., "vbox": ...}`` where they exist or will."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from hosted.backend.base import RUNTIME_KEYS, ConfigKey, StartMode, StopMode, TemplateInfo, TemplateSource
-from hosted.backend.virtualbox import appliance, clone, create, power, snapshots, template_store
+from hosted.backend.virtualbox import appliance, clone, create, power, snapshots, statewait, template_store
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys
 from hosted.backend.virtualbox.observe import observe, power_state
@@ -17,7 +17,7 @@ from hosted.backend.virtualbox.tags import read_tags
 from hosted.backend.virtualbox.translate import boundary
 from hosted.errors import ImageError, MachineNotFound, OperationFailed
 from hosted.events import Emit
-from hosted.model import BackendInfo, MachineSpec, ObservedMachine, SnapshotInfo, Tags
+from hosted.model import BackendInfo, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
 
 
 class VirtualBoxBackend:
@@ -120,6 +120,10 @@ class VirtualBoxBackend:
         with boundary(self._ctx, f"reading guest property {name}"):
             value = str(self._machine(uuid).getGuestPropertyValue(name) or "")
             return value or None
+
+    def wait_power(self, uuid: str, until: Collection[PowerState], timeout: float) -> PowerState:
+        with boundary(self._ctx, f"waiting for machine {uuid}"):
+            return statewait.wait_power(self._ctx, self._machine(uuid), until, timeout)
 
     def log_paths(self, uuid: str) -> dict[str, str]:
         with boundary(self._ctx, f"reading log paths of machine {uuid}"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from typing import Any
 
 from hosted.backend.virtualbox.clone import forget_broken_chains
@@ -12,6 +11,7 @@ from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import delete_files
 from hosted.backend.virtualbox.observe import power_state
 from hosted.backend.virtualbox.session import locked, wait_unlocked
+from hosted.backend.virtualbox.statewait import wait_power
 from hosted.backend.virtualbox.tags import read_media
 from hosted.backend.virtualbox.translate import wait_progress
 from hosted.errors import OperationFailed
@@ -38,13 +38,11 @@ def start(ctx: Ctx, machine: Any, mode: str, emit: Emit) -> None:
             session.unlockMachine()
 
 
+OFF_STATES = frozenset({PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED})
+
+
 def _wait_off(ctx: Ctx, machine: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if power_state(ctx, machine.state).is_off:
-            return True
-        time.sleep(0.25)
-    return power_state(ctx, machine.state).is_off
+    return wait_power(ctx, machine, OFF_STATES, timeout).is_off
 
 
 def _power_down(ctx: Ctx, session: Any, name: str, emit: Emit) -> None:
