@@ -31,6 +31,10 @@ class LivePrinter(EventPrinter):
 
     def __call__(self, event: Event) -> None:
         machine = event.machine or ""
+        if event.kind == "progress" and (event.percent or 0) >= 100:
+            with self._lock:
+                self._now.pop(machine, None)  # done: the step's own line follows
+            return
         if event.kind in ("step-started", "stage", "progress"):
             text = event.message if event.percent is None else f"{event.message} {int(event.percent)}%"
             with self._lock:

@@ -40,6 +40,8 @@ def test_progress_updates_the_line_with_its_percent() -> None:
     p = LivePrinter(out)
     p(Event("progress", "importing", machine="web", percent=40))
     assert "importing 40%" in rendered(p)
+    p(Event("progress", "importing", machine="web", percent=100))
+    assert "importing" not in rendered(p)
 
 
 def test_not_a_terminal_means_plain_lines() -> None:
