@@ -182,3 +182,19 @@ def test_halt_is_idempotent(profile: Path, capsys: pytest.CaptureFixture[str]) -
 def test_unknown_machine_name(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["up", "nope"]) == 1
     assert "no machine named nope" in capsys.readouterr().err
+
+
+def test_bad_input_leaves_virtualbox_exactly_as_it_was(
+    profile: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["up"]) == 0
+    backend = cli_support.shared()
+    before = (backend.list_machines(), len(backend.calls))
+    profile.write_text(PROFILE.format(state="poweroff").replace("cpus: 1", "cpus: 0"))
+    capsys.readouterr()
+    assert main(["up", "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert f"{profile}:6:" in err and "machines.web.cpus" in err
+    assert backend.list_machines() == before[0]
+    # The failed `up` made no backend call at all; the one extra is the read just above.
+    assert len(backend.calls) == before[1] + 1
