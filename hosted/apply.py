@@ -22,9 +22,10 @@ from hosted import __version__, paths
 from hosted.backend.base import Backend, StartMode
 from hosted.errors import ConfirmationRequired, HostedError, ImageError, MachineNotFound, PortConflict
 from hosted.events import Emit, Event
+from hosted.images import installer
 from hosted.images.seed import needs_seed, write_seed
-from hosted.images.templates import ResolveImage, ensure_template
-from hosted.model import Environment, MachineSpec, ObservedMachine, Tags
+from hosted.images.templates import ResolveImage, TemplateImage, ensure_template
+from hosted.model import Environment, ImageSpec, MachineSpec, ObservedMachine, Tags
 from hosted.plan import MachinePlan, Plan
 from hosted.ports import port_is_listening
 from hosted.steps import Step
@@ -182,6 +183,7 @@ class _MachineRun:
             self.result.uuid = observed.uuid
         elif step.action == "start":
             self._check_listeners()
+            self._finish_install()
             b.start(self._uuid(), self.options.start_mode, emit)
             self.running = True
         elif step.action == "resume":
@@ -196,8 +198,7 @@ class _MachineRun:
             # made again under the same name is a new host.
             shutil.rmtree(paths.machine_dir(self.environment.name, step.machine), ignore_errors=True)
 
-    def _from_image(self, spec: MachineSpec, tags: Tags) -> ObservedMachine:
-        """A clone of the image's template (imported first when there is no healthy one)."""
+    def _local_image(self, spec: MachineSpec) -> tuple[ImageSpec, TemplateImage]:
         image = self.environment.image(spec.image or "")
         if image is None:
             raise ImageError(f"{spec.name}: no image named {spec.image!r} in the profile",
@@ -205,9 +206,25 @@ class _MachineRun:
         if self.options.images is None:
             raise ImageError(f"{spec.name}: cannot get image {image.name!r} here",
                              "run through `hosted up`, which fetches images")
-        local = self.options.images(image, self.emit)
+        return image, self.options.images(image, self.emit)
+
+    def _from_image(self, spec: MachineSpec, tags: Tags) -> ObservedMachine:
+        """A clone of the image's template (imported first when there is no healthy one),
+        or, for an installer ISO, an empty machine prepared to install its OS unattended."""
+        image, local = self._local_image(spec)
+        if local.kind == "iso":
+            env, emit = self.environment, self.emit
+            return installer.install_machine(self.backend, env, spec, tags, local.path, emit)
         template = ensure_template(self.backend, image, local, self.emit)
         return self.backend.clone_from_template(template, self._with_seed(spec), tags, spec.linked, self.emit)
+
+    def _finish_install(self) -> None:
+        """A machine made for an unattended install whose preparation never ran (a crash)."""
+        spec = self.mp.spec
+        if spec is None or spec.image is None or not installer.is_pending(self.backend, self._uuid()):
+            return
+        _image, local = self._local_image(spec)
+        installer.prepare(self.backend, self.environment, spec, self._uuid(), local.path, self.emit)
 
     def _with_seed(self, spec: MachineSpec) -> MachineSpec:
         """A cloud image gets its NoCloud seed in the DVD drive (dvd stays undeclared: no drift)."""

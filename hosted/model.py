@@ -144,6 +144,19 @@ class ImageSpec:
 
 
 @dataclass(frozen=True)
+class InstallSpec:
+    """An unattended OS install from an installer ISO image (VirtualBox's IUnattended)."""
+
+    user: str = "hosted"
+    password: str | None = None  # None: generated once, kept in the machine's data directory
+    full_name: str = ""  # "" = the user name
+    hostname: str | None = None  # None: the machine's name; a name without a domain gets ".localdomain"
+    guest_additions: bool = False
+    locale: str = "en_US"
+    time_zone: str = "Etc/UTC"
+
+
+@dataclass(frozen=True)
 class MachineSpec:
     """One machine as the profile declares it (after defaults and variables)."""
 
@@ -165,6 +178,7 @@ class MachineSpec:
     image: str | None = None  # name of an ImageSpec; the machine is made from it instead of empty
     linked: bool = True  # with an image: a linked clone of its template (False: a full clone)
     cloud_init: str | None = None  # user-data (YAML text) for the NoCloud seed, with cloud images
+    install: InstallSpec | None = None  # with an installer ISO image; None = InstallSpec() defaults
 
     # Keys that describe the VM's configuration (compared with VirtualBox).
     CONFIG_KEYS = ("os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics",

@@ -43,6 +43,8 @@ from hosted.backend.base import (
     StopMode,
     TemplateInfo,
     TemplateSource,
+    UnattendedInfo,
+    UnattendedSpec,
 )
 from hosted.errors import (
     BackendUnavailable,
@@ -130,6 +132,7 @@ class Machine:
     accessible: bool = True
     disk_path: Path | None = None  # only a disk this backend created
     parent_disk: Path | None = None  # a linked clone: the template's disk its own disk hangs off
+    unattended: UnattendedSpec | None = None  # the last prepare_unattended's settings
 
     @property
     def settings_file(self) -> Path:
@@ -447,7 +450,7 @@ class MemoryBackend:
             emit(Event("progress", f"deleting {m.vm_name}", machine=m.vm_name, percent=0.0))
             del self.machines[m.uuid]
             for path in (m.settings_file, m.saved_state_file, m.vbox_log, m.disk_path,
-                         m.dir / "Logs" / "serial.log"):
+                         m.dir / "Logs" / "serial.log", *m.dir.glob(f"Unattended-{m.uuid}-*")):
                 if path is not None:
                     path.unlink(missing_ok=True)
             for d in (m.dir / "Logs", m.dir / "Snapshots", m.dir):
@@ -614,6 +617,32 @@ class MemoryBackend:
                 m.dir.rmdir()
             emit(Event("progress", f"deleted template {m.vm_name}", machine=m.vm_name, percent=100.0))
             self._leave("delete_template", uuid)
+
+    # ---- Backend: installer ISOs ------------------------------------------
+
+    def prepare_unattended(self, uuid: str, spec: UnattendedSpec, emit: Emit) -> UnattendedInfo:
+        """Like VirtualBox: detection first (refusal changes nothing), then an auxiliary
+        medium (a VISO wrapping the installer ISO) in the DVD drive and the detected OS type."""
+        from installer_iso import detect
+
+        with self._lock:
+            self._enter("prepare_unattended", uuid, spec.iso_path)
+            m = self._writable(uuid)
+            if m.extradata.get(TAG_KEYS["environment"]) is None:
+                raise OperationFailed(f"refusing to install an OS on {m.vm_name}: hosted did not create it")
+            if m.power not in _EDITABLE:
+                raise OperationFailed(f"{m.vm_name} is {m.power}: it must be powered off")
+            info = detect(Path(spec.iso_path))
+            aux = m.dir / f"Unattended-{m.uuid}-aux-iso.viso"
+            aux.write_text(f"--import-iso {spec.iso_path}\n")
+            m.config = replace(m.config, dvd=str(aux),
+                               os_type=info.os_type if spec.set_os_type else m.config.os_type)
+            m.unattended = spec
+            self._save(m)
+            emit(Event("progress", f"unattended install of {info.os_type} prepared", machine=m.vm_name,
+                       percent=100.0))
+            self._leave("prepare_unattended", uuid)
+            return replace(info, media=(str(aux),))
 
     def close(self) -> None:
         self.calls.append(Call("close", None))

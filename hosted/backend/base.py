@@ -61,6 +61,32 @@ class TemplateInfo:
     snapshot_id: str = ""  # the base snapshot clones are made from
 
 
+@dataclass(frozen=True)
+class UnattendedSpec:
+    """An unattended install of an installer ISO, every value resolved (no defaults left)."""
+
+    iso_path: str  # absolute; only read
+    user: str
+    password: str
+    hostname: str  # fully qualified: VirtualBox splits it into host name and domain
+    full_name: str = ""
+    locale: str = "en_US"  # ll_CC
+    time_zone: str = "Etc/UTC"
+    guest_additions: bool = False
+    authorized_key: str = ""  # an SSH public key line for ``user``, who also gets password-less sudo
+    set_os_type: bool = True  # give the machine the OS type detected on the ISO
+
+
+@dataclass(frozen=True)
+class UnattendedInfo:
+    """What the hypervisor found on the ISO and attached to the machine."""
+
+    os_type: str  # guest OS type id, e.g. "Debian12_64"
+    os_version: str = ""
+    os_flavor: str = ""
+    media: tuple[str, ...] = ()  # DVD images now attached: the installer's, or an auxiliary one wrapping it
+
+
 class Backend(Protocol):
     def info(self) -> BackendInfo:
         """Name, version and API version of the hypervisor."""
@@ -167,6 +193,17 @@ class Backend(Protocol):
 
     def delete_template(self, uuid: str, emit: Emit) -> None:
         """Remove a template machine and its disks; refuses (ImageError) while a machine uses it."""
+        ...
+
+    # ---- installer ISOs ----
+
+    def prepare_unattended(self, uuid: str, spec: UnattendedSpec, emit: Emit) -> UnattendedInfo:
+        """Make a powered-off machine hosted owns boot the ISO's installer, answering it from ``spec``.
+
+        The OS on the ISO is detected first: an ISO the hypervisor cannot install
+        unattended is refused with ImageError naming what it detected, and the
+        machine is left as it was.  The installer's media go into the DVD drive.
+        """
         ...
 
     def close(self) -> None:

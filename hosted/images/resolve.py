@@ -13,16 +13,17 @@ from hosted.model import ImageSpec
 
 
 def template_image(name: str, info: ImageInfo) -> TemplateImage:
-    """What to import: the OVF of a box/OVA/OVF, or the single disk of a disk image."""
+    """What to import: the OVF of a box/OVA/OVF, or the single disk of a disk image;
+    for an installer ISO, the ISO itself (machines are installed from it, see images.installer)."""
     if info.kind in ("box", "ova", "ovf"):
         if info.ovf is None:
             raise ImageError(f"image {name!r} has no OVF descriptor to import", "check the image file")
         return TemplateImage("ovf", str(info.ovf), info.sha256, info.arch, info.os_type or "")
     if info.kind == "disk" and info.disks:
         return TemplateImage("disk", str(info.disks[0]), info.sha256, info.arch, info.os_type or "")
-    raise ImageError(
-        f"image {name!r} is an installer ISO ({info.kind}): machines cannot be cloned from it",
-        "use a Vagrant box, an OVA/OVF or a disk image; or attach the ISO with `dvd:` to an empty machine")
+    if info.kind == "iso" and info.iso is not None:
+        return TemplateImage("iso", str(info.iso), info.sha256, info.arch, "")
+    raise ImageError(f"image {name!r} ({info.kind}) holds nothing to import", "check the image file")
 
 
 def from_cache(image: ImageSpec, emit: Emit) -> TemplateImage:

@@ -20,7 +20,7 @@ from hosted.errors import HostedError, ImageError
 from hosted.events import Emit, Event
 from hosted.model import ImageSpec
 
-ImportKind = Literal["ovf", "disk"]
+ImportKind = Literal["ovf", "disk", "iso"]  # "iso": an installer, never imported (see images.installer)
 
 _X86 = frozenset({"x86_64", "amd64", "x64", "x86", "i386", "i486", "i586", "i686"})
 _ARM = frozenset({"arm64", "aarch64", "armv8", "arm64e"})
@@ -30,7 +30,7 @@ _ARM = frozenset({"arm64", "aarch64", "armv8", "arm64e"})
 class TemplateImage:
     """A local, verified image ready to import (built from the image cache's ImageInfo)."""
 
-    kind: ImportKind  # "ovf": an .ovf (disks beside it) or .ova; "disk": one disk image
+    kind: ImportKind  # "ovf": an .ovf (disks beside it) or .ova; "disk": one disk image; "iso": an installer
     path: str  # absolute path of the .ovf/.ova or the disk image
     digest: str  # sha256 hex of the image as cached
     arch: str | None = None  # CPU architecture read from the image; None = unknown
@@ -75,6 +75,9 @@ def ensure_template(
     backend: Backend, image: ImageSpec, local: TemplateImage, emit: Emit, *, host_machine: str | None = None,
 ) -> str:
     """The uuid of a healthy template of ``local``, importing it when there is none."""
+    if local.kind == "iso":
+        raise ImageError(f"image '{image.name}' is an installer ISO: machines are installed from it, "
+                         "not cloned", "give the machine a `disk:`; `hosted up` installs the OS on it")
     check_arch(image, local, host_machine)
     with _lock_for(local.digest):
         same = [t for t in backend.list_templates() if t.digest == local.digest]

@@ -42,7 +42,7 @@ class Merged:
         return ("machines", self.name, key)
 
     def sub(self, key: str, field: str) -> Any:
-        """A key of the ``ssh`` or ``ready`` mapping, merged key by key."""
+        """A key of the ``ssh``, ``ready`` or ``install`` mapping, merged key by key."""
         for source in (self.own, self.defaults):
             block = getattr(source, key) if source is not None else None
             if block is not None and getattr(block, field) is not None:
@@ -50,8 +50,22 @@ class Merged:
         return None
 
 
-def machine_spec(env_name: str, merged: Merged) -> model.MachineSpec:
+# Readiness for a machine that installs its OS on first start (undeclared `ready.ssh`):
+# an unattended install takes minutes with hardware virtualisation, far longer without.
+INSTALL_SSH_TIMEOUT = 3600.0
+
+
+def is_installer(image: schema.Image | None) -> bool:
+    """An installer ISO: declared ``kind: iso``, or an ``.iso`` source left to detection."""
+    if image is None:
+        return False
+    return image.kind == "iso" or (image.kind == "auto" and str(image.source).lower().endswith(".iso"))
+
+
+def machine_spec(env_name: str, merged: Merged,
+                 images: dict[str, schema.Image] | None = None) -> model.MachineSpec:
     get = merged.get
+    install = _install(merged) if is_installer((images or {}).get(get("image") or "")) else None
     nics = get("nics")
     folders = get("shared_folders")
     return model.MachineSpec(
@@ -66,13 +80,14 @@ def machine_spec(env_name: str, merged: Merged) -> model.MachineSpec:
         nics=None if nics is None else tuple(nic(entry) for entry in nics),
         shared_folders=None if folders is None else tuple(shared_folder(f) for f in folders),
         dvd=get("dvd"),
-        ssh=_ssh(merged),
-        ready=_ready(merged),
+        ssh=_ssh(merged, install),
+        ready=_ready(merged, install),
         provision=tuple(provision_step(i, step) for i, step in enumerate(get("provision") or ())),
         baseline=bool(get("baseline")),
         image=get("image"),
         linked=get("linked") is not False,
         cloud_init=user_data(get("cloud_init")),
+        install=install,
     )
 
 
@@ -160,12 +175,22 @@ def provision_step(index: int, step: schema.ProvisionEntry) -> model.ProvisionSt
                                destination=step.file.destination, **common)
 
 
-def _ssh(merged: Merged) -> model.SshSpec:
+def _ssh(merged: Merged, install: model.InstallSpec | None) -> model.SshSpec:
     given = {k: merged.sub("ssh", k) for k in ("user", "port", "private_key")}
+    if install is not None and given["user"] is None:
+        given["user"] = install.user  # the user the installer creates logs in
     return model.SshSpec(**{k: v for k, v in given.items() if v is not None})
 
 
-def _ready(merged: Merged) -> model.ReadySpec:
+def _ready(merged: Merged, install: model.InstallSpec | None) -> model.ReadySpec:
     keys = ("vm_running", "guest_network", "tcp", "ssh", "command", "command_timeout")
     given = {k: merged.sub("ready", k) for k in keys}
+    if install is not None and given["ssh"] is None:
+        given["ssh"] = INSTALL_SSH_TIMEOUT
     return model.ReadySpec(**{k: v for k, v in given.items() if v is not None})
+
+
+def _install(merged: Merged) -> model.InstallSpec:
+    keys = ("user", "password", "full_name", "hostname", "guest_additions", "locale", "time_zone")
+    given = {k: merged.sub("install", k) for k in keys}
+    return model.InstallSpec(**{k: v for k, v in given.items() if v is not None})

@@ -3,6 +3,8 @@
 VirtualBox names must be unique, rule / share / step names unique within their
 machine, and no two forwards of the profile may claim the same host port.
 Images: a URL source needs its sha256, and a machine's ``image`` must name one.
+A machine installed from an installer ISO needs a ``disk`` and no ``dvd``;
+``install`` only goes with such an image.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def check(doc: Document, env_name: str, machines: list[build.Merged],
     for merged in machines:
         _unique_within(doc, merged)
         _image_reference(doc, merged, images or {})
+        _installer(doc, merged, images or {})
     _host_ports(doc, machines)
 
 
@@ -51,6 +54,23 @@ def _image_reference(doc: Document, merged: build.Merged, images: Mapping[str, s
         raise doc.error(merged.origin("cloud_init"), "`cloud_init` needs an `image` (a cloud image)",
                         "Give the machine an `image:` whose image runs cloud-init, or remove `cloud_init`.",
                         at_key=True)
+
+
+def _installer(doc: Document, merged: build.Merged, images: Mapping[str, schema.Image]) -> None:
+    name = merged.get("image")
+    if not build.is_installer(images.get(name or "")):
+        if merged.get("install") is not None:
+            raise doc.error(merged.origin("install"), "`install` needs an `image` that is an installer ISO",
+                            "Give the machine an `image:` whose source is an installer .iso (or declare "
+                            "`kind: iso` for it), or remove `install`.", at_key=True)
+        return
+    if merged.get("disk") is None:
+        raise doc.error(merged.origin("image"), f"image {name!r} is an installer ISO: the machine needs "
+                        "a `disk` to install the OS on",
+                        "Add `disk:` with the size of the new disk, e.g. `disk: 20G`.", at_key=True)
+    if merged.get("dvd") is not None:
+        raise doc.error(merged.origin("dvd"), f"`dvd` cannot go with the installer ISO image {name!r}",
+                        "The installer's media take the DVD drive; remove `dvd`.", at_key=True)
 
 
 def _unique_vm_names(doc: Document, env_name: str, machines: list[build.Merged]) -> None:

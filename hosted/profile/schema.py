@@ -7,9 +7,10 @@ model serves ``defaults`` and each machine; ``None`` means "not given here".
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from hosted.profile.types import (
@@ -181,6 +182,35 @@ class ProvisionEntry(Strict):
         return self
 
 
+def _matching(pattern: str, what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise PydanticCustomError("pattern", "'{value}' is not {what}", {"value": value, "what": what})
+        return value
+
+    return AfterValidator(check)
+
+
+UserName = Annotated[str, _matching(r"[a-z_][a-z0-9_-]{0,31}", "a user name (lower case, digits, _ and -)")]
+Hostname = Annotated[str, _matching(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*",
+                                    "a host name (letters, digits and -, dot-separated)")]
+Locale = Annotated[str, _matching(r"[a-z]{2,3}_[A-Z]{2}", "a locale such as en_US or de_DE")]
+
+
+class Install(Strict):
+    """``install:`` of a machine whose image is an installer ISO (VirtualBox's unattended install)."""
+
+    user: UserName | None = Field(None, description="the user the installer creates (default hosted)")
+    password: Text | None = Field(None, description="the user's password (default: generated once, "
+                                  "kept in hosted's data directory)")
+    full_name: Text | None = Field(None, description="the user's full name (default: the user name)")
+    hostname: Hostname | None = Field(None, description="host name (default: the machine name); "
+                                      "without a domain it gets .localdomain")
+    guest_additions: Flag | None = Field(None, description="install the Guest Additions (default false)")
+    locale: Locale | None = Field(None, description="locale (default en_US)")
+    time_zone: Text | None = Field(None, description="time zone, e.g. Europe/Berlin (default Etc/UTC)")
+
+
 class Machine(Strict):
     """One machine; also the shape of ``defaults``."""
 
@@ -204,6 +234,8 @@ class Machine(Strict):
     cloud_init: CloudInit | None = Field(
         None, description="cloud-init user-data for the NoCloud seed: a mapping (cloud-config) or text "
         "starting with a cloud-init header such as #cloud-config")
+    install: Install | None = Field(None, description="with an installer ISO image: the unattended "
+                                    "install's user, password, host name, locale")
 
 
 ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]

@@ -6,8 +6,26 @@ import os
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from hosted.backend.base import RUNTIME_KEYS, ConfigKey, StartMode, StopMode, TemplateInfo, TemplateSource
-from hosted.backend.virtualbox import appliance, clone, create, power, snapshots, statewait, template_store
+from hosted.backend.base import (
+    RUNTIME_KEYS,
+    ConfigKey,
+    StartMode,
+    StopMode,
+    TemplateInfo,
+    TemplateSource,
+    UnattendedInfo,
+    UnattendedSpec,
+)
+from hosted.backend.virtualbox import (
+    appliance,
+    clone,
+    create,
+    power,
+    snapshots,
+    statewait,
+    template_store,
+    unattended,
+)
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys
 from hosted.backend.virtualbox.observe import observe, power_state
@@ -172,6 +190,10 @@ class VirtualBoxBackend:
             if not template_store.is_template(machine):
                 raise ImageError(f"'{machine.name}' is not a hosted template", "list templates to see them")
             template_store.delete(self._ctx, machine, emit)
+
+    def prepare_unattended(self, uuid: str, spec: UnattendedSpec, emit: Emit) -> UnattendedInfo:
+        with boundary(self._ctx, f"preparing the unattended install of {spec.iso_path}"):
+            return unattended.prepare(self._ctx, self._owned(uuid, "install an OS on"), spec, emit)
 
     def close(self) -> None:
         """Drop this backend's references; the process-wide manager is released at exit."""

@@ -5,8 +5,9 @@
 number of network adapters is on ``ISystemProperties``.
 7.1 moved chipset/RTC/x86 settings under ``IMachine.platform``, firmware under
 ``IMachine.firmwareSettings``, added the architecture to ``createMachine`` and
-moved adapter limits to ``ISystemProperties.platform``.  7.2 is the same as
-7.1 for everything hosted uses.
+moved adapter limits to ``ISystemProperties.platform``, and split
+``IUnattended.password`` into ``userPassword`` / ``adminPassword``.  7.2 is the
+same as 7.1 for everything hosted uses.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ class Api:
     def max_network_adapters(self, vbox: Any, chipset: int) -> int:
         props = vbox.systemProperties.platform if self.has_platform else vbox.systemProperties
         return int(props.getMaxNetworkAdapters(chipset))
+
+    def set_unattended_password(self, unattended: Any, password: str) -> None:
+        # Only the user's: without an admin password the installer uses the user's for root too.
+        if self.has_platform:
+            unattended.userPassword = password
+        else:
+            unattended.password = password
+
 
 def select_api(api_version: str, version: str, emit: Emit) -> Api:
     """The Api for this VirtualBox; older than 7.0 is refused, unknown newer warns."""
