@@ -19,7 +19,7 @@ from hosted.apply import ApplyOptions, ApplyResult, apply
 from hosted.errors import ImageError
 from hosted.events import Emit, Recorder
 from hosted.images import installer
-from hosted.images.templates import ResolveImage, TemplateImage
+from hosted.images.templates import TemplateImage
 from hosted.model import Environment, ImageSpec, InstallSpec, MachineSpec
 from hosted.plan import plan
 from hosted.ports import PortAllocator
