@@ -79,6 +79,8 @@ def unattended_spec(env: Environment, spec: MachineSpec, iso_path: str, emit: Em
 
 def fqdn(name: str) -> str:
     host = re.sub(r"[^A-Za-z0-9.-]+", "-", name).strip("-.")[:63] or "hosted"
+    if len(host.split(".")[0]) < 2:  # VirtualBox refuses one-letter host names
+        host = f"host-{host}"
     return host if "." in host else f"{host}.{DOMAIN}"
 
 

@@ -192,8 +192,9 @@ def _matching(pattern: str, what: str) -> AfterValidator:
 
 
 UserName = Annotated[str, _matching(r"[a-z_][a-z0-9_-]{0,31}", "a user name (lower case, digits, _ and -)")]
-Hostname = Annotated[str, _matching(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*",
-                                    "a host name (letters, digits and -, dot-separated)")]
+Hostname = Annotated[str, _matching(r"(?=.{2,253}$)[A-Za-z0-9][A-Za-z0-9-]{1,62}(\.[A-Za-z0-9-]{1,63})*",
+                                    "a host name (letters, digits and -, dot-separated, at least "
+                                    "two characters before the first dot)")]
 Locale = Annotated[str, _matching(r"[a-z]{2,3}_[A-Z]{2}", "a locale such as en_US or de_DE")]
 
 

@@ -20,7 +20,7 @@ import pytest
 from installer_iso import DEBIAN_INFO, read_file, write_debian_netinst, write_unknown_iso
 from vbox_fixtures import vboxmanage_info
 
-from backend_virtualbox.conftest import Maker, nat
+from backend_virtualbox.conftest import Maker, nat, vboxmanage
 from hosted.backend.base import UnattendedSpec
 from hosted.errors import ImageError
 from hosted.model import Forward, PowerState
@@ -139,3 +139,13 @@ def test_guest_additions_without_their_iso_are_refused_with_a_hint(
     assert "no Guest Additions ISO" in err.value.message and "guest_additions: false" in err.value.hint
     assert vboxmanage_info(spec.vm_name) == before
 
+
+
+def test_destroy_forgets_the_auxiliary_medium_and_files(
+    prepared: tuple[str, Path, Any], maker: Maker
+) -> None:
+    name, _iso, info = prepared
+    folder = Path(vboxmanage_info(name)["CfgFile"]).parent
+    maker.backend.destroy(name, maker.emit)
+    assert info.media[0] not in vboxmanage("list", "dvds"), "the VISO stays in VirtualBox's media registry"
+    assert not folder.exists(), f"left in the machine folder: {list(folder.iterdir())}"

@@ -14,7 +14,7 @@ from hosted.backend.virtualbox.session import locked, wait_unlocked
 from hosted.backend.virtualbox.statewait import wait_power
 from hosted.backend.virtualbox.tags import read_media
 from hosted.backend.virtualbox.translate import wait_progress
-from hosted.backend.virtualbox.unattended import aux_prefix, remove_aux_files
+from hosted.backend.virtualbox.unattended import aux_media, aux_prefix, forget_aux
 from hosted.errors import OperationFailed
 from hosted.events import Emit, Event
 from hosted.model import PowerState
@@ -103,7 +103,7 @@ def destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
     settings_file = str(machine.settingsFilePath)
     serial = machine.getSerialPort(0)
     serial_log = str(serial.path) if serial.enabled else ""
-    unattended_files = aux_prefix(machine)  # an unattended install's answer files and VISO
+    unattended = aux_prefix(machine), aux_media(ctx, machine)  # an unattended install's files and VISO
     disks = list(machine.unregister(ctx.const.CleanupMode_DetachAllReturnHardDisksOnly) or [])
     # Differencing children of hosted's disk (snapshots) go with it; anything else stays.
     # A linked clone owns its differencing disks, never the template's disk they hang off.
@@ -116,7 +116,7 @@ def destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
     if serial_log and os.path.dirname(serial_log) == os.path.dirname(settings_file):
         with contextlib.suppress(OSError):
             os.remove(serial_log)
-    remove_aux_files(unattended_files)
+    forget_aux(unattended[1], unattended[0])
     delete_files(settings_file)
 
 

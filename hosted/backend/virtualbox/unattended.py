@@ -147,6 +147,23 @@ def aux_prefix(machine: Any) -> str:
     return os.path.join(os.path.dirname(str(machine.settingsFilePath)), f"Unattended-{machine.id}-")
 
 
+def aux_media(ctx: Ctx, machine: Any) -> list[Any]:
+    """The machine's attached auxiliary media (the VISO), to close when the machine goes."""
+    prefix = aux_prefix(machine)
+    return [att.medium for att in ctx.array(machine, "mediumAttachments")
+            if att.type == ctx.const.DeviceType_DVD and att.medium is not None
+            and str(att.medium.location).startswith(prefix)]
+
+
+def forget_aux(media: list[Any], prefix: str) -> None:
+    """Close the auxiliary media (else they stay in VirtualBox's media registry, inaccessible)
+    and delete the answer files; after the machine was unregistered."""
+    for medium in media:
+        with contextlib.suppress(Exception):
+            medium.close()
+    remove_aux_files(prefix)
+
+
 def remove_aux_files(prefix: str) -> None:
     if not prefix:
         return
