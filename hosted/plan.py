@@ -140,7 +140,9 @@ def _check_name_free(spec: MachineSpec, observed: Sequence[ObservedMachine]) -> 
 
 
 def _summary(spec: MachineSpec) -> str:
-    if spec.image is not None:
+    if spec.image is not None and spec.install is not None:
+        parts = [f"unattended install from image {spec.image}"] + ([spec.os_type] if spec.os_type else [])
+    elif spec.image is not None:
         how = "linked clone" if spec.linked else "full clone"
         parts = [f"{how} of image {spec.image}"] + ([spec.os_type] if spec.os_type else [])
     else:

@@ -54,6 +54,8 @@ def owned(b: MemoryBackend) -> str:
 def test_up_installs_from_the_iso_once(backend: MemoryBackend, tmp_path: Path) -> None:
     iso = write_debian_netinst(tmp_path / "debian-12.iso")
     e = lab(iso, install=InstallSpec(user="dev", password="s3cret", hostname="web"))
+    [create] = [s for m in plan(e, []).machines for s in m.steps if s.action == "create"]
+    assert "unattended install from image deb" in create.describe()
     result = up(e, backend)
     assert result.ok, [m.error for m in result.failed]
     calls = [c.method for c in backend.calls if c.method in
