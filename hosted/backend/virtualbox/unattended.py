@@ -27,6 +27,7 @@ from hosted.events import Emit, Event
 # the installed system, which is mounted at $MY_TARGET; the command is inserted
 # into the script as it is, so everything variable goes in as base64.
 _POST_INSTALL = "chroot ${{MY_TARGET}} /bin/sh -c 'echo {script} | base64 -d | /bin/sh'"
+_NOT_POSIX = ("Win", "OS2")  # their post-install scripts are cmd.exe: no SSH key set-up there
 _SUPPORTED = "Debian, Ubuntu, Fedora, Red Hat / Oracle Linux, FreeBSD, Windows and OS/2 installer ISOs"
 
 
@@ -42,6 +43,8 @@ def prepare(ctx: Ctx, machine: Any, spec: UnattendedSpec, emit: Emit) -> Unatten
     additions = additions_iso(ctx, spec) if spec.guest_additions else ""
     unattended.machine = machine
     configure(ctx, unattended, spec, additions)
+    if spec.authorized_key and not info.os_type.startswith(_NOT_POSIX):
+        unattended.postInstallCommand = post_install_command(spec.user, spec.authorized_key)
     try:
         for percent, step in ((25.0, "prepare"), (50.0, "constructMedia"), (75.0, "reconfigureVM")):
             emit(Event("progress", f"unattended install: {step}", machine=name, percent=percent))
@@ -110,8 +113,6 @@ def configure(ctx: Ctx, unattended: Any, spec: UnattendedSpec, additions: str) -
         unattended.additionsIsoPath = additions
     # "minimal": no desktop, and the Debian/Ubuntu templates add openssh-server.
     unattended.packageSelectionAdjustments = "minimal"
-    if spec.authorized_key:
-        unattended.postInstallCommand = post_install_command(spec.user, spec.authorized_key)
 
 
 def post_install_command(user: str, key: str) -> str:
