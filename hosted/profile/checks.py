@@ -71,6 +71,11 @@ def _installer(doc: Document, merged: build.Merged, images: Mapping[str, schema.
     if merged.get("dvd") is not None:
         raise doc.error(merged.origin("dvd"), f"`dvd` cannot go with the installer ISO image {name!r}",
                         "The installer's media take the DVD drive; remove `dvd`.", at_key=True)
+    for key in ("cloud_init", "linked"):
+        if merged.get(key) is not None:
+            raise doc.error(merged.origin(key), f"`{key}` does not apply to the installer ISO image {name!r}",
+                            "An installer machine is installed from scratch, not cloned from a template "
+                            f"nor seeded by cloud-init; remove `{key}`.", at_key=True)
 
 
 def _unique_vm_names(doc: Document, env_name: str, machines: list[build.Merged]) -> None:
