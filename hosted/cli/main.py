@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from hosted import __version__
 
@@ -102,12 +102,19 @@ SNAPSHOT_COMMANDS = {
 }
 
 
-def _add_snapshot_args(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="snapshot_command", metavar="ACTION", required=True)
-    for action, text in SNAPSHOT_COMMANDS.items():
+def _actions(p: argparse.ArgumentParser, dest: str,
+             table: dict[str, str]) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Sub-commands of a command group, each taking -f like the group itself."""
+    sub = p.add_subparsers(dest=dest, metavar="ACTION", required=True)
+    for action, text in table.items():
         a = sub.add_parser(action, help=text, description=text)
         a.add_argument("-f", "--file", metavar="PATH", default=argparse.SUPPRESS,
                        help="the profile (default: ./hosted.yaml)")
+        yield action, a
+
+
+def _add_snapshot_args(p: argparse.ArgumentParser) -> None:
+    for action, a in _actions(p, "snapshot_command", SNAPSHOT_COMMANDS):
         if action in ("save", "restore", "delete"):
             a.add_argument("name", metavar="NAME")
         a.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines")
@@ -128,11 +135,7 @@ IMAGES_COMMANDS = {
 
 
 def _add_images_args(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="images_command", metavar="ACTION", required=True)
-    for action, text in IMAGES_COMMANDS.items():
-        a = sub.add_parser(action, help=text, description=text)
-        a.add_argument("-f", "--file", metavar="PATH", default=argparse.SUPPRESS,
-                       help="the profile (default: ./hosted.yaml)")
+    for action, a in _actions(p, "images_command", IMAGES_COMMANDS):
         if action == "pull":
             a.add_argument("names", nargs="*", metavar="NAME", help="only these images")
         if action in ("list", "prune"):
