@@ -7,6 +7,8 @@ that is not a HostedError is a bug.  ``retryable`` marks temporary conditions
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -27,7 +29,11 @@ class HostedError(Exception):
 
 
 class ProfileError(HostedError):
-    """The profile is not valid: names the file, the line/column and the key path."""
+    """The profile is not valid: names the file, the line/column and the key path.
+
+    ``problems`` lists every problem found in the same run, in file order; the
+    first is the error itself, so a caller that reads one problem reads the first.
+    """
 
     exit_code = EXIT_INVALID
 
@@ -54,6 +60,17 @@ class ProfileError(HostedError):
         keypart = f"{key}: " if key else ""
         super().__init__(f"{prefix}{keypart}{message}", hint)
         self.reason = message
+        self.problems: list[ProfileError] = [self]
+
+    @staticmethod
+    def of_all(problems: Iterable[ProfileError]) -> ProfileError:
+        """The first of ``problems`` (at least one) in file order, carrying them all, one per place."""
+        ordered: dict[tuple[str, int | None, int | None, str], ProfileError] = {}
+        for problem in sorted(problems, key=lambda p: (p.line or 0, p.column or 0)):
+            ordered.setdefault((problem.file, problem.line, problem.column, problem.key), problem)
+        first, *_ = ordered.values()
+        first.problems = list(ordered.values())
+        return first
 
 
 class UsageError(HostedError):

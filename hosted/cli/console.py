@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from hosted import __version__
-from hosted.errors import EXIT_FAILED, HostedError
+from hosted.errors import EXIT_FAILED, HostedError, ProfileError
 from hosted.events import Event
 
 JSON_FORMAT_VERSION = 1
@@ -52,9 +52,15 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
 
 
 def print_error(exc: HostedError) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
-    if exc.hint:
-        err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}")
+    """The message and hint; for a profile, those of every problem found, and how many."""
+    problems: Sequence[HostedError] = exc.problems if isinstance(exc, ProfileError) else [exc]
+    for problem in problems:
+        err_console.print(f"[bold red]error:[/] {escape(problem.message)}")
+        if problem.hint:
+            err_console.print(f"[yellow]hint:[/] {escape(problem.hint)}")
+    if isinstance(exc, ProfileError) and len(problems) > 1:
+        where = os.path.basename(exc.file) or "the profile"
+        err_console.print(f"[bold red]{len(problems)} problems[/] in {escape(where)}")
 
 
 def print_json(kind: str, data: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from hosted import __version__
 
 # command name -> (module under hosted.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("profile_cmds", "check the profile; a problem is shown with its file, line, key and a hint"),
+    "validate": ("profile_cmds", "check the profile and report every problem: file, line, key and a hint"),
     "plan": ("profile_cmds", "show what `up` would change in VirtualBox, without changing it"),
     "schema": ("profile_cmds", "print the profile's JSON Schema (for editor plugins)"),
     "up": ("machine_cmds", "create, configure and start the machines so VirtualBox matches the profile"),

@@ -4,7 +4,8 @@ VirtualBox names must be unique, rule / share / step names unique within their
 machine, and no two forwards of the profile may claim the same host port.
 Images: a URL source needs its sha256, and a machine's ``image`` must name one.
 A machine installed from an installer ISO needs a ``disk`` and no ``dvd``;
-``install`` only goes with such an image.
+``install`` only goes with such an image.  Each check yields every problem it
+finds, so that one run reports them all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from hosted.errors import ProfileError
 from hosted.profile import build, schema
 from hosted.profile.source import Document, KeyPath, format_path
 
@@ -22,97 +24,102 @@ T = TypeVar("T")
 
 
 def check(doc: Document, env_name: str, machines: list[build.Merged],
-          images: Mapping[str, schema.Image] | None = None) -> None:
-    _image_checksums(doc, images or {})
-    _unique_vm_names(doc, env_name, machines)
+          images: Mapping[str, schema.Image] | None = None) -> list[ProfileError]:
+    """Every problem across keys and machines (none: the profile is valid)."""
+    images = images or {}
+    problems = [*_image_checksums(doc, images), *_unique_vm_names(doc, env_name, machines)]
     for merged in machines:
-        _unique_within(doc, merged)
-        _image_reference(doc, merged, images or {})
-        _installer(doc, merged, images or {})
-    _host_ports(doc, machines)
+        problems += _unique_within(doc, merged)
+        problems += _image_reference(doc, merged, images)
+        if merged.get("image") is None or merged.get("image") in images:  # else already reported
+            problems += _installer(doc, merged, images)
+    problems += _host_ports(doc, machines)
+    return problems
 
 
-def _image_checksums(doc: Document, images: Mapping[str, schema.Image]) -> None:
+def _image_checksums(doc: Document, images: Mapping[str, schema.Image]) -> Iterator[ProfileError]:
     for name, image in images.items():
         if build.is_url(image.source) and image.sha256 is None:
-            raise doc.error(
+            yield doc.error(
                 ("images", name, "source"), "a download needs its sha256: it is verified before use",
                 "Add `sha256:` with the file's checksum (the download page lists it; "
                 "`sha256sum FILE` computes it).",
             )
 
 
-def _image_reference(doc: Document, merged: build.Merged, images: Mapping[str, schema.Image]) -> None:
+def _image_reference(doc: Document, merged: build.Merged,
+                     images: Mapping[str, schema.Image]) -> Iterator[ProfileError]:
     name = merged.get("image")
     if name is not None and name not in images:
         close = difflib.get_close_matches(name, list(images), n=1, cutoff=0.6)
         known = ("Images in this profile: " + ", ".join(images) + ".") if images else \
             "Name the image under a top-level `images:` key (see docs/profile.md)."
-        raise doc.error(merged.origin("image"), f"no image named {name!r} under `images:`",
+        yield doc.error(merged.origin("image"), f"no image named {name!r} under `images:`",
                         (f"Did you mean {close[0]!r}? " if close else "") + known)
     if name is None and merged.get("cloud_init") is not None:
-        raise doc.error(merged.origin("cloud_init"), "`cloud_init` needs an `image` (a cloud image)",
+        yield doc.error(merged.origin("cloud_init"), "`cloud_init` needs an `image` (a cloud image)",
                         "Give the machine an `image:` whose image runs cloud-init, or remove `cloud_init`.",
                         at_key=True)
 
 
-def _installer(doc: Document, merged: build.Merged, images: Mapping[str, schema.Image]) -> None:
+def _installer(doc: Document, merged: build.Merged,
+               images: Mapping[str, schema.Image]) -> Iterator[ProfileError]:
     name = merged.get("image")
     if not build.is_installer(images.get(name or "")):
         if merged.get("install") is not None:
-            raise doc.error(merged.origin("install"), "`install` needs an `image` that is an installer ISO",
+            yield doc.error(merged.origin("install"), "`install` needs an `image` that is an installer ISO",
                             "Give the machine an `image:` whose source is an installer .iso (or declare "
                             "`kind: iso` for it), or remove `install`.", at_key=True)
         return
     if merged.get("disk") is None:
-        raise doc.error(merged.origin("image"), f"image {name!r} is an installer ISO: the machine needs "
+        yield doc.error(merged.origin("image"), f"image {name!r} is an installer ISO: the machine needs "
                         "a `disk` to install the OS on",
                         "Add `disk:` with the size of the new disk, e.g. `disk: 20G`.", at_key=True)
     if merged.get("dvd") is not None:
-        raise doc.error(merged.origin("dvd"), f"`dvd` cannot go with the installer ISO image {name!r}",
+        yield doc.error(merged.origin("dvd"), f"`dvd` cannot go with the installer ISO image {name!r}",
                         "The installer's media take the DVD drive; remove `dvd`.", at_key=True)
     for key in ("cloud_init", "linked"):
         if merged.get(key) is not None:
-            raise doc.error(merged.origin(key), f"`{key}` does not apply to the installer ISO image {name!r}",
+            yield doc.error(merged.origin(key), f"`{key}` does not apply to the installer ISO image {name!r}",
                             "An installer machine is installed from scratch, not cloned from a template "
                             f"nor seeded by cloud-init; remove `{key}`.", at_key=True)
 
 
-def _unique_vm_names(doc: Document, env_name: str, machines: list[build.Merged]) -> None:
+def _unique_vm_names(doc: Document, env_name: str, machines: list[build.Merged]) -> Iterator[ProfileError]:
     seen: dict[str, str] = {}
     for merged in machines:
         vm_name = merged.get("vm_name") or f"{env_name}-{merged.name}"
         if vm_name.lower() in seen:
             given = merged.get("vm_name") is not None
             path = merged.origin("vm_name") if given else ("machines", merged.name)
-            raise doc.error(
+            yield doc.error(
                 path, f"machines {seen[vm_name.lower()]!r} and {merged.name!r} both have the "
                 f"VirtualBox name {vm_name!r}",
                 "Give each machine its own `vm_name` (a `vm_name` in defaults names every machine "
                 "the same; VirtualBox compares names without case).", at_key=not given,
             )
-        seen[vm_name.lower()] = merged.name
+        seen.setdefault(vm_name.lower(), merged.name)
 
 
-def _unique_within(doc: Document, merged: build.Merged) -> None:
+def _unique_within(doc: Document, merged: build.Merged) -> Iterator[ProfileError]:
     nics: list[schema.NicEntry] = merged.get("nics") or []
     for i, entry in enumerate(nics):
         if entry.nat is not None:
             base = (*merged.origin("nics"), i, "nat", "forwards")
-            _no_repeats(doc, base, entry.nat.forwards, build.forward_name, "forward",
+            yield from _no_repeats(doc, base, entry.nat.forwards, build.forward_name, "forward",
                         "Give the forwards different `name:`s (the default name is tcp<guest port>).")
     folders: list[schema.SharedFolder] = merged.get("shared_folders") or []
-    _no_repeats(doc, merged.origin("shared_folders"), folders, build.share_name, "shared folder",
+    yield from _no_repeats(doc, merged.origin("shared_folders"), folders, build.share_name, "shared folder",
                 "Give the shared folders different `name:`s (the default comes from the guest path).")
     steps: list[schema.ProvisionEntry] = merged.get("provision") or []
-    _no_repeats(doc, merged.origin("provision"), list(enumerate(steps)),
+    yield from _no_repeats(doc, merged.origin("provision"), list(enumerate(steps)),
                 lambda pair: build.step_name(*pair), "provision step",
                 "Give the steps different `name:`s; hosted records which steps have run by name.")
 
 
 def _no_repeats(
     doc: Document, base: KeyPath, items: Iterable[T], name_of: Callable[[T], str], what: str, hint: str,
-) -> None:
+) -> Iterator[ProfileError]:
     first: dict[str, int] = {}
     for i, item in enumerate(items):
         name = name_of(item)
@@ -120,9 +127,9 @@ def _no_repeats(
             path = (*base, i)
             if (*path, "name") in doc.value_marks:
                 path = (*path, "name")
-            raise doc.error(path, f"two {what}s are named {name!r} (the first is "
+            yield doc.error(path, f"two {what}s are named {name!r} (the first is "
                             f"{format_path((*base, first[name]))})", hint)
-        first[name] = i
+        first.setdefault(name, i)
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,7 @@ def _claims(machines: list[build.Merged]) -> Iterator[_Claim]:
                     yield _Claim(merged.name, path, fwd.host_ip, fwd.host, fwd.protocol)
 
 
-def _host_ports(doc: Document, machines: list[build.Merged]) -> None:
+def _host_ports(doc: Document, machines: list[build.Merged]) -> Iterator[ProfileError]:
     earlier: list[_Claim] = []
     for claim in _claims(machines):
         other = next((c for c in earlier if c.clashes(claim)), None)
@@ -163,6 +170,6 @@ def _host_ports(doc: Document, machines: list[build.Merged]) -> None:
                 line = f", line {pos.line}" if pos else ""
                 message = (f"host port {where} is already forwarded by machine {other.machine!r} "
                            f"({format_path(other.path)}{line})")
-            raise doc.error(claim.path, message,
+            yield doc.error(claim.path, message,
                             "Use another host port, or `host: auto` to let hosted pick a free one.")
         earlier.append(claim)

@@ -51,13 +51,21 @@ def _in_directory(directory: Path) -> Path:
 
 
 def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> model.Environment:
-    """Read and validate the profile at ``path``; raise ProfileError on any problem."""
+    """Read and validate the profile at ``path``.
+
+    On any problem, raise the first one in file order as a ProfileError whose
+    ``problems`` lists every one found.  Stages that later ones depend on stop
+    the run: reading and YAML syntax, variables, ``version``, then the schema;
+    the checks across keys run only on a profile whose every value is valid.
+    """
     file = os.path.normpath(Path(path).expanduser().absolute())
     doc = parse(_read(file), file, os.environ if environ is None else environ)
     profile = validate(doc)
     machines = [build.Merged(name, own, profile.defaults) for name, own in profile.machines.items()]
     images = profile.images or {}
-    checks.check(doc, profile.name, machines, images)
+    problems = checks.check(doc, profile.name, machines, images)
+    if problems:
+        raise ProfileError.of_all(problems)
     return model.Environment(
         name=profile.name,
         path=file,

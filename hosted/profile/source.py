@@ -3,7 +3,8 @@
 PyYAML's own constructor silently keeps the last of two equal keys and forgets
 positions, so the node tree is walked here instead: every mapping key and every
 value gets its mark (file line/column) recorded under its key path, duplicate
-keys are refused, and ``${VAR}`` references in string values are substituted.
+keys are refused, and ``${VAR}`` references in string values are substituted
+(every unresolvable one is reported, not just the first).
 """
 
 from __future__ import annotations
@@ -102,7 +103,13 @@ def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
             "(see docs/profile.md).", file=file, line=1, column=1,
         )
     doc = Document(file=file, data=None)
-    doc.data = _Builder(doc, loader, Substituter(environ)).build(node, ())
+    builder = _Builder(doc, loader, Substituter(environ))
+    try:
+        doc.data = builder.build(node, ())
+    except ProfileError as exc:  # the YAML cannot be read further: stop here
+        raise ProfileError.of_all([*builder.problems, exc]) from None
+    if builder.problems:
+        raise ProfileError.of_all(builder.problems)
     if not isinstance(doc.data, dict):
         raise doc.error((), f"the profile must be a mapping of keys, not {_kind(doc.data)}",
                         "Start with `version: 1`, a `name:` and a `machines:` mapping.")
@@ -140,6 +147,7 @@ class _Builder:
         self.subst = subst
         self.active: set[int] = set()  # nodes being built: a recursive alias would loop
         self.count = 0
+        self.problems: list[ProfileError] = []  # unresolved variables, all reported together
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.doc.value_marks.setdefault(path, _position(node.start_mark))
@@ -199,5 +207,8 @@ class _Builder:
             raise self.doc.error(path, f"cannot read this value: {exc.problem}",
                                  "Remove the YAML tag ('!...') or quote the value.") from None
         if isinstance(value, str) and "$" in value:
-            return self.subst.substitute(value, lambda msg, hint: self.doc.error(path, msg, hint))
+            try:
+                return self.subst.substitute(value, lambda msg, hint: self.doc.error(path, msg, hint))
+            except ProfileError as exc:
+                self.problems.append(exc)
         return value

@@ -2,11 +2,13 @@
 
 pydantic reports a ``loc`` tuple per error; it is walked along the document's
 data to find the key path and the file position (skipping pydantic's own union
-tags), and each error type gets a plain message and a hint.
+tags), and each error type gets a plain message and a hint.  Every error is
+kept: the ProfileError raised is the first in file order and lists them all.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 from dataclasses import dataclass
@@ -25,14 +27,67 @@ VERSION_HINT = "Start the profile with `version: 1` (the only profile format thi
 
 
 def validate(doc: Document) -> Profile:
+    """The validated profile; else a ProfileError carrying every problem found (in ``problems``)."""
     _check_version(doc)
     base = os.path.dirname(doc.file)
     try:
         return Profile.model_validate(doc.data, context={"base": base})
     except ValidationError as exc:
-        problems = [_Problem.of(doc, err) for err in exc.errors(include_url=False)]
-        first = min(problems, key=lambda p: p.sort_key(doc))
-        raise doc.error(first.path, first.message, first.hint, at_key=first.at_key) from None
+        errors = exc.errors(include_url=False)
+    problems = [p.error(doc) for p in _problems(doc.data, errors, base)]
+    raise ProfileError.of_all(problems) from None
+
+
+def _problems(data: Any, errors: list[ErrorDetails], base: str) -> list[_Problem]:
+    """pydantic stops validating a mapping at its first unknown key (and all under it), so
+    every unknown key of that mapping is listed, and a copy of the profile without them is
+    validated again, until no unknown key is left."""
+    unknown: list[_Problem] = []
+    while True:
+        found = [p for err in errors if err["type"] == "unknown_key" for p in _unknown_keys(data, err)]
+        if not found or {p.path for p in found} <= {p.path for p in unknown}:
+            break
+        unknown += found
+        data = _without(data, [p.path for p in found])
+        try:
+            Profile.model_validate(data, context={"base": base})
+            errors = []
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+    # An unknown key is most likely a misspelt one: the key then "missing" (or the NIC left
+    # with no kind) in the same mapping is that same mistake, not another one.
+    misspelt_in = {p.path[:-1] for p in unknown}
+    rest = [_Problem.of(data, err) for err in errors if err["type"] != "unknown_key"]
+    return unknown + [p for p in rest if p.mapping() not in misspelt_in]
+
+
+def _unknown_keys(data: Any, err: ErrorDetails) -> list[_Problem]:
+    path, _ = _locate(data, err)
+    allowed = list(err.get("ctx", {})["allowed"])
+    mapping = _node(data, path[:-1])
+    keys = [k for k in mapping if k not in allowed] if isinstance(mapping, dict) else [path[-1]]
+    return [_Problem((*path[:-1], key), True, "unknown_key", f"unknown key '{key}'",
+                     _did_you_mean(str(key), allowed)) for key in keys]
+
+
+def _without(data: Any, paths: list[KeyPath]) -> Any:
+    """A copy of ``data`` without the keys at ``paths`` (a bare ``- natt`` becomes an empty mapping)."""
+    data = copy.deepcopy(data)
+    for path in paths:
+        parent = _node(data, path[:-1])
+        if isinstance(parent, dict):
+            parent.pop(path[-1], None)
+        elif len(path) >= 2 and _has(_node(data, path[:-2]), path[-2]):
+            _node(data, path[:-2])[path[-2]] = {}
+    return data
+
+
+def _node(data: Any, path: KeyPath) -> Any:
+    for item in path:
+        if not _has(data, item):
+            return None
+        data = data[item]
+    return data
 
 
 def _check_version(doc: Document) -> None:
@@ -55,18 +110,22 @@ _UNION_TAGS = frozenset({"str", "int", "float", "bool", "none"})
 class _Problem:
     path: KeyPath
     at_key: bool
+    kind: str
     message: str
     hint: str
 
     @classmethod
-    def of(cls, doc: Document, err: ErrorDetails) -> _Problem:
-        path, at_key = _locate(doc.data, err)
+    def of(cls, data: Any, err: ErrorDetails) -> _Problem:
+        path, at_key = _locate(data, err)
         message, hint = _explain(err, path)
-        return cls(path, at_key, message, hint)
+        return cls(path, at_key, err["type"], message, hint)
 
-    def sort_key(self, doc: Document) -> tuple[int, int]:
-        pos = doc.position(self.path, at_key=self.at_key)
-        return (pos.line, pos.column) if pos else (0, 0)
+    def mapping(self) -> KeyPath | None:
+        """The mapping a missing key (or NIC kind) is missing from; None for other problems."""
+        return self.path[:-1] if self.kind == "missing" else self.path if self.kind == "one_of" else None
+
+    def error(self, doc: Document) -> ProfileError:
+        return doc.error(self.path, self.message, self.hint, at_key=self.at_key)
 
 
 def _locate(data: Any, err: ErrorDetails) -> tuple[KeyPath, bool]:

@@ -86,6 +86,31 @@ def test_invalid_profile_prints_file_line_key_and_hint_without_traceback(tmp_pat
     assert "Traceback" not in proc.stderr
 
 
+def test_validate_lists_every_problem_and_the_count(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "hosted.yaml"
+    bad.write_text("version: 1\nname: x\nmachines:\n  web:\n    cpus: 0\n    memroy: 512\n"
+                   "  db:\n    state: off\n")
+    assert main(["validate", "-f", str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines == [
+        f"error: {bad}:5:11: machines.web.cpus: 0 is too small",
+        "hint: The minimum is 1.",
+        f"error: {bad}:6:5: machines.web.memroy: unknown key 'memroy'",
+        lines[3],
+        f"error: {bad}:8:12: machines.db.state: False is not allowed here",
+        lines[5],
+        "3 problems in hosted.yaml",
+    ]
+    assert lines[3].startswith("hint: Did you mean 'memory'?")
+    assert lines[5].startswith("hint: Use one of: 'running' or 'poweroff'")
+    # Every command that reads the profile reports the same way, before touching VirtualBox.
+    assert main(["plan", "-f", str(bad)]) == 2
+    assert capsys.readouterr().err == err
+
+
 def test_schema_is_json() -> None:
     proc = run("schema")
     assert proc.returncode == 0
