@@ -11,7 +11,6 @@ is done at all; unconfirmed, the run refuses and changes nothing.
 from __future__ import annotations
 
 import functools
-import itertools
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -136,16 +135,17 @@ class _MachineRun:
         return self.result
 
     def _run_steps(self) -> None:
-        for is_change, group in itertools.groupby(self.mp.steps, key=lambda s: s.action == "change"):
-            batch = list(group)
-            if is_change:
-                self._timed(batch, functools.partial(self._configure, batch))
-                continue
-            for step in batch:
-                if step.action == "noop":
-                    self.emit(Event("step-noop", step.describe(), machine=step.machine))
-                else:
-                    self._timed([step], functools.partial(self._do, step))
+        # Every change of the machine goes in one configure call (one lock, one
+        # save), at the place of the first one: the plan puts them all between
+        # a stop and a start, with no-ops in between.
+        changes = [s for s in self.mp.steps if s.action == "change"]
+        for step in self.mp.steps:
+            if step.action == "noop":
+                self.emit(Event("step-noop", step.describe(), machine=step.machine))
+            elif step.action != "change":
+                self._timed([step], functools.partial(self._do, step))
+            elif step is changes[0]:
+                self._timed(changes, functools.partial(self._configure, changes))
 
     def _timed(self, steps: list[Step], fn: Callable[[], None]) -> None:
         for s in steps:

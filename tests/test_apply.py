@@ -185,3 +185,16 @@ def test_start_is_refused_when_a_program_holds_a_fixed_host_port(backend: Memory
         assert f"127.0.0.1:{port}" in error.message and "in use by another program" in error.message
         assert backend.count("start") == 0
     assert up(e, backend).ok  # type: ignore[attr-defined]
+
+
+def test_all_changes_of_a_machine_go_in_one_configure_call(backend: MemoryBackend) -> None:
+    before = env(spec("db", state="poweroff", memory_mb=128, cpus=1, disk_mb=16))
+    assert up(before, backend).ok  # type: ignore[attr-defined]
+    # cpus and disk change, memory does not: the plan has a no-op between the changes.
+    after = env(spec("db", state="poweroff", memory_mb=128, cpus=2, disk_mb=32))
+    steps = [s.action for s in plan(after, backend.list_machines()).machines[0].steps]
+    assert steps.index("noop") < len(steps) - 1 and steps.count("change") == 2
+    assert up(after, backend).ok  # type: ignore[attr-defined]
+    assert backend.count("configure") == 1
+    [call] = [c for c in backend.calls if c.method == "configure"]
+    assert set(call.args[0]) == {"cpus", "disk_mb"}
