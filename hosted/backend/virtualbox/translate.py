@@ -8,6 +8,7 @@ keeps VirtualBox's own message and result code.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -72,10 +73,23 @@ def translate(ctx: Ctx, exc: BaseException, what: str) -> HostedError:
     return OperationFailed(message, hint_for(code), result_code=code)
 
 
+_thread = threading.local()
+
+
+def attach_thread(ctx: Ctx) -> None:
+    """COM (CoInitializeEx) and XPCOM (AttachThread) expect each thread that calls
+    VirtualBox to be set up once; `hosted up` calls the backend from worker threads."""
+    if threading.current_thread() is threading.main_thread() or getattr(_thread, "attached", False):
+        return
+    ctx.mgr.initPerThread()
+    _thread.attached = True
+
+
 @contextlib.contextmanager
 def boundary(ctx: Ctx, what: str) -> Iterator[None]:
     """Let HostedErrors through; turn the bindings' exceptions into named errors."""
     try:
+        attach_thread(ctx)
         yield
     except HostedError:
         raise
