@@ -14,7 +14,7 @@ class Mgr:
         self.inits: list[str] = []
         self.oXcptClass = RuntimeError
 
-    def initPerThread(self) -> None:  # noqa: N802 - vboxapi's name
+    def initPerThread(self) -> None:
         self.inits.append(threading.current_thread().name)
 
 
