@@ -242,7 +242,7 @@ class _MachineRun:
         spec = self.mp.spec
         nics = spec.nics if spec is not None and spec.nics is not None else ()
         for f in (f for n in nics for f in n.forwards):
-            if f.host is not None and f.protocol == "tcp" and port_is_listening(f.host_ip, f.host):
+            if f.host is not None and port_is_listening(f.host_ip, f.host, f.protocol):
                 raise PortConflict(
                     f"{self.mp.machine}: host port {f.host_ip}:{f.host} (forward {f.name!r}) is "
                     "already in use by another program",

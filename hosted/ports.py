@@ -49,11 +49,20 @@ def _file_lock(path: Path) -> Iterator[None]:
         yield
 
 
-def port_is_listening(host_ip: str, port: int) -> bool:
-    """True when something on this host already holds ``host_ip:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def port_is_listening(host_ip: str, port: int, protocol: str = "tcp") -> bool:
+    """True when something on this host already holds ``host_ip:port`` for ``protocol``.
+
+    IPv6 addresses bind an IPv6 socket; SO_REUSEADDR (POSIX) lets a port that
+    only has connections in TIME_WAIT count as free, while a real listener
+    still makes the bind fail.
+    """
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
+    with socket.socket(family, kind) as s:
+        if os.name == "posix":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((host_ip or "0.0.0.0", port))
+            s.bind((host_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
         except OSError:
             return True
     return False

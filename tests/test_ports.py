@@ -121,3 +121,37 @@ def test_concurrent_processes_get_distinct_ports(tmp_path: Path) -> None:
     ports = [port for r in results for port in r]
     assert len(ports) == 12
     assert len(set(ports)) == 12, f"collision: {results}"
+
+
+def test_listening_check_follows_the_address_family_and_protocol() -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+        s6.bind(("::1", 0))
+        s6.listen()
+        port6 = s6.getsockname()[1]
+        assert port_is_listening("::1", port6)
+    assert not port_is_listening("::1", port6)  # an IPv6 address is checked, not refused
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        assert port_is_listening("127.0.0.1", port, "udp")
+        assert not port_is_listening("127.0.0.1", port, "tcp")
+
+
+def test_a_port_with_only_time_wait_connections_is_free() -> None:
+    import socket
+
+    server = socket.socket()
+    # Like VirtualBox NAT's listener (and most servers): Linux lets a new bind
+    # reuse a TIME_WAIT port only when the old socket allowed it too.
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = server.accept()
+    conn.close()  # the server side closes first: its end of the connection sits in TIME_WAIT
+    client.close()
+    server.close()
+    assert not port_is_listening("127.0.0.1", port)
