@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
+import threading
 from pathlib import Path
 
 import paramiko
@@ -19,22 +21,32 @@ from hosted import paths
 from hosted.errors import SshError
 
 KEY_NAME = "id_ed25519"
+# Threads of one run take turns; other runs are kept safe by the atomic link/rename.
+_LOCK = threading.Lock()
 
 
 def ensure_keypair(env_name: str) -> Path:
     """The environment's private key path, generating the pair on first use.
 
-    Safe against a concurrent run doing the same: the private key appears
-    atomically (hard link of a complete temporary file) and the first one wins.
+    Safe against other threads (``hosted up`` brings machines up in threads)
+    and other runs doing the same: each writer has its own temporary file,
+    the private key appears atomically (hard link of a complete file, the
+    first one wins) and the public key by an atomic rename.
     """
     directory = paths.environment_dir(env_name) / "ssh"
     private = directory / KEY_NAME
-    if not private.exists():
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _generate(private, comment=f"hosted-{env_name}")
     public = private.with_name(KEY_NAME + ".pub")
-    if not public.exists():
-        _write_public(private, public, comment=f"hosted-{env_name}")
+    comment = f"hosted-{env_name}"
+    with _LOCK:
+        try:
+            if not private.exists():
+                directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                _generate(private)
+            if not public.exists():
+                _write_public(private, public, comment)
+        except OSError as exc:
+            raise SshError(f"cannot create the SSH key pair of environment {env_name!r}: {exc}",
+                           hint=f"check that {directory} is a directory you can write to") from exc
     return private
 
 
@@ -53,14 +65,11 @@ def public_key_line(path: Path) -> str:
     return f"{key.get_name()} {key.get_base64()}"
 
 
-def _generate(private: Path, comment: str) -> None:
+def _generate(private: Path) -> None:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                             serialization.NoEncryption())
-    tmp = private.with_name(f".{KEY_NAME}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
+    tmp = _write_temporary(private, pem, 0o600)
     try:
         os.link(tmp, private)
     except FileExistsError:
@@ -68,10 +77,26 @@ def _generate(private: Path, comment: str) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    _write_public(private, private.with_name(KEY_NAME + ".pub"), comment)
 
 
 def _write_public(private: Path, public: Path, comment: str) -> None:
-    tmp = public.with_name(f".{public.name}.{os.getpid()}.tmp")
-    tmp.write_text(f"{public_key_line(private)} {comment}\n")
-    os.replace(tmp, public)
+    tmp = _write_temporary(public, f"{public_key_line(private)} {comment}\n".encode(), 0o644)
+    try:
+        os.replace(tmp, public)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_temporary(beside: Path, data: bytes, mode: int) -> Path:
+    """A complete file with ``data`` next to ``beside``, under a name no other writer uses."""
+    fd, name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=".tmp", dir=beside.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(name, mode)  # mkstemp makes it 0600
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)

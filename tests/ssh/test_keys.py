@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from hosted import paths
 from hosted.errors import HostKeyMismatch, SshError
-from hosted.ssh import ensure_keypair, fingerprint, forget_host_key, pin_host_keys, read_pins
+from hosted.ssh import ensure_keypair, fingerprint, forget_host_key, keys, pin_host_keys, read_pins
 from hosted.ssh.commands import OutputCollector, wrap_command
 from hosted.ssh.hostkeys import check_host_key, host_key_algorithms
 from hosted.ssh.keys import load_private_key
@@ -100,3 +103,36 @@ def read_pins_from(lines: list[str]) -> list:  # type: ignore[type-arg]
         known = Path(tmp) / "kh"
         pin_host_keys(known, "x", lines)
         return read_pins(known, "x")
+
+
+@pytest.mark.parametrize("locked", [True, False], ids=["threads", "processes"])
+def test_keypair_creation_is_safe_across_threads(locked: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hosted up` brings machines up in threads; on a fresh environment they
+    all create the key pair at once and each must get one complete pair.
+    Without the lock, the threads race as separate runs would."""
+    if not locked:
+        monkeypatch.setattr(keys, "_LOCK", contextlib.nullcontext())
+    for trial in range(20):
+        env = f"threads-{locked}-{trial}"
+        barrier = threading.Barrier(6)
+
+        def create(env: str = env, barrier: threading.Barrier = barrier) -> tuple[Path, str, str]:
+            barrier.wait()
+            key = ensure_keypair(env)
+            public = key.with_name("id_ed25519.pub").read_text().split()[1]
+            return key, load_private_key(key).get_base64(), public
+
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(lambda _: create(), range(6)))
+        assert len({r[0] for r in results}) == 1
+        assert len({r[1] for r in results} | {r[2] for r in results}) == 1
+        directory = results[0][0].parent
+        assert sorted(p.name for p in directory.iterdir()) == ["id_ed25519", "id_ed25519.pub"]
+
+
+def test_keypair_in_an_unwritable_place_is_a_named_error() -> None:
+    paths.environment_dir("keys-blocked").mkdir(parents=True)
+    (paths.environment_dir("keys-blocked") / "ssh").write_text("a file, not a directory")
+    with pytest.raises(SshError, match="cannot create the SSH key pair") as err:
+        ensure_keypair("keys-blocked")
+    assert str(paths.environment_dir("keys-blocked") / "ssh") in err.value.hint
