@@ -56,10 +56,12 @@ def _cached(path: Path, progress: Progress | None, done: int = 0, total: int = 0
     hit = known.get(key)
     if isinstance(hit, list) and hit[:2] == stamp:
         return str(hit[2])
-    digest = sha256_file(path, progress, done, total or stat.st_size)
-    known = _load()  # another process may have added entries meanwhile
-    known[key] = [*stamp, digest]
-    store.write_json(_index(), known)
+    digest = sha256_file(path, progress, done, total or stat.st_size)  # not under the lock: slow
+
+    def add(known: dict[str, object]) -> dict[str, object]:
+        return {**known, key: [*stamp, digest]}
+
+    store.update_json(_index(), add)
     return digest
 
 
@@ -77,8 +79,13 @@ def _load() -> dict[str, object]:
 
 def forget_missing() -> int:
     """Drop remembered digests of files that no longer exist; how many were dropped."""
-    known = _load()
-    kept = {k: v for k, v in known.items() if os.path.exists(k)}
-    if len(kept) != len(known):
-        store.write_json(_index(), kept)
-    return len(known) - len(kept)
+    dropped = 0
+
+    def keep_existing(known: dict[str, object]) -> dict[str, object]:
+        nonlocal dropped
+        kept = {k: v for k, v in known.items() if os.path.exists(k)}
+        dropped = len(known) - len(kept)
+        return kept
+
+    store.update_json(_index(), keep_existing)
+    return dropped

@@ -9,8 +9,9 @@ Layout under ``paths.cache_dir()/images``::
     hashes.json                   path -> (size, mtime, sha256) of local files already hashed
 
 The directory name is the sha256 of the image, so an entry is never trusted
-under another name.  Every write goes through a temporary file and a rename:
-a crash leaves the old file or the new one, never half of one.
+under another name.  Every write goes through a temporary file of its own and a
+rename: a crash leaves the old file or the new one, never half of one.  Updates
+(read, change, write) hold a lock (``locked``): threads and processes fetch at once.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ import contextlib
 import json
 import os
 import shutil
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from hosted import paths
+from hosted.images import locks
 
 META = "meta.json"
 UNPACKED = "unpacked"
@@ -86,9 +89,10 @@ def write(entry: Entry) -> Entry:
 
 def record(digest: str, **changes: Any) -> Entry:
     """Create or update the entry for ``digest``; ``last_used`` becomes now."""
-    now = time.time()
-    old = read(digest) or Entry(sha256=digest, source="", added=now)
-    return write(replace(old, last_used=now, **changes))
+    with locked(f"meta-{digest}"):
+        now = time.time()
+        old = read(digest) or Entry(sha256=digest, source="", added=now)
+        return write(replace(old, last_used=now, **changes))
 
 
 def entries() -> Iterator[Entry]:
@@ -107,11 +111,32 @@ def remove(digest: str) -> None:
     shutil.rmtree(entry_dir(digest), ignore_errors=True)
 
 
+def locked(name: str) -> contextlib.AbstractContextManager[None]:
+    """The cache's lock called ``name``, for this process's threads and other processes."""
+    return locks.held(images_root() / "locks" / f"{name}.lock")
+
+
 def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def update_json(path: Path, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Read the JSON object at ``path`` ({} if none), ``change`` it and write it, under its lock."""
+    with locked(path.name):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        write_json(path, change(data if isinstance(data, dict) else {}))
 
 
 def _tree_size(path: Path) -> int:

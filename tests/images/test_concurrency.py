@@ -1,0 +1,71 @@
+"""The image cache used by several threads (``hosted up`` works on machines in parallel)
+and by several processes at once: no write is lost, no temporary file is shared."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from hosted.images import digest, store
+
+
+def in_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            work(n)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_threads_recording_one_entry_never_collide() -> None:
+    def work(n: int) -> None:
+        for i in range(50):
+            store.record("ab" * 32, name=f"t{n}-{i}")
+
+    assert in_threads(8, work) == []
+    entry = store.read("ab" * 32)
+    assert entry is not None and entry.name.endswith("-49")
+    leftovers = [p.name for p in store.entry_dir("ab" * 32).iterdir() if p.name != store.META]
+    assert leftovers == [], "temporary files left behind"
+
+
+def test_threads_hashing_files_lose_no_remembered_digest(tmp_path: Path) -> None:
+    files = [tmp_path / f"f{n}-{i}" for n in range(8) for i in range(15)]
+    for f in files:
+        f.write_bytes(f.name.encode())
+
+    def work(n: int) -> None:
+        for f in files[n * 15:(n + 1) * 15]:
+            digest.sha256_of(f)
+
+    assert in_threads(8, work) == []
+    known = json.loads((store.images_root() / "hashes.json").read_text())
+    assert sorted(known) == sorted(str(f.absolute()) for f in files)
+
+
+def test_two_processes_hashing_files_lose_no_remembered_digest(tmp_path: Path) -> None:
+    files = [tmp_path / f"p{n}-{i}" for n in range(2) for i in range(40)]
+    for f in files:
+        f.write_bytes(f.name.encode())
+    script = ("import sys; from pathlib import Path; from hosted.images import digest\n"
+              "for name in sys.argv[1:]: digest.sha256_of(Path(name))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, *map(str, files[n * 40:(n + 1) * 40])])
+             for n in range(2)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    known = json.loads((store.images_root() / "hashes.json").read_text())
+    assert sorted(known) == sorted(str(f.absolute()) for f in files)
