@@ -207,3 +207,23 @@ def test_a_vagrant_box_through_the_image_cache(images: Images) -> None:
     for name in ("a", "b"):
         assert_linked(images, images.clone(uuid, images.spec(name)), template)
     assert sha256(box) == digest
+
+
+def test_a_clone_is_tagged_before_it_is_registered(images: Images, monkeypatch: pytest.MonkeyPatch) -> None:
+    ova = images.files / "tagged.ova"
+    export_machine(images.ctx, f"{images.prefix}-tagsrc", ova, images.files)
+    template = images.import_("tagged", ova, "ovf")
+    vbox = images.ctx.vbox
+    seen: list[str] = []
+
+    class Spy:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(vbox, name)
+
+        def registerMachine(self, machine: Any) -> None:
+            seen.append(str(machine.getExtraData("hosted/environment")))
+            vbox.registerMachine(machine)
+
+    monkeypatch.setattr(images.ctx, "vbox", Spy())
+    images.clone(template.uuid, images.spec("tagged"))
+    assert seen == ["test"]

@@ -16,7 +16,7 @@ from hosted.backend.virtualbox.create import check_name, delete_files, find
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_serial_log
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import ensure_dvd_drive
-from hosted.backend.virtualbox.tags import write_media
+from hosted.backend.virtualbox.tags import write_media, write_tags
 from hosted.backend.virtualbox.translate import wait_progress
 from hosted.errors import ImageError, OperationFailed
 from hosted.events import Emit, Event
@@ -61,6 +61,10 @@ def clone(
     try:
         wait_progress(ctx, snapshot.machine.cloneTo(target, c.CloneMode_MachineState, options),
                       what, emit, spec.vm_name)
+        # Tagged before it is registered, as create does: a crash in between must
+        # not leave an untagged machine under the profile's name (NameConflict forever).
+        write_tags(target, tags)
+        target.saveSettings()
         ctx.vbox.registerMachine(target)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # made by this call: it did not exist before
