@@ -68,9 +68,12 @@ def for_each(
         return list(pool.map(one, machines))
 
 
+PARALLEL = 4  # machines halted, suspended or resumed at once: each may wait for its guest
+
+
 def halt(
     env: Environment, backend: Backend, names: Sequence[str], emit: Emit, *, force: bool = False,
-    timeout: float = 60.0,
+    timeout: float = 60.0, parallel: int = PARALLEL,
 ) -> list[MachineResult]:
     def act(m: ObservedMachine) -> str | None:
         if m.power.is_off and m.power != PowerState.SAVED:
@@ -80,10 +83,11 @@ def halt(
         backend.stop(m.uuid, "poweroff" if force else "acpi", timeout, emit)
         return None
 
-    return for_each(owned_machines(env, backend, names), "halt", act, emit)
+    return for_each(owned_machines(env, backend, names), "halt", act, emit, parallel=parallel)
 
 
-def suspend(env: Environment, backend: Backend, names: Sequence[str], emit: Emit) -> list[MachineResult]:
+def suspend(env: Environment, backend: Backend, names: Sequence[str], emit: Emit, *,
+            parallel: int = PARALLEL) -> list[MachineResult]:
     def act(m: ObservedMachine) -> str | None:
         if m.power == PowerState.SAVED:
             return "already suspended"
@@ -92,10 +96,11 @@ def suspend(env: Environment, backend: Backend, names: Sequence[str], emit: Emit
         backend.save_state(m.uuid, emit)
         return None
 
-    return for_each(owned_machines(env, backend, names), "suspend", act, emit)
+    return for_each(owned_machines(env, backend, names), "suspend", act, emit, parallel=parallel)
 
 
-def resume(env: Environment, backend: Backend, names: Sequence[str], emit: Emit) -> list[MachineResult]:
+def resume(env: Environment, backend: Backend, names: Sequence[str], emit: Emit, *,
+           parallel: int = PARALLEL) -> list[MachineResult]:
     def act(m: ObservedMachine) -> str | None:
         if m.power == PowerState.RUNNING:
             return "already running"
@@ -104,4 +109,4 @@ def resume(env: Environment, backend: Backend, names: Sequence[str], emit: Emit)
         backend.resume(m.uuid, emit)
         return None
 
-    return for_each(owned_machines(env, backend, names), "resume", act, emit)
+    return for_each(owned_machines(env, backend, names), "resume", act, emit, parallel=parallel)

@@ -94,3 +94,19 @@ def test_foreign_machines_are_never_touched(backend: MemoryBackend) -> None:
     halt(ENV, backend, [], Recorder(), force=True)
     m = backend.get_machine(foreign)
     assert m is not None and m.power == PowerState.RUNNING
+
+
+def test_machines_halt_at_once_not_one_after_another(backend: MemoryBackend) -> None:
+    import threading
+
+    barrier = threading.Barrier(2, timeout=5)
+    stop = backend.stop
+
+    def slow_guest(uuid: str, mode: str, timeout: float, emit: object) -> None:
+        barrier.wait()  # passes only while both machines are being halted together
+        stop(uuid, mode, timeout, emit)  # type: ignore[arg-type]
+
+    backend.stop = slow_guest  # type: ignore[method-assign]
+    results = halt(ENV, backend, [], Recorder())
+    assert [r.ok for r in results] == [True, True]
+    assert power(backend) == {"web": PowerState.POWEROFF, "db": PowerState.POWEROFF}
