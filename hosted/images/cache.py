@@ -67,9 +67,17 @@ def _fetch_url(image: ImageSpec, emit: Emit, attempts: int) -> store.Entry:
         raise ImageError(f"image {image.name!r} is a download without a sha256",
                          "Add `sha256:` to the image in the profile: downloads are verified before use.")
     entry = cached(image)
-    if entry is not None:
-        emit(Event("info", f"image {image.name} is cached ({expected[:12]})"))
-        return store.record(expected, name=image.name)
+    if entry is None:
+        # One download per digest: threads and processes would write the same partial file.
+        with store.locked(f"download-{expected}"):
+            entry = cached(image)  # whoever waited finds it downloaded
+            if entry is None:
+                return _download(image, expected, emit, attempts)
+    emit(Event("info", f"image {image.name} is cached ({expected[:12]})"))
+    return store.record(expected, name=image.name)
+
+
+def _download(image: ImageSpec, expected: str, emit: Emit, attempts: int) -> store.Entry:
     partial = store.partial_path(expected)
     got = download.download(image.source, partial, image.name, emit, attempts=attempts)
     if got != expected:

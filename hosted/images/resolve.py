@@ -4,9 +4,12 @@ TemplateImage.  This is what the CLI passes as ``ApplyOptions.images``."""
 
 from __future__ import annotations
 
+import os
+
 from hosted.errors import ImageError
 from hosted.events import Emit
-from hosted.images.cache import fetch
+from hosted.images import locks
+from hosted.images.cache import fetch, is_url
 from hosted.images.sources import ImageInfo, inspect
 from hosted.images.templates import TemplateImage
 from hosted.model import ImageSpec
@@ -27,5 +30,9 @@ def template_image(name: str, info: ImageInfo) -> TemplateImage:
 
 
 def from_cache(image: ImageSpec, emit: Emit) -> TemplateImage:
-    """Fetch (or find in the cache) and verify ``image``, unpack it once, and say what to import."""
-    return template_image(image.name, inspect(fetch(image, emit)))
+    """Fetch (or find in the cache) and verify ``image``, unpack it once, and say what to import.
+
+    Machines of one image, created in parallel, wait for one download or hash of it."""
+    key = image.sha256 if is_url(image.source) and image.sha256 else os.path.abspath(image.source)
+    with locks.thread_lock(f"image:{key}"):
+        return template_image(image.name, inspect(fetch(image, emit)))

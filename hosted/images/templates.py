@@ -10,7 +10,6 @@ Templates are reference-counted through the hypervisor's own tags, so
 from __future__ import annotations
 
 import platform
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -18,6 +17,7 @@ from typing import Literal
 from hosted.backend.base import Backend, TemplateInfo, TemplateSource
 from hosted.errors import HostedError, ImageError
 from hosted.events import Emit, Event
+from hosted.images import locks
 from hosted.model import ImageSpec
 
 ImportKind = Literal["ovf", "disk", "iso"]  # "iso": an installer, never imported (see images.installer)
@@ -39,10 +39,6 @@ class TemplateImage:
 
 # The composition root passes a function that fetches/verifies/unpacks an image.
 ResolveImage = Callable[[ImageSpec, Emit], TemplateImage]
-
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
 
 def arch_family(arch: str) -> str | None:
     """"x86" or "arm" for a CPU architecture name (either spelling), None when unknown."""
@@ -79,7 +75,7 @@ def ensure_template(
         raise ImageError(f"image '{image.name}' is an installer ISO: machines are installed from it, "
                          "not cloned", "give the machine a `disk:`; `hosted up` installs the OS on it")
     check_arch(image, local, host_machine)
-    with _lock_for(local.digest):
+    with locks.thread_lock(f"template:{local.digest}"):  # machines of one image share one import
         same = [t for t in backend.list_templates() if t.digest == local.digest]
         healthy = [t for t in same if t.healthy]
         if healthy:
@@ -103,12 +99,6 @@ def _drop_broken(backend: Backend, image: ImageSpec, broken: TemplateInfo, emit:
         backend.delete_template(broken.uuid, emit)
     except HostedError as exc:
         emit(Event("warning", f"could not remove {broken.vm_name}: {exc.message}"))
-
-
-def _lock_for(digest: str) -> threading.Lock:
-    """Machines of one image created in parallel share one import."""
-    with _locks_guard:
-        return _locks.setdefault(digest, threading.Lock())
 
 
 def prune_templates(

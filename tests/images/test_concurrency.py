@@ -10,7 +10,16 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from imagekit import serving, sha, vdi, write
+
+from hosted.events import discard
 from hosted.images import digest, store
+from hosted.images.resolve import from_cache
+from hosted.images.templates import TemplateImage
+from hosted.model import ImageSpec
+
+DATA = vdi(1024 * 1024)
 
 
 def in_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
@@ -69,3 +78,43 @@ def test_two_processes_hashing_files_lose_no_remembered_digest(tmp_path: Path) -
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     known = json.loads((store.images_root() / "hashes.json").read_text())
     assert sorted(known) == sorted(str(f.absolute()) for f in files)
+
+
+def test_machines_of_one_url_image_share_one_download() -> None:
+    with serving({"/deb.vdi": DATA}) as server:
+        server.chunk_delay = 0.02  # 16 chunks: the threads overlap
+        image = ImageSpec(name="deb", source=server.url("/deb.vdi"), sha256=sha(DATA))
+        got: list[TemplateImage] = []
+        assert in_threads(3, lambda n: got.append(from_cache(image, discard))) == []
+    assert server.ranges("/deb.vdi") == [None], "one download"
+    assert len(got) == 3 and len({t.path for t in got}) == 1
+    assert Path(got[0].path).read_bytes() == DATA
+
+
+def test_a_local_image_is_hashed_once_by_parallel_machines(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / "deb.vdi", DATA)
+    hashed: list[Path] = []
+    real = digest.sha256_file
+
+    def counting(file: Path, *args: object, **kw: object) -> str:
+        hashed.append(file)
+        return real(file, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest, "sha256_file", counting)
+    image = ImageSpec(name="deb", source=str(path))
+    assert in_threads(4, lambda n: from_cache(image, discard)) == []
+    assert hashed == [path]
+
+
+def test_two_processes_fetching_one_url_share_one_download() -> None:
+    script = ("import sys; from hosted.images import fetch; from hosted.model import ImageSpec\n"
+              "print(fetch(ImageSpec(name='deb', source=sys.argv[1], sha256=sys.argv[2])).path)\n")
+    with serving({"/deb.vdi": DATA}) as server:
+        server.chunk_delay = 0.02
+        procs = [subprocess.Popen([sys.executable, "-c", script, server.url("/deb.vdi"), sha(DATA)],
+                                  stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs[0] == outs[1] and Path(outs[0]).read_bytes() == DATA
+    assert server.ranges("/deb.vdi") == [None], "one download"
