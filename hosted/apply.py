@@ -239,9 +239,7 @@ class _MachineRun:
     def _check_listeners(self) -> None:
         """A fixed forward whose host port another program holds would fail silently
         inside VirtualBox's NAT: refuse to start instead, naming the port."""
-        spec = self.mp.spec
-        nics = spec.nics if spec is not None and spec.nics is not None else ()
-        for f in (f for n in nics for f in n.forwards):
+        for f in self.mp.spec.forwards() if self.mp.spec is not None else ():
             if f.host is not None and port_is_listening(f.host_ip, f.host, f.protocol):
                 raise PortConflict(
                     f"{self.mp.machine}: host port {f.host_ip}:{f.host} (forward {f.name!r}) is "

@@ -12,14 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from hosted.errors import PortConflict
-from hosted.model import Environment, Forward, ObservedMachine
-
-ANY = ("", "0.0.0.0")
-
-
-def _overlap(a: Forward, b: Forward) -> bool:
-    same_ip = a.host_ip == b.host_ip or a.host_ip in ANY or b.host_ip in ANY
-    return same_ip and a.protocol == b.protocol and a.host == b.host
+from hosted.model import Environment, ObservedMachine
 
 
 def _owner(m: ObservedMachine) -> str:
@@ -42,7 +35,7 @@ def check_ports(
         if (names and spec.name not in names) or spec.nics is None:
             continue
         for want in (f for n in spec.nics for f in n.forwards if f.host is not None):
-            clash = next((m for m, have in others if _overlap(want, have)), None)
+            clash = next((m for m, have in others if want.overlaps(have)), None)
             if clash is not None:
                 raise PortConflict(
                     f"machine {spec.name!r}: forward {want.name!r} wants host port {want.host_ip}:{want.host}"

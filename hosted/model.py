@@ -20,6 +20,7 @@ DesiredState = Literal["running", "poweroff"]
 Protocol = Literal["tcp", "udp"]
 
 DEFAULT_HOST_IP = "127.0.0.1"
+ANY_ADDRESSES = ("", "0.0.0.0", "::")  # a forward from these listens on every host address
 
 
 class PowerState(enum.StrEnum):
@@ -54,6 +55,12 @@ class Forward:
     host_ip: str = DEFAULT_HOST_IP
     protocol: Protocol = "tcp"
     guest_ip: str = ""
+
+    def overlaps(self, other: Forward) -> bool:
+        """Would both forwards need the same host port (same protocol, overlapping address)?"""
+        same_ip = (self.host_ip == other.host_ip or self.host_ip in ANY_ADDRESSES
+                   or other.host_ip in ANY_ADDRESSES)
+        return same_ip and self.protocol == other.protocol and self.host == other.host
 
     def matches(self, other: Forward) -> bool:
         """Does an observed forward satisfy this desired one?  Auto matches any host port."""
@@ -183,6 +190,10 @@ class MachineSpec:
     # Keys that describe the VM's configuration (compared with VirtualBox).
     CONFIG_KEYS = ("os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics",
                    "shared_folders", "dvd")
+
+    def forwards(self) -> tuple[Forward, ...]:
+        """Every NAT forward the profile declares for the machine, in NIC order."""
+        return tuple(f for n in self.nics or () for f in n.forwards)
 
     def config_hash(self) -> str:
         """A hash of the declared VM configuration, stored as a tag at apply time."""

@@ -185,7 +185,7 @@ def _forwards(spec: MachineSpec, cur: ObservedMachine) -> tuple[bool, str, str] 
     if spec.nics is None:
         return None
     have_all = cur.forwards()
-    want_all = tuple(f for n in spec.nics for f in n.forwards)
+    want_all = spec.forwards()
     same = all(_forwards_match(w, h) for w, h in zip(spec.nics, cur.nics, strict=False))
     return same, render.forwards(have_all), render.forwards(want_all)
 

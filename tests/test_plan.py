@@ -217,10 +217,11 @@ def test_port_conflict_rules() -> None:
     udp = observed("x", owned=False, nics=(nat(rep(fwd(80, 8080), protocol="udp")),))
     other_ip = observed("y", owned=False, nics=(nat(rep(fwd(80, 8080), host_ip="127.0.0.2")),))
     assert plan(env(spec(nics=(nat(fwd(8000, 8080)),))), [udp, other_ip])
-    # 0.0.0.0 clashes with every address.
-    wildcard = observed("z", owned=False, nics=(nat(rep(fwd(80, 8080), host_ip="0.0.0.0")),))
-    with pytest.raises(PortConflict):
-        plan(env(spec(nics=(nat(fwd(8000, 8080)),))), [wildcard])
+    # 0.0.0.0 and :: clash with every address.
+    for any_address in ("0.0.0.0", "::"):
+        wildcard = observed("z", owned=False, nics=(nat(rep(fwd(80, 8080), host_ip=any_address)),))
+        with pytest.raises(PortConflict):
+            plan(env(spec(nics=(nat(fwd(8000, 8080)),))), [wildcard])
     # Another environment's machine counts, even when powered off.
     theirs = observed("w", environment="other", nics=(nat(fwd(80, 8080)),))
     with pytest.raises(PortConflict, match="environment 'other'"):

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from hosted.errors import ProfileError
+from hosted.model import ANY_ADDRESSES
 from hosted.profile import build, schema
 from hosted.profile.source import Document, KeyPath, format_path
 
-_ANY_ADDRESS = ("", "0.0.0.0", "::")
 T = TypeVar("T")
 
 
@@ -142,7 +142,7 @@ class _Claim:
 
     def clashes(self, other: _Claim) -> bool:
         same_address = self.address == other.address or \
-            self.address in _ANY_ADDRESS or other.address in _ANY_ADDRESS
+            self.address in ANY_ADDRESSES or other.address in ANY_ADDRESSES
         return same_address and self.port == other.port and self.protocol == other.protocol
 
 
