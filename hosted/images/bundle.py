@@ -28,7 +28,7 @@ from typing import Any
 from hosted import paths
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
-from hosted.images import digest
+from hosted.images import digest, store
 from hosted.images.cache import fetch
 from hosted.images.rewrite import referenced_paths, rewrite_sources
 
@@ -96,6 +96,10 @@ def _write_tar(output: Path, manifest: dict[str, Any], profile_bytes: bytes,
                     emit(Event("info", f"adding {name}"))
                 tar.add(path, name)
         os.replace(tmp, output)
+    except OSError as exc:
+        raise ImageError(f"cannot write the bundle {output}: {exc.strerror or exc} ({exc.filename or tmp})",
+                         f"Check free space and permissions in {output.parent}, and that "
+                         f"{output} is not a directory.") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -112,23 +116,31 @@ def open_bundle(path: Path, emit: Emit = discard) -> Path:
     manifest, raw = _read_manifest(path)
     key = hashlib.sha256(raw).hexdigest()[:32]
     target = paths.cache_dir() / "bundles" / key
-    if not target.is_dir():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
-        try:
-            emit(Event("info", f"extracting bundle {path.name}"))
-            _extract(path, work)
-            verify(work, manifest)
-            try:
-                os.rename(work, target)
-            except OSError:
-                if not target.is_dir():
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    else:
-        verify(target, manifest)  # cheap: digests are remembered by path, size and mtime
+    try:
+        if not target.is_dir():
+            _extract_once(path, manifest, target, emit)
+        else:
+            verify(target, manifest)  # cheap: digests are remembered by path, size and mtime
+    except OSError as exc:
+        raise store.os_error(exc, f"extract the bundle {path}") from None
     return target / str(manifest["profile"])
+
+
+def _extract_once(path: Path, manifest: dict[str, Any], target: Path, emit: Emit) -> None:
+    """Into a temporary directory renamed to ``target``: a half extraction never looks complete."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
+    try:
+        emit(Event("info", f"extracting bundle {path.name}"))
+        _extract(path, work)
+        verify(work, manifest)
+        try:
+            os.rename(work, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
@@ -157,7 +169,14 @@ def _extract(path: Path, into: Path) -> None:
                 raise ImageError(f"{path}: unsafe entry {member.name!r} in the bundle",
                                  "The bundle was not made by hosted, or was altered: do not use it.")
         kwargs: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-        tar.extractall(into, **kwargs)
+        try:
+            tar.extractall(into, **kwargs)
+        except OSError as exc:
+            where = Path(exc.filename).relative_to(into) if exc.filename and \
+                Path(exc.filename).is_relative_to(into) else exc.filename
+            raise ImageError(f"cannot extract {where} from the bundle {path}: {exc.strerror or exc}",
+                             f"Check free space in {into.parent}; a bundle not made by hosted "
+                             "may hold entries that clash.") from None
 
 
 def verify(root: Path, manifest: dict[str, Any]) -> None:

@@ -42,11 +42,14 @@ def is_url(source: str) -> bool:
 
 def fetch(image: ImageSpec, emit: Emit = discard, *, attempts: int = 3) -> LocalImage:
     """The image as a local verified file; ImageError on a checksum mismatch or a failed download."""
-    entry = _fetch_url(image, emit, attempts) if is_url(image.source) else _hash_path(image, emit)
-    kind = entry.kind
-    if not kind or image.kind not in ("auto", kind):
-        kind = detect(entry.path, image.kind)
-        entry = store.record(entry.sha256, kind=kind)
+    try:
+        entry = _fetch_url(image, emit, attempts) if is_url(image.source) else _hash_path(image, emit)
+        kind = entry.kind
+        if not kind or image.kind not in ("auto", kind):
+            kind = detect(entry.path, image.kind)
+            entry = store.record(entry.sha256, kind=kind)
+    except OSError as exc:  # the cache's disk is full or read-only, or a file is in the way
+        raise store.os_error(exc, f"store image {image.name!r}") from None
     return LocalImage(name=image.name, path=entry.path, sha256=entry.sha256, kind=_kind(kind),
                       source=image.source, declared_arch=image.arch, cloud_init=image.cloud_init)
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hosted import paths
+from hosted.errors import ImageError
 from hosted.images import locks
 
 META = "meta.json"
@@ -137,6 +138,14 @@ def update_json(path: Path, change: Callable[[dict[str, Any]], dict[str, Any]]) 
         except (OSError, ValueError):
             data = {}
         write_json(path, change(data if isinstance(data, dict) else {}))
+
+
+def os_error(exc: OSError, doing: str) -> ImageError:
+    """An ImageError for a file system that refused, naming the path and where to look."""
+    path = Path(exc.filename) if exc.filename else images_root()
+    where = f"the image cache ({images_root()})" if path.is_relative_to(images_root()) else str(path)
+    return ImageError(f"cannot {doing}: {exc.strerror or exc} ({path})",
+                      f"Check free space and permissions of {where}.")
 
 
 def _tree_size(path: Path) -> int:
