@@ -43,7 +43,7 @@ def for_each(
 ) -> list[MachineResult]:
     """Run ``action`` on each machine, ``parallel`` at a time; results in the machines' order."""
     def one(m: ObservedMachine) -> MachineResult:
-        label = m.tags.machine if m.tags else m.vm_name
+        label = m.label
         result = MachineResult(label, m.vm_name, m.uuid)
         t0 = time.monotonic()
         try:

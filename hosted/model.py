@@ -250,6 +250,11 @@ class ObservedMachine:
     def owned(self) -> bool:
         return self.tags is not None
 
+    @property
+    def label(self) -> str:
+        """The profile's machine name when hosted owns it, else the VirtualBox name."""
+        return self.tags.machine if self.tags is not None else self.vm_name
+
     def forwards(self) -> tuple[Forward, ...]:
         return tuple(f for n in self.nics for f in n.forwards)
 

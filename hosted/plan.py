@@ -283,12 +283,14 @@ def _with_power(spec: MachineSpec, cur: ObservedMachine, steps: list[Step]) -> l
 
 def _orphans(environment: Environment, owned: Sequence[ObservedMachine]) -> list[MachinePlan]:
     names = {m.name for m in environment.machines}
-    return [
-        MachinePlan(
-            m.tags.machine, m.vm_name, m.uuid,
-            (Step(m.tags.machine, "destroy", old=m.vm_name, reason="no longer in the profile",
-                  destructive=True),),
-        )
-        for m in owned
-        if m.tags is not None and m.tags.machine not in names
-    ]
+    gone = [m for m in owned if m.tags is not None and m.tags.machine not in names]
+    return list(destroy_plan(environment.name, gone, "no longer in the profile").machines)
+
+
+def destroy_plan(environment: str, machines: Sequence[ObservedMachine], reason: str) -> Plan:
+    """A plan that destroys ``machines`` (each step destructive, so it is confirmed first)."""
+    return Plan(environment, tuple(
+        MachinePlan(m.label, m.vm_name, m.uuid,
+                    (Step(m.label, "destroy", old=m.vm_name, reason=reason, destructive=True),))
+        for m in machines
+    ))

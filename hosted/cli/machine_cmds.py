@@ -21,9 +21,8 @@ from hosted.events import Event
 from hosted.images.resolve import from_cache
 from hosted.lifecycle import owned_machines
 from hosted.model import Environment, ObservedMachine
-from hosted.plan import plan
+from hosted.plan import destroy_plan, plan
 from hosted.snapshots import take_baseline_if_needed
-from hosted.steps import Step
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -147,14 +146,6 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         if not targets:
             console.print("Nothing to destroy: no machine of this environment exists.")
             return 0
-        from hosted.plan import MachinePlan, Plan
-
-        steps = Plan(env.name, tuple(
-            MachinePlan(t.tags.machine if t.tags else t.vm_name, t.vm_name, t.uuid,
-                        (Step(t.tags.machine if t.tags else t.vm_name, "destroy", old=t.vm_name,
-                              reason="asked for", destructive=True),))
-            for t in targets
-        ))
         options = ApplyOptions(yes=args.yes, confirm=confirm if can_ask() else None)
-        result = apply(steps, env, backend, printer, options)
+        result = apply(destroy_plan(env.name, targets, "asked for"), env, backend, printer, options)
     return report(result)

@@ -77,7 +77,7 @@ def tree(infos: Sequence[SnapshotInfo]) -> list[SnapshotNode]:
 
 
 def label(m: ObservedMachine) -> str:
-    return m.tags.machine if m.tags else m.vm_name
+    return m.label
 
 
 def list_snapshots(env: Environment, backend: Backend, names: Sequence[str] = ()) -> list[MachineSnapshots]:
