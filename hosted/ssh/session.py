@@ -46,15 +46,20 @@ def connect(target: SshTarget, timeout: float, sock: socket.socket | None = None
     ``sock`` may be an already connected socket (readiness reuses its probe).
     Raises SshConnectFailed, HostKeyMismatch, or SshError for an unreadable key.
     """
-    pkey = load_private_key(target.private_key)
+    try:
+        pkey = load_private_key(target.private_key)
+    except BaseException:
+        if sock is not None:
+            sock.close()  # the caller handed it over
+        raise
     if sock is None:
         sock = open_socket(target, timeout)
     try:
         await_banner(sock, target, timeout)
+        transport = _transport(sock, target)
     except BaseException:
         sock.close()
         raise
-    transport = paramiko.Transport(sock)
     try:
         _negotiate(transport, target, timeout)
         check_host_key(target.known_hosts, target.host_key_alias, transport.get_remote_server_key(),
@@ -88,6 +93,14 @@ def await_banner(sock: socket.socket, target: SshTarget, timeout: float) -> None
                                reason="closed") from exc
     if not data:
         raise SshConnectFailed(f"{where}: connection closed before the SSH banner", reason="closed")
+
+
+def _transport(sock: socket.socket, target: SshTarget) -> paramiko.Transport:
+    try:
+        return paramiko.Transport(sock)
+    except (paramiko.SSHException, OSError) as exc:
+        raise SshConnectFailed(f"{target.label}: cannot start SSH on the connection: {exc}",
+                               reason="closed") from exc
 
 
 def _negotiate(transport: paramiko.Transport, target: SshTarget, timeout: float) -> None:

@@ -111,7 +111,8 @@ def target_at(port: int, key: Path, known_hosts: Path) -> SshTarget:
 
 
 class Listener:
-    """A plain TCP server that closes each connection at once ("close") or never speaks."""
+    """A plain TCP server that closes each connection at once ("close"), never
+    speaks ("silent"), or sends an SSH banner and nothing more ("banner")."""
 
     def __init__(self, behaviour: str) -> None:
         self.server = socket.create_server(("127.0.0.1", 0))
@@ -138,8 +139,10 @@ class Listener:
             self.accepted += 1
             if self.behaviour == "close":
                 conn.close()
-            else:
-                self.held.append(conn)
+                continue
+            if self.behaviour == "banner":
+                conn.sendall(b"SSH-2.0-Listener\r\n")
+            self.held.append(conn)
 
 
 @pytest.fixture(name="sshd")

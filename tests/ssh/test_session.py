@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from hosted.errors import HostKeyMismatch, SshError
@@ -127,6 +129,27 @@ def test_upload_failure_names_the_paths(sshd: Sshd, client_key: Path, tmp_path: 
     with connect(sshd.target(client_key, tmp_path / "kh"), timeout=10) as session, \
             pytest.raises(SshError, match=r"copying .*/f to .*/blocker/f failed"):
         session.upload(tmp_path / "f", f"{tmp_path}/blocker/f")
+
+
+def test_connect_closes_the_given_socket_when_the_key_is_missing(tmp_path: Path) -> None:
+    with Listener("silent") as port:
+        sock = socket.create_connection(("127.0.0.1", port))
+        with pytest.raises(SshError, match="cannot read SSH private key"):
+            connect(target_at(port, tmp_path / "no-key", tmp_path / "kh"), timeout=2, sock=sock)
+    assert sock.fileno() == -1
+
+
+def test_connect_closes_the_socket_when_paramiko_cannot_start(monkeypatch: pytest.MonkeyPatch,
+                                                              client_key: Path, tmp_path: Path) -> None:
+    def broken(sock: socket.socket) -> None:
+        raise paramiko.SSHException("no transport")
+
+    monkeypatch.setattr(paramiko, "Transport", broken)
+    with Listener("banner") as port:
+        sock = socket.create_connection(("127.0.0.1", port))
+        with pytest.raises(SshError, match="no transport"):
+            connect(target_at(port, client_key, tmp_path / "kh"), timeout=2, sock=sock)
+    assert sock.fileno() == -1
 
 
 def test_nothing_listening_is_refused(client_key: Path, tmp_path: Path) -> None:
