@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -167,11 +168,14 @@ class SshSession:
     def upload(self, local_path: str | Path, remote_path: str, *, privileged: bool = False) -> None:
         """Copy a file, or a directory's contents, to ``remote_path``; modes are kept."""
         local = Path(local_path)
-        if transfer.is_directory(local):
-            command, feed = transfer.directory_command(remote_path), transfer.send_tree
-        else:
-            remote_path = transfer.remote_destination(local, remote_path)
-            command, feed = transfer.file_command(local, remote_path), transfer.send_file
+        try:
+            if transfer.is_directory(local):
+                command, feed = transfer.directory_command(remote_path), transfer.send_tree
+            else:
+                remote_path = transfer.remote_destination(local, remote_path)
+                command, feed = transfer.file_command(local, remote_path), transfer.send_file
+        except OSError as exc:
+            raise _local_file_error(exc, local) from exc
         collector = OutputCollector(None, 10)
         wrapped = wrap_command(command, {}, privileged, self.target.user)
         status = self._exec(wrapped, lambda send: feed(local, send), collector, None)
@@ -187,12 +191,41 @@ class SshSession:
             raise SshError(f"{self.target.label}: cannot open an SSH channel: {exc}") from exc
         with channel:
             channel.set_combine_stderr(True)
-            channel.exec_command(command)
-            if feed is not None:
-                feed(channel.sendall)
-            channel.shutdown_write()
+            try:
+                channel.exec_command(command)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise SshError(f"{self.target.label}: cannot start a command: "
+                               f"{exc or type(exc).__name__}") from exc
+            refused = self._feed(channel, feed)
             self._drain(channel, collector, timeout)
-            return channel.recv_exit_status()
+            status = channel.recv_exit_status()
+        if refused is not None and status == 0:
+            raise SshError(f"{self.target.label}: the command stopped reading its input "
+                           f"({refused or type(refused).__name__}); its output: {collector.tail()}")
+        return status
+
+    def _feed(self, channel: paramiko.Channel, feed: Feeder | None) -> BaseException | None:
+        """Send the input and its end; the error if the remote side stopped taking it.
+
+        A command that fails early (``mkdir`` under ``set -e``) closes the
+        channel while input is still being sent; its output and exit status
+        then say why, so they are still read.
+        """
+        def guarded(action: Callable[[], object]) -> None:
+            try:
+                action()
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise _InputRefused from exc
+
+        try:
+            if feed is not None:
+                feed(lambda data: guarded(lambda: channel.sendall(data)))
+            guarded(channel.shutdown_write)
+        except _InputRefused as refused:
+            return refused.__cause__
+        except OSError as exc:  # reading the local input
+            raise _local_file_error(exc) from exc
+        return None
 
     def _drain(self, channel: paramiko.Channel, collector: OutputCollector,
                timeout: float | None) -> None:
@@ -213,3 +246,13 @@ class SshSession:
                 return
             collector.feed(data)
 
+
+
+class _InputRefused(Exception):
+    """Sending input failed: the remote command or the connection went away."""
+
+
+def _local_file_error(exc: OSError, local: Path | None = None) -> SshError:
+    name = exc.filename if exc.filename is not None else local
+    return SshError(f"cannot read {name}: {exc.strerror or exc}",
+                    hint="check that the file exists and is readable")

@@ -131,6 +131,26 @@ def test_upload_failure_names_the_paths(sshd: Sshd, client_key: Path, tmp_path: 
         session.upload(tmp_path / "f", f"{tmp_path}/blocker/f")
 
 
+def test_upload_refused_midway_is_an_ssh_error_with_the_output(sshd: Sshd, client_key: Path,
+                                                               tmp_path: Path) -> None:
+    # mkdir fails under set -e while most of the file is still to be sent.
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(20_000_000))
+    (tmp_path / "blocker").write_text("a file, not a directory")
+    with connect(sshd.target(client_key, tmp_path / "kh"), timeout=10) as session:
+        with pytest.raises(SshError, match=r"copying .*/big to .*/blocker/sub/big failed") as err:
+            session.upload(big, f"{tmp_path}/blocker/sub/big")
+        assert "mkdir" in err.value.message
+        assert session.run("echo still usable") == (0, "still usable")
+
+
+def test_upload_of_a_missing_local_file_names_it(sshd: Sshd, client_key: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.sh"
+    with connect(sshd.target(client_key, tmp_path / "kh"), timeout=10) as session, \
+            pytest.raises(SshError, match=f"cannot read {missing}"):
+        session.upload(missing, "/tmp/x")
+
+
 def test_connect_closes_the_given_socket_when_the_key_is_missing(tmp_path: Path) -> None:
     with Listener("silent") as port:
         sock = socket.create_connection(("127.0.0.1", port))
