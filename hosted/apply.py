@@ -79,20 +79,25 @@ def tags_for(environment: Environment, spec: MachineSpec) -> Tags:
     return Tags(environment.name, spec.name, spec.config_hash(), __version__)
 
 
-def confirm_plan(plan: Plan, options: ApplyOptions) -> None:
-    """Ask once for every step that needs it; raise ConfirmationRequired if not given."""
-    pending = [f"{m.machine} ({m.vm_name}): {s.describe()}" for m, s in plan.needing_confirmation()]
-    if not pending or options.yes:
+def require_confirmation(pending: Sequence[str], yes: bool, confirm: Confirm | None) -> None:
+    """Ask once for everything in ``pending``; refuse (changing nothing) unless it is given."""
+    if not pending or yes:
         return
-    if options.confirm is None:
+    if confirm is None:
         raise ConfirmationRequired(
             "these steps need confirmation and there is no terminal to ask: " + "; ".join(pending),
             "run again with --yes to allow them; nothing was changed",
         )
-    if not options.confirm(pending):
+    if not confirm(pending):
         raise ConfirmationRequired(
             "not confirmed; nothing was changed", "run again and answer yes, or use --yes"
         )
+
+
+def confirm_plan(plan: Plan, options: ApplyOptions) -> None:
+    """Ask once for every step that needs it; raise ConfirmationRequired if not given."""
+    pending = [f"{m.machine} ({m.vm_name}): {s.describe()}" for m, s in plan.needing_confirmation()]
+    require_confirmation(pending, options.yes, options.confirm)
 
 
 def apply(

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from hosted.backend.base import RUNTIME_KEYS
+from hosted.model import MachineSpec
+
 Action = Literal["create", "change", "start", "resume", "stop", "destroy", "noop"]
 
-# Keys whose change needs the machine powered off (see backend.base.RUNTIME_KEYS).
-POWEROFF_KEYS = frozenset({"os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics"})
+# Keys whose change needs the machine powered off: all but the backend's runtime keys.
+POWEROFF_KEYS = frozenset(MachineSpec.CONFIG_KEYS) - RUNTIME_KEYS
 
 KEY_LABELS = {
     "os_type": "OS type",

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hosted import __version__
-from hosted.apply import Confirm
+from hosted.apply import Confirm, require_confirmation
 from hosted.backend.base import Backend
-from hosted.errors import ConfirmationRequired, HostedError, OperationFailed, SnapshotError, UsageError
+from hosted.errors import HostedError, OperationFailed, SnapshotError, UsageError
 from hosted.events import Emit, Event
 from hosted.lifecycle import owned_machines
 from hosted.model import Environment, ObservedMachine, PowerState, SnapshotInfo
@@ -127,14 +127,7 @@ def confirm_discard(targets: Sequence[Target], verb: str, yes: bool, confirm: Co
     """A running (or suspended) machine loses its state: ask once for all of them, before anything."""
     pending = [f"{label(m)} ({m.vm_name}) is {m.power.value}: {verb} {s.name!r} discards its current state"
                for m, s, _ in targets if m.power.is_on or m.power == PowerState.SAVED]
-    if not pending or yes:
-        return
-    if confirm is None:
-        raise ConfirmationRequired("no terminal to confirm: " + "; ".join(pending),
-                                   "run again with --yes to allow it; nothing was changed")
-    if not confirm(pending):
-        raise ConfirmationRequired("not confirmed; nothing was changed",
-                                   "run again and answer yes, or use --yes")
+    require_confirmation(pending, yes, confirm)
 
 
 def restore_to(backend: Backend, m: ObservedMachine, snap: SnapshotInfo, emit: Emit) -> None:
