@@ -138,6 +138,11 @@ class ProvisionStep:
 ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
 
 
+def is_url(source: str) -> bool:
+    """An image source to download (http or https), not a path on this host."""
+    return source.lower().startswith(("http://", "https://"))
+
+
 @dataclass(frozen=True)
 class ImageSpec:
     """A base image the profile names under ``images:``."""

@@ -12,9 +12,10 @@ Only the standard library is used for HTTP; ``pycdlib`` (pure Python) writes see
 """
 
 from hosted.images.bundle import BundleSummary, is_bundle, open_bundle, write_bundle
-from hosted.images.cache import LocalImage, fetch, is_url
+from hosted.images.cache import LocalImage, fetch
 from hosted.images.inventory import Removed, digests_in_use, list_cache, prune_cache
 from hosted.images.sources import ImageInfo, inspect
+from hosted.model import is_url
 
 __all__ = [
     "BundleSummary",

@@ -20,7 +20,7 @@ from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, download, store
 from hosted.images.detect import Kind, detect
-from hosted.model import ImageSpec
+from hosted.model import ImageSpec, is_url
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,6 @@ class LocalImage:
     source: str  # the URL or path the profile gave
     declared_arch: str | None = None  # the profile's `arch:`, if any
     cloud_init: bool = False  # the profile's `cloud_init:` for the image
-
-
-def is_url(source: str) -> bool:
-    return re.match(r"^https?://", source, re.IGNORECASE) is not None
 
 
 def fetch(image: ImageSpec, emit: Emit = discard, *, attempts: int = 3) -> LocalImage:

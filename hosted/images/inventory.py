@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hosted.images import digest, store
-from hosted.images.cache import is_url
-from hosted.model import Environment, ImageSpec
+from hosted.model import Environment, ImageSpec, is_url
 
 DAY = 24 * 3600.0
 

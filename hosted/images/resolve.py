@@ -9,10 +9,10 @@ import os
 from hosted.errors import ImageError
 from hosted.events import Emit
 from hosted.images import locks
-from hosted.images.cache import fetch, is_url
+from hosted.images.cache import fetch
 from hosted.images.sources import ImageInfo, inspect
 from hosted.images.templates import TemplateImage
-from hosted.model import ImageSpec
+from hosted.model import ImageSpec, is_url
 
 
 def template_image(name: str, info: ImageInfo) -> TemplateImage:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from hosted import model
+from hosted.model import is_url as is_url  # one definition; profile.checks reads build.is_url
 from hosted.profile import schema
 from hosted.profile.source import KeyPath
 
@@ -89,10 +90,6 @@ def machine_spec(env_name: str, merged: Merged,
         cloud_init=user_data(get("cloud_init")),
         install=install,
     )
-
-
-def is_url(source: str) -> bool:
-    return re.match(r"^https?://", source, re.IGNORECASE) is not None
 
 
 def image_spec(name: str, image: schema.Image) -> model.ImageSpec:
