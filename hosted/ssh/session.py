@@ -235,17 +235,17 @@ class SshSession:
             try:
                 data = channel.recv(CHUNK)
             except TimeoutError:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise SshError(f"{self.target.label}: command still running after "
-                                   f"{timeout:.0f} s; stopped waiting") from None
-                if self.transport.is_active():
-                    continue
-                raise SshError(f"{self.target.label}: the SSH connection was lost") from None
-            if not data:
-                collector.finish()
-                return
-            collector.feed(data)
-
+                if not self.transport.is_active():
+                    raise SshError(f"{self.target.label}: the SSH connection was lost") from None
+            else:
+                if not data:
+                    collector.finish()
+                    return
+                collector.feed(data)
+            # After every recv, not only a timed-out one: a command that keeps printing never times one out.
+            if deadline is not None and time.monotonic() > deadline:
+                raise SshError(f"{self.target.label}: command still running after "
+                               f"{timeout:.0f} s; stopped waiting")
 
 
 class _InputRefused(Exception):

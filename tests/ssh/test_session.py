@@ -6,6 +6,7 @@ import os
 import socket
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import paramiko
@@ -149,6 +150,15 @@ def test_upload_of_a_missing_local_file_names_it(sshd: Sshd, client_key: Path, t
     with connect(sshd.target(client_key, tmp_path / "kh"), timeout=10) as session, \
             pytest.raises(SshError, match=f"cannot read {missing}"):
         session.upload(missing, "/tmp/x")
+
+
+def test_run_timeout_while_output_keeps_flowing(sshd: Sshd, client_key: Path, tmp_path: Path) -> None:
+    chatty = "i=0; while [ $i -lt 300 ]; do echo x; sleep 0.02; i=$((i+1)); done"  # >= 6 s
+    began = time.monotonic()
+    with connect(sshd.target(client_key, tmp_path / "kh"), timeout=10) as session, \
+            pytest.raises(SshError, match="still running after 1 s"):
+        session.run(chatty, timeout=1)
+    assert time.monotonic() - began < 4
 
 
 def test_connect_closes_the_given_socket_when_the_key_is_missing(tmp_path: Path) -> None:
