@@ -24,7 +24,7 @@ from typing import Protocol
 
 from hosted import ssh
 from hosted.backend.base import Backend
-from hosted.errors import MachineNotFound, ReadinessTimeout, SshError
+from hosted.errors import HostedError, MachineNotFound, ReadinessTimeout, SshError
 from hosted.events import Emit, Event
 from hosted.model import PowerState, ReadySpec
 from hosted.ssh import SshConnectFailed, SshSession, SshTarget
@@ -83,7 +83,10 @@ class _Wait:
 
     def fail(self, problem: str, look_at: str = "") -> ReadinessTimeout:
         waited = self.clock.now() - self.stage_began
-        logs = self.backend.log_paths(self.uuid)
+        try:
+            logs = self.backend.log_paths(self.uuid)
+        except HostedError:  # e.g. the machine is gone: the stage's own message matters more
+            logs = {}
         files = [f"{what} log {path}" for what, path in sorted(logs.items())]
         hint = "; ".join(x for x in (look_at, "look at the " + ", ".join(files) if files else "") if x)
         return ReadinessTimeout(f"{self.label}: stage {self.stage} failed after {waited:.0f} s: {problem}",

@@ -12,7 +12,7 @@ import pytest
 from ssh.sshd import Listener, Sshd, client_key_fixture, free_port, sshd_fixture, target_at  # noqa: F401
 
 from hosted import readiness
-from hosted.errors import HostKeyMismatch, ReadinessTimeout
+from hosted.errors import HostKeyMismatch, MachineNotFound, ReadinessTimeout
 from hosted.events import Recorder
 from hosted.model import PowerState, ReadySpec
 from hosted.readiness import ADDITIONS_VERSION, GUEST_IP, wait_ready
@@ -97,6 +97,23 @@ def test_vm_never_running_times_out() -> None:
     assert (err.value.stage, err.value.waited) == ("vm_running", 10.0)
     assert "env/web: stage vm_running failed after 10 s" in err.value.message
     assert "state starting" in err.value.message
+
+
+class UnregisteredBackend(StubBackend):
+    """The machine was unregistered while it started: every call about it fails."""
+
+    def wait_power(self, uuid: str, until: frozenset[PowerState], timeout: float) -> PowerState:
+        raise MachineNotFound(f"no machine {uuid}")
+
+    def log_paths(self, uuid: str) -> dict[str, str]:
+        raise MachineNotFound(f"no machine {uuid}")
+
+
+def test_vm_unregistered_while_starting_keeps_the_stage_message() -> None:
+    with pytest.raises(ReadinessTimeout) as err:
+        _wait(UnregisteredBackend(), QUICK)
+    assert err.value.stage == "vm_running"
+    assert "no longer registered in VirtualBox" in err.value.message
 
 
 def test_guest_network_waits_for_an_address() -> None:
