@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hosted.errors import ImageError
+from hosted.images.arch import normalize_arch
 
 
 @dataclass(frozen=True)
@@ -38,18 +39,6 @@ def read(path: Path) -> Descriptor:
         elif name == "Platform" and _attr(element, "architecture"):
             platform = _attr(element, "architecture")
     return Descriptor(files=files, os_type=os_type, arch=normalize_arch(platform) or _arch_of(os_type))
-
-
-def normalize_arch(value: str | None) -> str | None:
-    """``amd64``, ``x86``, ``ARM``, ``aarch64``... -> ``x86_64`` or ``arm64`` (None if unknown)."""
-    if not value:
-        return None
-    text = value.strip().lower()
-    if text in ("arm", "arm64", "aarch64", "armv8", "arm64v8"):
-        return "arm64"
-    if text in ("x86", "x86_64", "amd64", "x64", "i386", "i686", "386"):
-        return "x86_64"
-    return None
 
 
 def _arch_of(os_type: str | None) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from hosted.errors import ImageError
 from hosted.images import ovf, store
+from hosted.images.arch import normalize_arch
 from hosted.images.cache import LocalImage
 from hosted.images.detect import Kind
 
@@ -125,6 +126,6 @@ def _from_ovf(kind: Kind, digest: str, descriptor: Path, metadata: dict[str, Any
             raise ImageError(f"{descriptor.name} refers to {href}, which is not beside it",
                              f"Put the OVF's disk files next to it in {descriptor.parent}.")
         disks.append(disk)
-    arch = ovf.normalize_arch(str(metadata.get("architecture") or "")) or read.arch
+    arch = normalize_arch(str(metadata.get("architecture") or "")) or read.arch
     return ImageInfo(kind, digest, ovf=descriptor, disks=tuple(disks), arch=arch, os_type=read.os_type,
                      box=metadata)

@@ -18,12 +18,10 @@ from hosted.backend.base import Backend, TemplateInfo, TemplateSource
 from hosted.errors import HostedError, ImageError
 from hosted.events import Emit, Event
 from hosted.images import locks
+from hosted.images.arch import normalize_arch
 from hosted.model import ImageSpec
 
 ImportKind = Literal["ovf", "disk", "iso"]  # "iso": an installer, never imported (see images.installer)
-
-_X86 = frozenset({"x86_64", "amd64", "x64", "x86", "i386", "i486", "i586", "i686"})
-_ARM = frozenset({"arm64", "aarch64", "armv8", "arm64e"})
 
 
 @dataclass(frozen=True)
@@ -40,15 +38,6 @@ class TemplateImage:
 # The composition root passes a function that fetches/verifies/unpacks an image.
 ResolveImage = Callable[[ImageSpec, Emit], TemplateImage]
 
-def arch_family(arch: str) -> str | None:
-    """"x86" or "arm" for a CPU architecture name (either spelling), None when unknown."""
-    name = arch.strip().lower()
-    if name in _X86:
-        return "x86"
-    if name in _ARM:
-        return "arm"
-    return None
-
 
 def check_arch(image: ImageSpec, local: TemplateImage, host_machine: str | None = None) -> None:
     """Refuse an image built for another CPU family than the host's (before any import)."""
@@ -56,12 +45,12 @@ def check_arch(image: ImageSpec, local: TemplateImage, host_machine: str | None 
     if not declared:
         return
     host = host_machine if host_machine is not None else platform.machine()
-    want, have = arch_family(declared), arch_family(host)
+    want, have = normalize_arch(declared), normalize_arch(host)
     if want is None:
         raise ImageError(f"image '{image.name}': unknown CPU architecture {declared!r}",
                          "set `arch:` to x86_64 or arm64 for this image in the profile")
     if have is not None and want != have:
-        other = "arm64" if have == "arm" else "amd64"
+        other = "arm64" if have == "arm64" else "amd64"
         raise ImageError(
             f"image '{image.name}' is for {declared} but this host is {host}: VirtualBox cannot run it",
             f"use a build of the image for {host} (for example an {other} box)")
@@ -84,7 +73,7 @@ def ensure_template(
         for broken in same:
             _drop_broken(backend, image, broken, emit)
         source = TemplateSource(image.name, local.kind, local.path, local.digest,
-                                image.arch or local.arch or "", local.os_type)
+                                normalize_arch(image.arch or local.arch) or "", local.os_type)
         return backend.import_template(source, emit).uuid
 
 

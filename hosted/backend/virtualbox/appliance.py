@@ -24,7 +24,6 @@ from hosted.events import Emit, Event
 
 DEFAULT_OS_TYPE = "Linux_64"
 DISK_TEMPLATE_MEMORY_MB = 1024
-ARM = ("arm64", "aarch64", "arm")
 
 
 def template_name(ctx: Ctx, source: TemplateSource) -> str:
@@ -42,11 +41,11 @@ def template_name(ctx: Ctx, source: TemplateSource) -> str:
 
 
 def create_machine(ctx: Ctx, name: str, os_type: str, arch: str) -> Any:
-    """An unregistered machine of the image's CPU architecture."""
+    """An unregistered machine of the image's CPU architecture (``arm64``; else x86)."""
     c = ctx.const
     if not ctx.api.has_platform:
         return ctx.vbox.createMachine("", name, [], os_type, "", "", "", "")
-    platform = c.PlatformArchitecture_ARM if arch.lower() in ARM else c.PlatformArchitecture_x86
+    platform = c.PlatformArchitecture_ARM if arch == "arm64" else c.PlatformArchitecture_x86
     return ctx.vbox.createMachine("", name, platform, [], os_type, "", "", "", "")
 
 

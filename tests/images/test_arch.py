@@ -1,0 +1,39 @@
+"""CPU architecture names: one table, every spelling of images, boxes and hosts."""
+
+from __future__ import annotations
+
+import pytest
+
+from hosted.errors import ImageError
+from hosted.images.arch import normalize_arch
+from hosted.images.templates import TemplateImage, check_arch
+from hosted.model import ImageSpec
+
+
+@pytest.mark.parametrize(("spelling", "name"), [
+    ("x86_64", "x86_64"), ("AMD64", "x86_64"), ("x86", "x86_64"), ("i686", "x86_64"), (" x64 ", "x86_64"),
+    ("arm64", "arm64"), ("aarch64", "arm64"), ("ARM", "arm64"), ("arm64v8", "arm64"), ("arm64e", "arm64"),
+    ("riscv64", None), ("", None), (None, None),
+])
+def test_every_spelling_is_one_of_two_names(spelling: str | None, name: str | None) -> None:
+    assert normalize_arch(spelling) == name
+
+
+@pytest.mark.parametrize(("image", "host"), [("amd64", "AMD64"), ("i686", "x86_64"), ("ARM", "aarch64"),
+                                             ("x86_64", "riscv64")])  # an unknown host is not refused
+def test_an_image_of_the_host_family_passes(image: str, host: str) -> None:
+    check_arch(ImageSpec("img", "/img.vdi"), TemplateImage("disk", "/img.vdi", "0" * 64, image), host)
+
+
+@pytest.mark.parametrize(("image", "host", "other"), [("amd64", "aarch64", "arm64"),
+                                                      ("arm64", "AMD64", "amd64")])
+def test_an_image_of_another_family_is_refused(image: str, host: str, other: str) -> None:
+    with pytest.raises(ImageError) as err:
+        check_arch(ImageSpec("img", "/img.vdi"), TemplateImage("disk", "/img.vdi", "0" * 64, image), host)
+    assert f"for {image} but this host is {host}" in err.value.message and other in err.value.hint
+
+
+def test_an_unknown_image_architecture_is_refused() -> None:
+    with pytest.raises(ImageError, match="unknown CPU architecture 'sparc'"):
+        check_arch(ImageSpec("img", "/img.vdi", arch="sparc"), TemplateImage("disk", "/img.vdi", "0" * 64),
+                   "x86_64")
