@@ -15,7 +15,7 @@ from hosted import paths
 from hosted.backend.base import Backend
 from hosted.errors import ProvisionError
 from hosted.events import Emit, Event
-from hosted.model import Environment, Forward, MachineSpec
+from hosted.model import Environment, Forward, MachineSpec, ObservedMachine
 from hosted.provision import provision
 from hosted.readiness import REAL_CLOCK, Clock, wait_ready
 from hosted.ssh import SshSession, SshTarget, target_for
@@ -33,20 +33,23 @@ class BringUp:
     baseline: Baseline | None = None
 
 
-def ssh_forward(backend: Backend, uuid: str, spec: MachineSpec) -> Forward | None:
-    """The NAT forward that reaches the machine's SSH port, as VirtualBox has it now."""
-    machine = backend.get_machine(uuid)
-    if machine is None:
-        return None
+def ssh_forward(machine: ObservedMachine, spec: MachineSpec) -> Forward | None:
+    """The NAT forward that reaches the machine's SSH port, as ``machine`` was observed."""
     return next((f for f in machine.forwards() if f.guest == spec.ssh.port and f.protocol == "tcp"), None)
 
 
-def ssh_target(env: Environment, backend: Backend, uuid: str, spec: MachineSpec) -> SshTarget | None:
-    fwd = ssh_forward(backend, uuid, spec)
+def ssh_target(env: Environment, machine: ObservedMachine, spec: MachineSpec) -> SshTarget | None:
+    fwd = ssh_forward(machine, spec)
     if fwd is None or fwd.host is None:
         return None
     host = fwd.host_ip if fwd.host_ip not in ("", "0.0.0.0") else "127.0.0.1"
     return target_for(env.name, spec.name, host, fwd.host, spec.ssh)
+
+
+def current_ssh_target(env: Environment, backend: Backend, uuid: str, spec: MachineSpec) -> SshTarget | None:
+    """The target as VirtualBox has it now (apply may just have changed the forwards)."""
+    machine = backend.get_machine(uuid)
+    return None if machine is None else ssh_target(env, machine, spec)
 
 
 def after_start(env: Environment, backend: Backend, options: BringUp) -> Callable[
@@ -54,7 +57,7 @@ def after_start(env: Environment, backend: Backend, options: BringUp) -> Callabl
     def hook(spec: MachineSpec, uuid: str, emit: Emit) -> dict[str, float]:
         if not options.wait:
             return {}
-        target = ssh_target(env, backend, uuid, spec)
+        target = current_ssh_target(env, backend, uuid, spec)
         if target is None:
             if spec.provision and options.provision:
                 raise ProvisionError(
