@@ -29,6 +29,7 @@ from hosted import paths
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, store
+from hosted.images.archive import extract_tar
 from hosted.images.cache import fetch
 from hosted.images.rewrite import referenced_paths, rewrite_sources
 
@@ -132,7 +133,7 @@ def _extract_once(path: Path, manifest: dict[str, Any], target: Path, emit: Emit
     work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
     try:
         emit(Event("info", f"extracting bundle {path.name}"))
-        _extract(path, work)
+        extract_tar(path, work, refuse_unsafe=True)
         verify(work, manifest)
         try:
             os.rename(work, target)
@@ -159,24 +160,6 @@ def _read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
         raise ImageError(f"{path}: unsupported bundle format {manifest.get('hosted_bundle')!r}",
                          "Make the bundle again with this version of hosted.")
     return manifest, raw
-
-
-def _extract(path: Path, into: Path) -> None:
-    with tarfile.open(path, "r:*") as tar:
-        for member in tar.getmembers():
-            parts = Path(member.name).parts
-            if not (member.isfile() or member.isdir()) or member.name.startswith("/") or ".." in parts:
-                raise ImageError(f"{path}: unsafe entry {member.name!r} in the bundle",
-                                 "The bundle was not made by hosted, or was altered: do not use it.")
-        kwargs: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-        try:
-            tar.extractall(into, **kwargs)
-        except OSError as exc:
-            where = Path(exc.filename).relative_to(into) if exc.filename and \
-                Path(exc.filename).is_relative_to(into) else exc.filename
-            raise ImageError(f"cannot extract {where} from the bundle {path}: {exc.strerror or exc}",
-                             f"Check free space in {into.parent}; a bundle not made by hosted "
-                             "may hold entries that clash.") from None
 
 
 def verify(root: Path, manifest: dict[str, Any]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from hosted.errors import ImageError
 from hosted.images import ovf, store
 from hosted.images.arch import normalize_arch
+from hosted.images.archive import extract_tar
 from hosted.images.cache import LocalImage
 from hosted.images.detect import Kind
 
@@ -66,7 +66,7 @@ def unpack(local: LocalImage) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
     try:
-        _extract(local.path, work)
+        extract_tar(local.path, work, refuse_unsafe=False)  # boxes may carry links: skipped
         try:
             os.rename(work, target)
         except OSError:
@@ -78,27 +78,6 @@ def unpack(local: LocalImage) -> Path:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
-
-
-def _extract(archive: Path, into: Path) -> None:
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = [m for m in tar.getmembers() if _safe(m)]
-            tar.extractall(into, members=members, **_filter())
-    except (tarfile.TarError, EOFError) as exc:
-        raise ImageError(f"{archive} is not a readable archive ({exc})",
-                         "The file may be truncated or corrupt: fetch it again.") from None
-
-
-def _safe(member: tarfile.TarInfo) -> bool:
-    # Only plain files and directories, never outside the target (the data filter checks again).
-    name = member.name
-    return (member.isfile() or member.isdir()) and not name.startswith(("/", "\\")) and \
-        ".." not in Path(name).parts
-
-
-def _filter() -> dict[str, Any]:
-    return {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 
 
 def _box_metadata(root: Path, local: LocalImage) -> dict[str, Any]:

@@ -31,10 +31,10 @@ def test_a_vagrant_box_is_detected_and_unpacked_once(tmp_path: Path, monkeypatch
     assert (info.kind, info.arch, info.os_type) == ("box", "x86_64", "Debian_64")
     assert info.box["provider"] == "virtualbox"
 
-    def no_extract(*args: object) -> None:
+    def no_extract(*args: object, **kw: object) -> None:
         raise AssertionError("unpacked twice")
 
-    monkeypatch.setattr(sources, "_extract", no_extract)
+    monkeypatch.setattr(sources, "extract_tar", no_extract)
     assert inspect(image) == info
     assert not list(unpacked.parent.glob(".unpack-*")), "no temporary directory left behind"
 
