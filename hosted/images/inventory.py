@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hosted.images import digest, store
-from hosted.model import Environment, ImageSpec, is_url
+from hosted.model import ImageSpec, is_url
 
 DAY = 24 * 3600.0
 
@@ -35,10 +35,6 @@ def digests_in_use(images: Iterable[ImageSpec]) -> set[str]:
         elif not is_url(image.source) and Path(image.source).exists():
             keep.add(digest.sha256_of(Path(image.source)))
     return keep
-
-
-def environment_digests(env: Environment) -> set[str]:
-    return digests_in_use(env.images)
 
 
 def prune_cache(keep: set[str], older_than_days: float | None = None) -> list[Removed]:

@@ -22,8 +22,6 @@ from hosted.images.archive import extract_tar
 from hosted.images.cache import LocalImage
 from hosted.images.detect import Kind
 
-DISK_SUFFIXES = (".vmdk", ".vdi", ".vhd")
-
 
 @dataclass(frozen=True)
 class ImageInfo:
