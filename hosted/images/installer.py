@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from pathlib import Path
 
 from hosted import paths
 from hosted.backend.base import Backend, UnattendedInfo, UnattendedSpec
@@ -65,15 +64,14 @@ def prepare(
 
 
 def unattended_spec(env: Environment, spec: MachineSpec, iso_path: str, emit: Emit) -> UnattendedSpec:
-    from hosted.ssh.keys import ensure_keypair, public_key_line
+    from hosted.ssh.keys import client_key, public_key_line
 
     install = spec.install or InstallSpec()
-    key_file = Path(spec.ssh.private_key) if spec.ssh.private_key else ensure_keypair(env.name)
     return UnattendedSpec(
         iso_path=iso_path, user=install.user, password=password(env, spec, install, emit),
         hostname=fqdn(install.hostname or spec.name), full_name=install.full_name or install.user,
         locale=install.locale, time_zone=install.time_zone, guest_additions=install.guest_additions,
-        authorized_key=public_key_line(key_file), set_os_type=spec.os_type is None,
+        authorized_key=public_key_line(client_key(env.name, spec.ssh)), set_os_type=spec.os_type is None,
     )
 
 

@@ -120,10 +120,9 @@ def build_iso(files: dict[str, bytes]) -> bytes:
 
 def write_seed(env: Environment, machine: MachineSpec, destination: Path | None = None) -> Path:
     """Build the machine's seed ISO (default: in its data directory); its path."""
-    from hosted.ssh.keys import ensure_keypair, public_key_line
+    from hosted.ssh.keys import client_key, public_key_line
 
-    key = public_key_line(ensure_keypair(env.name)) if machine.ssh.private_key is None else \
-        public_key_line(Path(machine.ssh.private_key))
+    key = public_key_line(client_key(env.name, machine.ssh))
     files = {"meta-data": meta_data(env, machine).encode(),
              "user-data": user_data(machine, key).encode()}
     target = destination or paths.machine_dir(env.name, machine.name) / SEED_NAME

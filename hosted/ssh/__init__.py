@@ -3,7 +3,7 @@ sessions (commands, file copy without SFTP), and argv/config for the user's
 own OpenSSH client."""
 
 from hosted.ssh.hostkeys import PinnedKey, fingerprint, forget_host_key, pin_host_keys, read_pins
-from hosted.ssh.keys import ensure_keypair, load_private_key, public_key_line
+from hosted.ssh.keys import client_key, ensure_keypair, load_private_key, public_key_line
 from hosted.ssh.openssh import openssh_argv, ssh_config_block
 from hosted.ssh.session import SshConnectFailed, SshSession, await_banner, connect, open_socket
 from hosted.ssh.target import SshTarget, known_hosts_path, target_for
@@ -14,6 +14,7 @@ __all__ = [
     "SshSession",
     "SshTarget",
     "await_banner",
+    "client_key",
     "connect",
     "ensure_keypair",
     "fingerprint",

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hosted import paths
 from hosted.errors import SshError
+from hosted.model import SshSpec
 
 KEY_NAME = "id_ed25519"
 # Threads of one run take turns; other runs are kept safe by the atomic link/rename.
@@ -48,6 +49,11 @@ def ensure_keypair(env_name: str) -> Path:
             raise SshError(f"cannot create the SSH key pair of environment {env_name!r}: {exc}",
                            hint=f"check that {directory} is a directory you can write to") from exc
     return private
+
+
+def client_key(env_name: str, spec: SshSpec) -> Path:
+    """The private key a machine's SSH login uses: its own, or the environment's pair."""
+    return Path(spec.private_key) if spec.private_key else ensure_keypair(env_name)
 
 
 def load_private_key(path: Path) -> paramiko.PKey:

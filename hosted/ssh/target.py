@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hosted import paths
 from hosted.model import SshSpec
-from hosted.ssh.keys import ensure_keypair
+from hosted.ssh.keys import client_key
 
 KNOWN_HOSTS = "known_hosts"
 
@@ -30,12 +30,11 @@ class SshTarget:
 
 def target_for(env_name: str, machine: str, host: str, port: int, spec: SshSpec) -> SshTarget:
     """The target of a profile machine: its key (or the environment's) and its pin file."""
-    key = Path(spec.private_key) if spec.private_key else ensure_keypair(env_name)
     return SshTarget(
         host=host,
         port=port,
         user=spec.user,
-        private_key=key,
+        private_key=client_key(env_name, spec),
         known_hosts=known_hosts_path(env_name, machine),
         label=f"{env_name}/{machine}",
     )

@@ -12,7 +12,16 @@ import pytest
 
 from hosted import paths
 from hosted.errors import HostKeyMismatch, SshError
-from hosted.ssh import ensure_keypair, fingerprint, forget_host_key, keys, pin_host_keys, read_pins
+from hosted.model import SshSpec
+from hosted.ssh import (
+    client_key,
+    ensure_keypair,
+    fingerprint,
+    forget_host_key,
+    keys,
+    pin_host_keys,
+    read_pins,
+)
 from hosted.ssh.commands import OutputCollector, wrap_command
 from hosted.ssh.hostkeys import check_host_key, host_key_algorithms
 from hosted.ssh.keys import load_private_key
@@ -31,6 +40,12 @@ def test_keypair_generated_once_with_private_mode() -> None:
     before = key.read_bytes()
     assert ensure_keypair("keys-env") == key and key.read_bytes() == before
     assert ensure_keypair("other-env") != key
+
+
+def test_client_key_is_the_machines_own_or_the_environments(tmp_path: Path) -> None:
+    assert client_key("ck-env", SshSpec()) == ensure_keypair("ck-env")
+    own = tmp_path / "own_key"
+    assert client_key("ck-env", SshSpec(private_key=str(own))) == own
 
 
 def test_unreadable_key_is_a_named_error(tmp_path: Path) -> None:
