@@ -9,13 +9,28 @@ For the VirtualBox side (templates, clones), the entry points are::
     open_bundle(path) -> Path                          # hosted.images.bundle
 
 Only the standard library is used for HTTP; ``pycdlib`` (pure Python) writes seeds.
+The names below are imported on first use: ``hosted.apply`` needs templates and
+seeds, not HTTP, tar or XML (``python -X importtime -c "import hosted.apply"``).
 """
 
-from hosted.images.bundle import BundleSummary, is_bundle, open_bundle, write_bundle
-from hosted.images.cache import LocalImage, fetch
-from hosted.images.inventory import Removed, digests_in_use, list_cache, prune_cache
-from hosted.images.sources import ImageInfo, inspect
-from hosted.model import is_url
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hosted.images.bundle import BundleSummary, is_bundle, open_bundle, write_bundle
+    from hosted.images.cache import LocalImage, fetch
+    from hosted.images.inventory import Removed, digests_in_use, list_cache, prune_cache
+    from hosted.images.sources import ImageInfo, inspect
+    from hosted.model import is_url
+
+_WHERE = {
+    **dict.fromkeys(("BundleSummary", "is_bundle", "open_bundle", "write_bundle"), "bundle"),
+    **dict.fromkeys(("LocalImage", "fetch"), "cache"),
+    **dict.fromkeys(("Removed", "digests_in_use", "list_cache", "prune_cache"), "inventory"),
+    **dict.fromkeys(("ImageInfo", "inspect"), "sources"),
+}
 
 __all__ = [
     "BundleSummary",
@@ -32,3 +47,14 @@ __all__ = [
     "prune_cache",
     "write_bundle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "is_url":
+        from hosted.model import is_url
+
+        return is_url
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hosted.images' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"hosted.images.{module}"), name)
