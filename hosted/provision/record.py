@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from hosted.backend.base import Backend
+from hosted.errors import ProvisionError
 from hosted.model import ProvisionStep
 
 KEY_PREFIX = "hosted/provisioned/"
@@ -26,7 +27,13 @@ def step_fingerprint(step: ProvisionStep) -> str:
     digest = hashlib.sha256(step.fingerprint().encode())
     for path in (step.script, step.source):
         if path:
-            _hash_tree(Path(path), digest)
+            try:
+                _hash_tree(Path(path), digest)
+            except OSError as exc:
+                name = exc.filename if exc.filename is not None else path
+                raise ProvisionError(
+                    f"provisioning step {step.name!r}: cannot read {name}: {exc.strerror or exc}",
+                    "check that the step's files exist and are readable", step=step.name) from exc
     return digest.hexdigest()[:16]
 
 

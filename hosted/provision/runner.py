@@ -28,7 +28,10 @@ def provision(session: SshSession, backend: Backend, uuid: str, machine_label: s
     the steps after it do not run.
     """
     ran: list[str] = []
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _log_error(machine_label, log_path, exc) from exc
     for step in steps:
         fingerprint = step_fingerprint(step)
         if not force and already_done(backend, uuid, step, fingerprint):
@@ -45,7 +48,7 @@ def _run_logged(session: SshSession, step: ProvisionStep, fingerprint: str, labe
                 emit: Emit, log_path: Path) -> None:
     emit(Event("info", f"provision {step.name}: running ({step.kind})", machine=label))
     began = time.monotonic()
-    with open(log_path, "a", encoding="utf-8") as log:
+    with _open_log(label, log_path) as log:
         log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {label} step {step.name} "
                   f"({step.kind}, run {step.run}) ===\n")
 
@@ -75,6 +78,18 @@ def _attempt(session: SshSession, step: ProvisionStep, fingerprint: str, label: 
     except ProvisionError as exc:
         log.write(f"=== failed: {exc.message} ===\n")
         raise ProvisionError(f"{label}: {exc.message}", exc.hint, step=step.name) from exc
+
+
+def _open_log(label: str, log_path: Path) -> TextIO:
+    try:
+        return open(log_path, "a", encoding="utf-8")
+    except OSError as exc:
+        raise _log_error(label, log_path, exc) from exc
+
+
+def _log_error(label: str, log_path: Path, exc: OSError) -> ProvisionError:
+    return ProvisionError(f"{label}: cannot write the provisioning log {log_path}: {exc.strerror or exc}",
+                          f"check that {log_path.parent} is a directory you can write to")
 
 
 def _tail_hint(tail: str, log_path: Path) -> str:
