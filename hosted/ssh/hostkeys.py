@@ -48,8 +48,11 @@ def read_pins(path: Path, alias: str) -> list[PinnedKey]:
     """The keys pinned for ``alias`` in ``path`` (none if the file is missing)."""
     try:
         text = path.read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no such file: nothing pinned yet
         return []
+    except OSError as exc:
+        raise SshError(f"cannot read the host-key pins in {path}: {exc.strerror or exc}",
+                       hint="it should be a readable file in OpenSSH's known_hosts format") from exc
     pins = []
     for line in text.splitlines():
         fields = line.split()
@@ -129,6 +132,10 @@ def _is_blob(text: str) -> bool:
 
 
 def _append(path: Path, alias: str, key: PinnedKey) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(path, "a") as fh:
-        fh.write(f"{alias} {key.key_type} {key.blob}\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(path, "a") as fh:
+            fh.write(f"{alias} {key.key_type} {key.blob}\n")
+    except OSError as exc:
+        raise SshError(f"cannot pin the host key of {alias} in {path}: {exc.strerror or exc}",
+                       hint=f"check that {path.parent} is a directory you can write to") from exc

@@ -151,3 +151,20 @@ def test_keypair_in_an_unwritable_place_is_a_named_error() -> None:
     with pytest.raises(SshError, match="cannot create the SSH key pair") as err:
         ensure_keypair("keys-blocked")
     assert str(paths.environment_dir("keys-blocked") / "ssh") in err.value.hint
+
+
+def test_pin_file_that_cannot_be_written_is_an_ssh_error(tmp_path: Path) -> None:
+    (tmp_path / "machine").write_text("a file, not a directory")
+    known = tmp_path / "machine" / "known_hosts"
+    key = load_private_key(ensure_keypair("hk-1"))
+    with pytest.raises(SshError, match="cannot pin the host key") as err:
+        check_host_key(known, "hosted-m", key, "env/m")
+    assert str(known) in err.value.message + err.value.hint
+    with pytest.raises(SshError, match="cannot pin the host key"):
+        pin_host_keys(known, "hosted-m", [f"ssh-ed25519 {ED}"])
+
+
+def test_pin_file_that_cannot_be_read_is_an_ssh_error(tmp_path: Path) -> None:
+    (tmp_path / "known_hosts").mkdir()
+    with pytest.raises(SshError, match="cannot read the host-key pins"):
+        read_pins(tmp_path / "known_hosts", "hosted-m")
