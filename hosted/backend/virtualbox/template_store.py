@@ -87,24 +87,28 @@ def _disk_users(ctx: Ctx, template_id: str, disks: list[Any]) -> set[str]:
     return users
 
 
-def _tag_users(ctx: Ctx, template_id: str) -> set[str]:
-    users = set()
-    for machine in ctx.array(ctx.vbox, "machines"):
+def _tag_users(ctx: Ctx, machines: list[Any] | None = None) -> dict[str, set[str]]:
+    """Template uuid -> machines tagged as cloned from it: one pass over the host's machines."""
+    users: dict[str, set[str]] = {}
+    for machine in ctx.array(ctx.vbox, "machines") if machines is None else machines:
         with contextlib.suppress(ctx.xcpt):
-            if machine.accessible and str(machine.getExtraData(TEMPLATE_OF) or "") == template_id:
-                users.add(str(machine.id))
+            template_id = str(machine.getExtraData(TEMPLATE_OF) or "") if machine.accessible else ""
+            if template_id:
+                users.setdefault(template_id, set()).add(str(machine.id))
     return users
 
 
-def info(ctx: Ctx, machine: Any) -> TemplateInfo:
+def info(ctx: Ctx, machine: Any, tag_users: dict[str, set[str]] | None = None) -> TemplateInfo:
+    """The template as read now; ``tag_users`` from ``_tag_users`` (read here when not given)."""
     uuid = str(machine.id)
+    tagged = (_tag_users(ctx) if tag_users is None else tag_users).get(uuid, set()) - {uuid}
     if not machine.accessible:
         name = os.path.splitext(os.path.basename(str(machine.settingsFilePath)))[0]
         return TemplateInfo(uuid, name, "", "", False, "VirtualBox cannot read its settings",
-                            tuple(sorted(_tag_users(ctx, uuid))))
+                            tuple(sorted(tagged)))
     problem, snapshot = health(ctx, machine)
     disks = base_disks(ctx, snapshot) if snapshot is not None else []
-    users = _tag_users(ctx, uuid) | _disk_users(ctx, uuid, [d.base for d in disks])
+    users = tagged | _disk_users(ctx, uuid, [d.base for d in disks])
     return TemplateInfo(
         uuid=uuid, vm_name=str(machine.name), digest=str(machine.getExtraData(TEMPLATE) or ""),
         image_name=str(machine.getExtraData(IMAGE_NAME) or ""), healthy=not problem, problem=problem,
@@ -113,13 +117,21 @@ def info(ctx: Ctx, machine: Any) -> TemplateInfo:
 
 
 def list_templates(ctx: Ctx) -> list[TemplateInfo]:
-    result = []
-    for machine in ctx.array(ctx.vbox, "machines"):
-        try:
+    machines = ctx.array(ctx.vbox, "machines")
+    templates = []
+    for machine in machines:
+        with contextlib.suppress(ctx.xcpt):  # unregistered meanwhile
             if is_template(machine):
-                result.append(info(ctx, machine))
-        except ctx.xcpt:  # unregistered meanwhile
-            continue
+                templates.append(machine)
+    if not templates:
+        return []
+    # Who uses each template is read once for all of them, not once per template (that read
+    # every machine's extradata for every template, on every clone).
+    tag_users = _tag_users(ctx, machines)
+    result = []
+    for machine in templates:
+        with contextlib.suppress(ctx.xcpt):
+            result.append(info(ctx, machine, tag_users))
     return result
 
 
