@@ -15,7 +15,7 @@ from hosted import paths
 from hosted.backend.base import Backend
 from hosted.errors import ProvisionError
 from hosted.events import Emit, Event
-from hosted.model import Environment, Forward, MachineSpec, ObservedMachine
+from hosted.model import ANY_ADDRESSES, Environment, Forward, MachineSpec, ObservedMachine
 from hosted.provision import provision
 from hosted.readiness import REAL_CLOCK, Clock, wait_ready
 from hosted.ssh import SshSession, SshTarget, target_for
@@ -38,12 +38,19 @@ def ssh_forward(machine: ObservedMachine, spec: MachineSpec) -> Forward | None:
     return next((f for f in machine.forwards() if f.guest == spec.ssh.port and f.protocol == "tcp"), None)
 
 
-def ssh_target(env: Environment, machine: ObservedMachine, spec: MachineSpec) -> SshTarget | None:
+def ssh_endpoint(machine: ObservedMachine, spec: MachineSpec) -> tuple[str, int] | None:
+    """(host address, port) to reach the machine's SSH port from this host, if it is forwarded."""
     fwd = ssh_forward(machine, spec)
     if fwd is None or fwd.host is None:
         return None
-    host = fwd.host_ip if fwd.host_ip not in ("", "0.0.0.0") else "127.0.0.1"
-    return target_for(env.name, spec.name, host, fwd.host, spec.ssh)
+    if fwd.host_ip in ANY_ADDRESSES:  # listens everywhere: reach it on loopback
+        return ("::1" if fwd.host_ip == "::" else "127.0.0.1"), fwd.host
+    return fwd.host_ip, fwd.host
+
+
+def ssh_target(env: Environment, machine: ObservedMachine, spec: MachineSpec) -> SshTarget | None:
+    endpoint = ssh_endpoint(machine, spec)
+    return None if endpoint is None else target_for(env.name, spec.name, *endpoint, spec.ssh)
 
 
 def current_ssh_target(env: Environment, backend: Backend, uuid: str, spec: MachineSpec) -> SshTarget | None:

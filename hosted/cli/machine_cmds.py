@@ -11,7 +11,7 @@ from rich.table import Table
 
 from hosted.apply import ApplyOptions, ApplyResult, apply
 from hosted.backend.base import Backend
-from hosted.bringup import BringUp, after_start
+from hosted.bringup import BringUp, after_start, ssh_endpoint
 from hosted.cli import live
 from hosted.cli.compose import backend_session
 from hosted.cli.console import EventPrinter, can_ask, confirm, console, print_json
@@ -20,7 +20,7 @@ from hosted.errors import EXIT_FAILED, MachineNotFound
 from hosted.events import Event
 from hosted.images.resolve import from_cache
 from hosted.lifecycle import owned_machines
-from hosted.model import Environment, ObservedMachine
+from hosted.model import Environment, ObservedMachine, PowerState
 from hosted.plan import destroy_plan, plan
 from hosted.snapshots import take_baseline_if_needed
 
@@ -33,10 +33,25 @@ def cmd_up(args: argparse.Namespace) -> int:
         for w in the_plan.warnings:
             printer(Event("warning", w))
         result = apply(the_plan, env, backend, printer, up_options(args, env, backend))
-        rows = machine_status(env, backend.list_machines(), args.machines)
+        endpoints = _endpoints(env, backend, result)
     code = report(result)
-    _print_endpoints(rows)
+    for name, user, host, port in endpoints:
+        console.print(f"  {escape(name)}: hosted ssh {escape(name)}  [dim]({user}@{host}:{port})[/]")
     return code
+
+
+def _endpoints(env: Environment, backend: Backend, result: ApplyResult) -> list[tuple[str, str, str, int]]:
+    """Where to connect to each running machine (read again: auto ports were just chosen)."""
+    out = []
+    for m in result.machines:
+        spec = env.machine(m.machine)
+        observed = backend.get_machine(m.uuid) if m.uuid and spec else None
+        if spec is None or observed is None or observed.power != PowerState.RUNNING:
+            continue
+        endpoint = ssh_endpoint(observed, spec)
+        if endpoint is not None:
+            out.append((m.machine, spec.ssh.user, *endpoint))
+    return out
 
 
 def up_options(args: argparse.Namespace, env: Environment, backend: Backend) -> ApplyOptions:
@@ -51,14 +66,6 @@ def up_options(args: argparse.Namespace, env: Environment, backend: Backend) -> 
         after_start=after_start(env, backend, bring_up),
         images=from_cache,
     )
-
-
-def _print_endpoints(rows: list[dict[str, Any]]) -> None:
-    for r in rows:
-        if r["ssh"] and r["power"] == "running":
-            ssh = r["ssh"]
-            console.print(f"  {escape(r['machine'])}: hosted ssh {escape(r['machine'])}  "
-                          f"[dim]({ssh['user']}@{ssh['host']}:{ssh['port']})[/]")
 
 
 def _check_names(env: Environment, names: list[str]) -> None:
@@ -97,11 +104,9 @@ def machine_status(
             {"name": f.name, "host_ip": f.host_ip, "host": f.host, "guest": f.guest, "protocol": f.protocol}
             for f in cur.forwards()
         ]
-        ssh = None
-        if cur is not None and spec is not None:
-            port = next((f for f in cur.forwards() if f.guest == spec.ssh.port and f.protocol == "tcp"), None)
-            if port is not None:
-                ssh = {"host": port.host_ip, "port": port.host, "user": spec.ssh.user}
+        endpoint = ssh_endpoint(cur, spec) if cur is not None and spec is not None else None
+        ssh = None if endpoint is None or spec is None else {
+            "host": endpoint[0], "port": endpoint[1], "user": spec.ssh.user}
         rows.append({
             "machine": mp.machine,
             "vm_name": mp.vm_name,

@@ -223,3 +223,11 @@ def test_bad_input_leaves_virtualbox_exactly_as_it_was(
     assert backend.list_machines() == before[0]
     # The failed `up` made no backend call at all; the one extra is the read just above.
     assert len(backend.calls) == before[1] + 1
+
+
+def test_up_says_where_to_connect(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile.write_text(PROFILE.format(state="running"))
+    assert main(["up", "--no-wait"]) == 0
+    out = capsys.readouterr().out
+    port = cli_support.shared().list_machines()[0].forwards()[0].host
+    assert f"web: hosted ssh web  (root@127.0.0.1:{port})" in out
