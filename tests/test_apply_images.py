@@ -166,13 +166,14 @@ def test_up_with_the_image_cache(backend: MemoryBackend, image: ImageSpec) -> No
     assert len(template.users) == 2
 
 
-def test_importing_apply_loads_no_http_tar_or_xml() -> None:
-    """hosted.images re-exports lazily: apply needs templates and seeds, not the image cache."""
+def test_importing_apply_loads_no_http_tar_xml_yaml_or_email() -> None:
+    """hosted.images re-exports lazily (apply needs templates and seeds, not the image cache);
+    a seed imports yaml and email when one is written."""
     import subprocess
     import sys
 
     heavy = ("hosted.images.bundle", "hosted.images.cache", "hosted.images.sources", "tarfile",
-             "urllib.request", "http.client", "xml.etree.ElementTree")
+             "urllib.request", "http.client", "xml.etree.ElementTree", "yaml", "email.mime.multipart")
     code = f"import sys, hosted.apply; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

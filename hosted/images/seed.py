@@ -11,12 +11,8 @@ from __future__ import annotations
 import io
 import os
 import re
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from hosted import paths
 from hosted.errors import ImageError
@@ -42,7 +38,13 @@ def hostname(machine: MachineSpec) -> str:
     return name or "hosted"
 
 
+# yaml and email are imported where used: ``hosted.apply`` imports this module, and most
+# machines need no seed.
+
+
 def meta_data(env: Environment, machine: MachineSpec) -> str:
+    import yaml
+
     # A stable instance-id: a new one would make cloud-init redo first boot (new host keys).
     return yaml.safe_dump({"instance-id": f"hosted-{env.name}-{machine.name}",
                            "local-hostname": hostname(machine)}, sort_keys=False)
@@ -63,6 +65,8 @@ def base_config(machine: MachineSpec, public_key: str) -> dict[str, Any]:
 
 def user_data(machine: MachineSpec, public_key: str) -> str:
     """The ``user-data`` document: hosted's cloud-config merged with the machine's ``cloud_init``."""
+    import yaml
+
     ours = base_config(machine, public_key)
     theirs = machine.cloud_init
     if theirs is None or theirs.lstrip().startswith("#cloud-config"):
@@ -87,6 +91,9 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _multipart(config: str, theirs: str) -> str:
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
     message = MIMEMultipart()
     message.attach(MIMEText(config, "cloud-config"))
     first = theirs.lstrip()
