@@ -45,7 +45,7 @@ def fetch(image: ImageSpec, emit: Emit = discard, *, attempts: int = 3) -> Local
             kind = detect(entry.path, image.kind)
             entry = store.record(entry.sha256, kind=kind)
     except OSError as exc:  # the cache's disk is full or read-only, or a file is in the way
-        raise store.os_error(exc, f"store image {image.name!r}") from None
+        raise store.os_error(exc, f"fetch image {image.name!r}") from None
     return LocalImage(name=image.name, path=entry.path, sha256=entry.sha256, kind=_kind(kind),
                       source=image.source, declared_arch=image.arch, cloud_init=image.cloud_init)
 
@@ -68,7 +68,10 @@ def _fetch_url(image: ImageSpec, emit: Emit, attempts: int) -> store.Entry:
     entry = cached(image)
     if entry is None:
         # One download per digest: threads and processes would write the same partial file.
-        with store.locked(f"download-{expected}"):
+        def waiting() -> None:
+            emit(Event("info", f"waiting for another download of image {image.name}"))
+
+        with store.locked(f"download-{expected}", waiting):
             entry = cached(image)  # whoever waited finds it downloaded
             if entry is None:
                 return _download(image, expected, emit, attempts)

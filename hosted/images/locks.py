@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _locks: dict[str, threading.Lock] = {}
@@ -27,26 +27,56 @@ def thread_lock(name: str) -> threading.Lock:
 
 
 @contextlib.contextmanager
-def held(path: Path) -> Iterator[None]:
-    """Hold the thread lock named after ``path`` and an exclusive lock on that file."""
-    with thread_lock(str(path)):
+def acquired(lock: threading.Lock, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold ``lock``; ``waiting`` is called first when someone else holds it."""
+    if not lock.acquire(blocking=False):
+        if waiting is not None:
+            waiting()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def held(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the thread lock named after ``path`` and an exclusive lock on that file;
+    ``waiting`` is called (once) when another thread or process holds it."""
+    told = False
+
+    def tell() -> None:
+        nonlocal told
+        if waiting is not None and not told:
+            told = True
+            waiting()
+
+    with acquired(thread_lock(str(path)), tell):
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a+b") as fh:  # closing it releases the file lock
-            _lock_file(fh.fileno())
+            if not _lock_file(fh.fileno(), block=False):
+                tell()
+                _lock_file(fh.fileno(), block=True)
             yield
 
 
-def _lock_file(fd: int) -> None:
+def _lock_file(fd: int, *, block: bool) -> bool:
+    """Lock ``fd`` exclusively; without ``block``, False when another process holds it."""
     if sys.platform == "win32":
         import msvcrt
 
         while True:  # LK_LOCK gives up after about 10 seconds; a download takes longer
             try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                return
+                msvcrt.locking(fd, msvcrt.LK_LOCK if block else msvcrt.LK_NBLCK, 1)
+                return True
             except OSError:
-                continue
+                if not block:
+                    return False
     else:
         import fcntl
 
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from hosted.errors import ImageError
-from hosted.events import Emit
+from hosted.events import Emit, Event
 from hosted.images import locks
 from hosted.images.cache import fetch
 from hosted.images.sources import ImageInfo, inspect
@@ -34,5 +34,9 @@ def from_cache(image: ImageSpec, emit: Emit) -> TemplateImage:
 
     Machines of one image, created in parallel, wait for one download or hash of it."""
     key = image.sha256 if is_url(image.source) and image.sha256 else os.path.abspath(image.source)
-    with locks.thread_lock(f"image:{key}"):
+
+    def waiting() -> None:
+        emit(Event("info", f"image {image.name}: waiting for another machine fetching it"))
+
+    with locks.acquired(locks.thread_lock(f"image:{key}"), waiting):
         return template_image(image.name, inspect(fetch(image, emit)))

@@ -112,9 +112,9 @@ def remove(digest: str) -> None:
     shutil.rmtree(entry_dir(digest), ignore_errors=True)
 
 
-def locked(name: str) -> contextlib.AbstractContextManager[None]:
+def locked(name: str, waiting: Callable[[], None] | None = None) -> contextlib.AbstractContextManager[None]:
     """The cache's lock called ``name``, for this process's threads and other processes."""
-    return locks.held(images_root() / "locks" / f"{name}.lock")
+    return locks.held(images_root() / "locks" / f"{name}.lock", waiting)
 
 
 def write_json(path: Path, data: Any) -> None:

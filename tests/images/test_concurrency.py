@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from imagekit import serving, sha, vdi, write
 
-from hosted.events import discard
+from hosted.events import Recorder, discard
 from hosted.images import digest, store
 from hosted.images.resolve import from_cache
 from hosted.images.templates import TemplateImage
@@ -85,8 +85,10 @@ def test_machines_of_one_url_image_share_one_download() -> None:
         server.chunk_delay = 0.02  # 16 chunks: the threads overlap
         image = ImageSpec(name="deb", source=server.url("/deb.vdi"), sha256=sha(DATA))
         got: list[TemplateImage] = []
-        assert in_threads(3, lambda n: got.append(from_cache(image, discard))) == []
+        events = Recorder()
+        assert in_threads(3, lambda n: got.append(from_cache(image, events))) == []
     assert server.ranges("/deb.vdi") == [None], "one download"
+    assert len([m for m in events.messages("info") if "waiting for another machine" in m]) == 2
     assert len(got) == 3 and len({t.path for t in got}) == 1
     assert Path(got[0].path).read_bytes() == DATA
 
@@ -109,12 +111,14 @@ def test_a_local_image_is_hashed_once_by_parallel_machines(tmp_path: Path,
 
 def test_two_processes_fetching_one_url_share_one_download() -> None:
     script = ("import sys; from hosted.images import fetch; from hosted.model import ImageSpec\n"
-              "print(fetch(ImageSpec(name='deb', source=sys.argv[1], sha256=sys.argv[2])).path)\n")
+              "image = ImageSpec(name='deb', source=sys.argv[1], sha256=sys.argv[2])\n"
+              "print(fetch(image, lambda e: print(e.message) if e.kind == 'info' else None).path)\n")
     with serving({"/deb.vdi": DATA}) as server:
-        server.chunk_delay = 0.02
+        server.chunk_delay = 0.06  # about a second: the second process starts meanwhile
         procs = [subprocess.Popen([sys.executable, "-c", script, server.url("/deb.vdi"), sha(DATA)],
                                   stdout=subprocess.PIPE, text=True) for _ in range(2)]
-        outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+        outs = [p.communicate(timeout=60)[0].strip().splitlines() for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
-    assert outs[0] == outs[1] and Path(outs[0]).read_bytes() == DATA
+    assert outs[0][-1] == outs[1][-1] and Path(outs[0][-1]).read_bytes() == DATA
+    assert sum("waiting for another download of image deb" in line for out in outs for line in out) == 1
     assert server.ranges("/deb.vdi") == [None], "one download"
