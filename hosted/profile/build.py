@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 
 from hosted import model
-from hosted.model import is_url as is_url  # one definition; profile.checks reads build.is_url
 from hosted.profile import schema
 from hosted.profile.source import KeyPath
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from hosted.errors import ProfileError
-from hosted.model import ANY_ADDRESSES
+from hosted.model import ANY_ADDRESSES, is_url
 from hosted.profile import build, schema
 from hosted.profile.source import Document, KeyPath, format_path
 
@@ -39,7 +39,7 @@ def check(doc: Document, env_name: str, machines: list[build.Merged],
 
 def _image_checksums(doc: Document, images: Mapping[str, schema.Image]) -> Iterator[ProfileError]:
     for name, image in images.items():
-        if build.is_url(image.source) and image.sha256 is None:
+        if is_url(image.source) and image.sha256 is None:
             yield doc.error(
                 ("images", name, "source"), "a download needs its sha256: it is verified before use",
                 "Add `sha256:` with the file's checksum (the download page lists it; "
