@@ -114,27 +114,3 @@ def rollback(ctx: Ctx, machine: Any, emit: Emit) -> None:
         os.rmdir(os.path.join(folder, "Snapshots"))
     delete_files(path)
 
-
-def forget_broken_chains(ctx: Ctx, disks: list[Any], folder: str) -> list[Any]:
-    """Disks VirtualBox can delete; the others (a link of their chain is missing, e.g. a
-    linked clone whose template's disk was deleted) are closed and their files inside the
-    machine's ``folder`` removed by hand, since deleteConfig would fail on them."""
-    deletable = []
-    for disk in disks:  # children come before their parents
-        chain, medium = [], disk
-        while medium is not None:
-            chain.append(medium)
-            medium = medium.parent
-        broken = any(int(m.refreshState()) == int(ctx.const.MediumState_Inaccessible) for m in chain)
-        if not broken:
-            deletable.append(disk)
-            continue
-        location = str(disk.location)
-        with contextlib.suppress(ctx.xcpt):
-            disk.close()
-        if location.startswith(folder + os.sep):
-            with contextlib.suppress(OSError):
-                os.remove(location)
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.dirname(location))
-    return deletable

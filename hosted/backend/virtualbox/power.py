@@ -6,12 +6,12 @@ import contextlib
 import os
 from typing import Any
 
-from hosted.backend.virtualbox.clone import forget_broken_chains
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import delete_files
 from hosted.backend.virtualbox.observe import power_state
 from hosted.backend.virtualbox.session import locked, wait_unlocked
 from hosted.backend.virtualbox.statewait import wait_power
+from hosted.backend.virtualbox.storage import disk_chain, forget_broken_chains
 from hosted.backend.virtualbox.tags import read_media
 from hosted.backend.virtualbox.translate import wait_progress
 from hosted.backend.virtualbox.unattended import aux_media, aux_prefix, forget_aux
@@ -122,8 +122,4 @@ def destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
 
 def _owned_chain(disk: Any, owned: list[str]) -> bool:
     """Is ``disk``, or a disk between it and its base, one hosted created for this machine?"""
-    while disk is not None:
-        if str(disk.location) in owned:
-            return True
-        disk = disk.parent
-    return False
+    return any(str(d.location) in owned for d in disk_chain(disk))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from hosted.backend.virtualbox.context import MB, Ctx
@@ -135,3 +136,31 @@ def delete_media_quietly(ctx: Ctx, media: list[Any], emit: Emit) -> None:
     for medium in media:
         with contextlib.suppress(Exception):
             wait_progress(ctx, medium.deleteStorage(), f"deleting {medium.location}", emit)
+
+
+def disk_chain(medium: Any) -> Iterator[Any]:
+    """``medium``, then its parents up to its base disk."""
+    while medium is not None:
+        yield medium
+        medium = medium.parent
+
+
+def forget_broken_chains(ctx: Ctx, disks: list[Any], folder: str) -> list[Any]:
+    """Disks VirtualBox can delete; the others (a link of their chain is missing, e.g. a
+    linked clone whose template's disk was deleted) are closed and their files inside the
+    machine's ``folder`` removed by hand, since deleteConfig would fail on them."""
+    deletable = []
+    inaccessible = int(ctx.const.MediumState_Inaccessible)
+    for disk in disks:  # children come before their parents
+        if not any(int(m.refreshState()) == inaccessible for m in disk_chain(disk)):
+            deletable.append(disk)
+            continue
+        location = str(disk.location)
+        with contextlib.suppress(ctx.xcpt):
+            disk.close()
+        if location.startswith(folder + os.sep):
+            with contextlib.suppress(OSError):
+                os.remove(location)
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(location))
+    return deletable

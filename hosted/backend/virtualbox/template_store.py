@@ -16,6 +16,7 @@ from typing import Any
 from hosted.backend.base import TemplateInfo
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import delete_files
+from hosted.backend.virtualbox.storage import disk_chain, forget_broken_chains
 from hosted.backend.virtualbox.translate import wait_progress
 from hosted.errors import ImageError
 from hosted.events import Emit
@@ -44,14 +45,6 @@ def base_snapshot(ctx: Ctx, machine: Any) -> Any | None:
     return root if str(root.description).startswith(SNAPSHOT_MARK) else None
 
 
-def _disk_chain(medium: Any) -> list[Any]:
-    chain = []
-    while medium is not None:
-        chain.append(medium)
-        medium = medium.parent
-    return chain
-
-
 def base_disks(ctx: Ctx, snapshot: Any) -> list[Any]:
     """The hard disks of the base snapshot (what clones are made from)."""
     return [a.medium for a in ctx.array(snapshot.machine, "mediumAttachments")
@@ -70,7 +63,7 @@ def health(ctx: Ctx, machine: Any) -> tuple[str, Any | None]:
         return "its base snapshot has no disk", snapshot
     for disk in disks:
         # A deleted base disk is noticed only when that medium itself is refreshed.
-        for medium in _disk_chain(disk):
+        for medium in disk_chain(disk):
             if int(medium.refreshState()) == int(ctx.const.MediumState_Inaccessible) \
                     or not os.path.isfile(str(medium.location)):
                 return f"its disk {medium.location} is missing or unreadable", snapshot
@@ -149,26 +142,10 @@ def delete(ctx: Ctx, machine: Any, emit: Emit) -> None:
         machine.unregister(ctx.const.CleanupMode_DetachAllReturnNone)
         return  # its files are unreadable to VirtualBox: left for the user to inspect
     media = list(machine.unregister(ctx.const.CleanupMode_Full) or [])  # children first
-    if found.healthy:
-        wait_progress(ctx, machine.deleteConfig(media), f"deleting template '{name}'", emit, name)
-    else:
-        _delete_broken(ctx, machine, media, name, emit)
     folder = os.path.dirname(settings_file)
+    # A broken template's disks cannot all be deleted by VirtualBox (see forget_broken_chains).
+    media = forget_broken_chains(ctx, media, folder)
+    wait_progress(ctx, machine.deleteConfig(media), f"deleting template '{name}'", emit, name)
     with contextlib.suppress(OSError):
         os.rmdir(os.path.join(folder, "Snapshots"))
     delete_files(settings_file)
-
-
-def _delete_broken(ctx: Ctx, machine: Any, media: list[Any], name: str, emit: Emit) -> None:
-    """VirtualBox cannot delete a disk chain with a missing link: forget the media, then
-    remove their files from the template's own folder (nothing else is ever touched)."""
-    folder = os.path.dirname(str(machine.settingsFilePath)) + os.sep
-    locations = [str(m.location) for m in media]
-    for medium in media:
-        with contextlib.suppress(ctx.xcpt):
-            medium.close()
-    wait_progress(ctx, machine.deleteConfig([]), f"deleting template '{name}'", emit, name)
-    for location in locations:
-        if location.startswith(folder):
-            with contextlib.suppress(OSError):
-                os.remove(location)
