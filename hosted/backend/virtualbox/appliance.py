@@ -15,7 +15,8 @@ from typing import Any
 from hosted.backend.base import TemplateSource
 from hosted.backend.virtualbox import template_store as ts
 from hosted.backend.virtualbox.context import Ctx
-from hosted.backend.virtualbox.create import delete_files, find
+from hosted.backend.virtualbox.create import find
+from hosted.backend.virtualbox.removal import remove_machine
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly, ensure_dvd_drive, set_boot_order
 from hosted.backend.virtualbox.translate import wait_progress
@@ -151,10 +152,5 @@ def _finish(ctx: Ctx, machine: Any, source: TemplateSource, emit: Emit) -> None:
 
 def discard(ctx: Ctx, machine: Any, emit: Emit) -> None:
     """Undo a failed import: the machine, its disks and its settings (all made by this call)."""
-    path = str(machine.settingsFilePath)
-    with contextlib.suppress(Exception):
-        media = list(machine.unregister(ctx.const.CleanupMode_Full) or [])
-        wait_progress(ctx, machine.deleteConfig(media), "removing the half-imported template", emit)
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.join(os.path.dirname(path), "Snapshots"))
-    delete_files(path)
+    remove_machine(ctx, machine, ctx.const.CleanupMode_Full, [], emit,
+                   what="removing the half-imported template", quiet=True)

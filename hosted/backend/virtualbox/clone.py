@@ -12,8 +12,9 @@ from hosted.backend.virtualbox import install
 from hosted.backend.virtualbox import template_store as ts
 from hosted.backend.virtualbox.appliance import create_machine
 from hosted.backend.virtualbox.context import Ctx
-from hosted.backend.virtualbox.create import check_name, delete_files, find
+from hosted.backend.virtualbox.create import check_name, find
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_serial_log
+from hosted.backend.virtualbox.removal import remove_machine
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import ensure_dvd_drive
 from hosted.backend.virtualbox.tags import write_media, write_tags
@@ -103,14 +104,7 @@ def _configure(
 def rollback(ctx: Ctx, machine: Any, emit: Emit) -> None:
     """Undo a failed clone: unregister it and delete the disks attached to it, which this call
     made (a linked clone's differencing disks, a full clone's copies), and its settings."""
-    path = str(machine.settingsFilePath)
-    with contextlib.suppress(Exception):
-        disks = list(machine.unregister(ctx.const.CleanupMode_DetachAllReturnHardDisksOnly) or [])
-        wait_progress(ctx, machine.deleteConfig(disks), "removing the half-made clone", emit)
-    folder = os.path.dirname(path)
     with contextlib.suppress(OSError):
-        os.remove(os.path.join(folder, "serial.log"))
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.join(folder, "Snapshots"))
-    delete_files(path)
-
+        os.remove(os.path.join(os.path.dirname(str(machine.settingsFilePath)), "serial.log"))
+    remove_machine(ctx, machine, ctx.const.CleanupMode_DetachAllReturnHardDisksOnly, [], emit,
+                   what="removing the half-made clone", quiet=True)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from typing import Any
 
 from hosted.backend.virtualbox import install
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import DEFAULT_OS_TYPE, Allocate, Edit, apply_keys, set_serial_log
+from hosted.backend.virtualbox.removal import delete_files, remove_machine
 from hosted.backend.virtualbox.session import locked
-from hosted.backend.virtualbox.storage import delete_media_quietly, ensure_dvd_drive
+from hosted.backend.virtualbox.storage import ensure_dvd_drive
 from hosted.backend.virtualbox.tags import read_tags, write_tags
-from hosted.backend.virtualbox.translate import VBOX_E_OBJECT_NOT_FOUND, status_of, wait_progress
+from hosted.backend.virtualbox.translate import VBOX_E_OBJECT_NOT_FOUND, status_of
 from hosted.errors import NameConflict, OperationFailed
 from hosted.events import Emit, Event
 from hosted.model import MachineSpec, Tags
@@ -70,31 +69,9 @@ def create(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit, allocate: Alloca
             set_serial_log(edit)
             ensure_dvd_drive(ctx, edit.sm)
     except BaseException:
-        rollback(ctx, machine, edit.created_media if edit else [], emit)
+        remove_machine(ctx, machine, ctx.const.CleanupMode_DetachAllReturnNone,
+                       edit.created_media if edit else [], emit,
+                       what="deleting the machine's settings", quiet=True)
         raise
     return machine
 
-
-def rollback(ctx: Ctx, machine: Any, media: list[Any], emit: Emit) -> None:
-    """Undo a failed create: unregister, delete the media this call created and the settings."""
-    path = str(machine.settingsFilePath)
-    with contextlib.suppress(Exception):
-        machine.unregister(ctx.const.CleanupMode_DetachAllReturnNone)
-    delete_media_quietly(ctx, media, emit)
-    with contextlib.suppress(Exception):
-        wait_progress(ctx, machine.deleteConfig([]), "deleting the machine's settings", emit)
-    delete_files(path)
-
-
-def delete_files(settings_file: str) -> None:
-    """The settings file and the machine folder, if nothing else is in it."""
-    for name in (settings_file, settings_file + "-prev"):
-        with contextlib.suppress(OSError):
-            os.remove(name)
-    remove_empty_folder(os.path.dirname(settings_file))
-
-
-def remove_empty_folder(folder: str) -> None:
-    for sub in ("Logs", ""):
-        with contextlib.suppress(OSError):
-            os.rmdir(os.path.join(folder, sub) if sub else folder)

@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from hosted.backend.virtualbox.context import Ctx
-from hosted.backend.virtualbox.create import delete_files
 from hosted.backend.virtualbox.observe import power_state
+from hosted.backend.virtualbox.removal import delete_files
 from hosted.backend.virtualbox.session import locked, wait_unlocked
 from hosted.backend.virtualbox.statewait import wait_power
 from hosted.backend.virtualbox.storage import disk_chain, forget_broken_chains

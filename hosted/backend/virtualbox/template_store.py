@@ -15,9 +15,8 @@ from typing import Any
 
 from hosted.backend.base import TemplateInfo
 from hosted.backend.virtualbox.context import Ctx
-from hosted.backend.virtualbox.create import delete_files
-from hosted.backend.virtualbox.storage import disk_chain, forget_broken_chains
-from hosted.backend.virtualbox.translate import wait_progress
+from hosted.backend.virtualbox.removal import remove_machine
+from hosted.backend.virtualbox.storage import disk_chain
 from hosted.errors import ImageError
 from hosted.events import Emit
 
@@ -136,16 +135,9 @@ def delete(ctx: Ctx, machine: Any, emit: Emit) -> None:
         raise ImageError(
             f"template '{name}' is used by {len(found.users)} machine(s): {', '.join(found.users)}",
             "destroy the machines made from this image first; `hosted images prune` keeps used templates")
-    settings_file = str(machine.settingsFilePath)
     if not machine.accessible:
         # UnregisterOnly refuses a machine with snapshots; this keeps every file.
         machine.unregister(ctx.const.CleanupMode_DetachAllReturnNone)
         return  # its files are unreadable to VirtualBox: left for the user to inspect
-    media = list(machine.unregister(ctx.const.CleanupMode_Full) or [])  # children first
-    folder = os.path.dirname(settings_file)
-    # A broken template's disks cannot all be deleted by VirtualBox (see forget_broken_chains).
-    media = forget_broken_chains(ctx, media, folder)
-    wait_progress(ctx, machine.deleteConfig(media), f"deleting template '{name}'", emit, name)
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.join(folder, "Snapshots"))
-    delete_files(settings_file)
+    remove_machine(ctx, machine, ctx.const.CleanupMode_Full, [], emit,
+                   what=f"deleting template '{name}'", name=name)
