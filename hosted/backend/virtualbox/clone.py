@@ -20,7 +20,7 @@ from hosted.backend.virtualbox.storage import ensure_dvd_drive
 from hosted.backend.virtualbox.tags import write_media, write_tags
 from hosted.backend.virtualbox.translate import wait_progress
 from hosted.errors import ImageError, OperationFailed
-from hosted.events import Emit, Event
+from hosted.events import Emit
 from hosted.model import MachineSpec, Tags
 
 # A clone keeps the image's disk: ``disk_mb`` is for machines hosted makes empty.
@@ -95,10 +95,7 @@ def _configure(
     own = [str(a.medium.location) for a in ctx.array(sm, "mediumAttachments")
            if a.medium is not None and int(a.type) == int(ctx.const.DeviceType_HardDisk)]
     write_media(sm, own)  # a linked clone's own disks are its differencing disks
-    if ctx.driverless:
-        emit(Event("warning", install.DRIVERLESS_WARNING, machine=spec.name))
-        for key, value in install.DRIVERLESS_EXTRADATA:
-            sm.setExtraData(key, value)
+    install.set_up_driverless(sm, ctx.driverless, emit, spec.name)
 
 
 def rollback(ctx: Ctx, machine: Any, emit: Emit) -> None:

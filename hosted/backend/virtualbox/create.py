@@ -13,7 +13,7 @@ from hosted.backend.virtualbox.storage import ensure_dvd_drive
 from hosted.backend.virtualbox.tags import read_tags, write_tags
 from hosted.backend.virtualbox.translate import VBOX_E_OBJECT_NOT_FOUND, status_of
 from hosted.errors import NameConflict, OperationFailed
-from hosted.events import Emit, Event
+from hosted.events import Emit
 from hosted.model import MachineSpec, Tags
 
 
@@ -43,10 +43,7 @@ def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
     """Create and register the bare machine, already tagged so it is never seen unowned."""
     machine = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, spec.os_type or DEFAULT_OS_TYPE)
     write_tags(machine, tags)
-    if ctx.driverless:
-        emit(Event("warning", install.DRIVERLESS_WARNING, machine=spec.name))
-        for key, value in install.DRIVERLESS_EXTRADATA:
-            machine.setExtraData(key, value)
+    install.set_up_driverless(machine, ctx.driverless, emit, spec.name)
     machine.saveSettings()
     try:
         # VirtualBox attaches media only to registered machines, so the

@@ -16,8 +16,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from hosted.errors import BackendUnavailable
+from hosted.events import Emit, Event
 
 _INSTALL_HINT = (
     "install VirtualBox 7.0 or newer from https://www.virtualbox.org/wiki/Downloads "
@@ -149,6 +151,15 @@ DRIVERLESS_WARNING = "no kernel driver: guest code is interpreted, very slow"
 def driverless_extradata(system: str | None = None) -> tuple[tuple[str, str], ...]:
     """Per-VM extradata that lets a VM start without the kernel driver (empty when it is loaded)."""
     return () if has_kernel_driver(system) else DRIVERLESS_EXTRADATA
+
+
+def set_up_driverless(machine: Any, driverless: bool, emit: Emit, name: str) -> None:
+    """Without the kernel driver: let ``machine`` (unsaved) start anyway, and say it will be slow."""
+    if not driverless:
+        return
+    emit(Event("warning", DRIVERLESS_WARNING, machine=name))
+    for key, value in DRIVERLESS_EXTRADATA:
+        machine.setExtraData(key, value)
 
 
 def service_hint() -> str:
