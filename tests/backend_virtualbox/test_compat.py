@@ -25,7 +25,7 @@ class Obj:
         return {1: 8, 2: 36}[chipset]
 
 
-CONST = Obj(PlatformArchitecture_x86=1)
+CONST = Obj(PlatformArchitecture_x86=1, PlatformArchitecture_ARM=2)
 
 
 @pytest.mark.parametrize(("text", "parsed"), [("7_0", (7, 0)), ("7_1", (7, 1)), ("7_2", (7, 2)),
@@ -68,6 +68,31 @@ def test_7_0_create_machine_has_no_architecture_argument() -> None:
 def test_7_1_create_machine_passes_the_architecture() -> None:
     args = Api((7, 1)).create_machine(Obj(), CONST, "vm", "Linux_64")
     assert args == ("", "vm", 1, [], "Linux_64", "", "", "", "")
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+def test_7_0_create_machine_makes_x86_whatever_the_architecture(arch: str) -> None:
+    args = Api((7, 0)).create_machine(Obj(), CONST, "vm", "Linux_64", arch)
+    assert args == ("", "vm", [], "Linux_64", "", "", "", "")
+
+
+@pytest.mark.parametrize(("version", "arch", "platform"), [
+    ((7, 1), "x86_64", 1), ((7, 1), "arm64", 2), ((7, 2), "arm64", 2), ((7, 2), "anything else", 1),
+])
+def test_7_1_and_later_create_machine_for_the_architecture(
+    version: tuple[int, int], arch: str, platform: int
+) -> None:
+    args = Api(version).create_machine(Obj(), CONST, "vm", "Ubuntu_arm64", arch)
+    assert args == ("", "vm", platform, [], "Ubuntu_arm64", "", "", "", "")
+
+
+def test_architecture_of_a_machine_per_version() -> None:
+    arm, x86 = Obj(platform=Obj(architecture=2)), Obj(platform=Obj(architecture=1))
+    assert Api((7, 0)).architecture(CONST, Obj()) == "x86_64"  # 7.0 has no IMachine.platform
+    assert Api((7, 1)).architecture(CONST, x86) == "x86_64"
+    assert Api((7, 2)).architecture(CONST, arm) == "arm64"
+    # What architecture() reads back, create_machine() makes again.
+    assert Api((7, 2)).create_machine(Obj(), CONST, "vm", "L", Api((7, 2)).architecture(CONST, arm))[2] == 2
 
 
 def test_firmware_lives_on_the_machine_in_7_0_and_in_firmware_settings_later() -> None:

@@ -16,6 +16,7 @@ from hosted.backend.base import TemplateSource
 from hosted.backend.virtualbox import template_store as ts
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import find
+from hosted.backend.virtualbox.edits import DEFAULT_OS_TYPE
 from hosted.backend.virtualbox.removal import remove_machine
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly, ensure_dvd_drive, set_boot_order
@@ -23,7 +24,6 @@ from hosted.backend.virtualbox.translate import wait_progress
 from hosted.errors import ImageError
 from hosted.events import Emit, Event
 
-DEFAULT_OS_TYPE = "Linux_64"
 DISK_TEMPLATE_MEMORY_MB = 1024
 
 
@@ -39,15 +39,6 @@ def template_name(ctx: Ctx, source: TemplateSource) -> str:
             return name
     raise ImageError(f"no free name for a template of '{source.image_name}'",
                      "remove old hosted-template-* machines or folders")
-
-
-def create_machine(ctx: Ctx, name: str, os_type: str, arch: str) -> Any:
-    """An unregistered machine of the image's CPU architecture (``arm64``; else x86)."""
-    c = ctx.const
-    if not ctx.api.has_platform:
-        return ctx.vbox.createMachine("", name, [], os_type, "", "", "", "")
-    platform = c.PlatformArchitecture_ARM if arch == "arm64" else c.PlatformArchitecture_x86
-    return ctx.vbox.createMachine("", name, platform, [], os_type, "", "", "", "")
 
 
 def import_template(ctx: Ctx, source: TemplateSource, emit: Emit) -> Any:
@@ -92,7 +83,7 @@ def _import_ovf(ctx: Ctx, source: TemplateSource, name: str, emit: Emit) -> Any:
 
 def _import_disk(ctx: Ctx, source: TemplateSource, name: str, emit: Emit) -> Any:
     c = ctx.const
-    machine = create_machine(ctx, name, source.os_type or DEFAULT_OS_TYPE, source.arch)
+    machine = ctx.api.create_machine(ctx.vbox, c, name, source.os_type or DEFAULT_OS_TYPE, source.arch)
     machine.memorySize = DISK_TEMPLATE_MEMORY_MB
     nic = machine.getNetworkAdapter(0)
     nic.enabled = True

@@ -10,7 +10,6 @@ from typing import Any
 
 from hosted.backend.virtualbox import install
 from hosted.backend.virtualbox import template_store as ts
-from hosted.backend.virtualbox.appliance import create_machine
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import check_name, find
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_serial_log
@@ -39,19 +38,14 @@ def _template(ctx: Ctx, uuid: str) -> tuple[Any, Any]:
     return machine, snapshot
 
 
-def _architecture(ctx: Ctx, machine: Any) -> str:
-    if ctx.api.has_platform and int(machine.platform.architecture) == int(ctx.const.PlatformArchitecture_ARM):
-        return "arm64"
-    return "x86_64"
-
-
 def clone(
     ctx: Ctx, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit,
     allocate: Allocate,
 ) -> Any:
     template, snapshot = _template(ctx, template_uuid)
     check_name(ctx, spec.vm_name)
-    target = create_machine(ctx, spec.vm_name, str(template.OSTypeId), _architecture(ctx, template))
+    target = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, str(template.OSTypeId),
+                                    ctx.api.architecture(ctx.const, template))
     folder = os.path.dirname(str(target.settingsFilePath))
     if os.path.exists(folder):
         raise OperationFailed(f"a folder is already at {folder}",

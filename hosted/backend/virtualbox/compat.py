@@ -44,10 +44,18 @@ class Api:
     def has_platform(self) -> bool:
         return self.version >= (7, 1)
 
-    def create_machine(self, vbox: Any, const: Any, name: str, os_type: str) -> Any:
+    def create_machine(self, vbox: Any, const: Any, name: str, os_type: str, arch: str = "x86_64") -> Any:
+        """An unregistered machine for the CPU architecture ``arch`` (``arm64``; else x86)."""
         if self.has_platform:
-            return vbox.createMachine("", name, const.PlatformArchitecture_x86, [], os_type, "", "", "", "")
-        return vbox.createMachine("", name, [], os_type, "", "", "", "")
+            platform = const.PlatformArchitecture_ARM if arch == "arm64" else const.PlatformArchitecture_x86
+            return vbox.createMachine("", name, platform, [], os_type, "", "", "", "")
+        return vbox.createMachine("", name, [], os_type, "", "", "", "")  # 7.0 makes x86 machines only
+
+    def architecture(self, const: Any, machine: Any) -> str:
+        """The machine's CPU architecture, as ``create_machine`` takes it."""
+        if self.has_platform and int(machine.platform.architecture) == int(const.PlatformArchitecture_ARM):
+            return "arm64"
+        return "x86_64"
 
     def firmware_type(self, machine: Any) -> int:
         if self.has_platform:
