@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hosted.backend.virtualbox import install
-from hosted.backend.virtualbox.compat import Api, parse_api_version, select_api
+from hosted.backend.virtualbox import compat, install
+from hosted.backend.virtualbox.compat import Api, classify_api, parse_api_version, select_api
 from hosted.errors import UnsupportedVirtualBox
 from hosted.events import Recorder
 
@@ -37,6 +37,21 @@ def test_parse_api_version(text: str, parsed: tuple[int, int]) -> None:
 def test_unreadable_api_version_is_unsupported() -> None:
     with pytest.raises(UnsupportedVirtualBox):
         parse_api_version("banana")
+
+
+@pytest.mark.parametrize(("api", "support"), [("6_1", "too old"), ("7_0", "known"), ("7_1", "known"),
+                                               ("7_2", "known"), ("7_3", "newer"), ("8_0", "newer")])
+def test_classify_api(api: str, support: str) -> None:
+    assert classify_api(api) == (parse_api_version(api), support)
+
+
+def test_the_hints_name_the_versions_hosted_knows() -> None:
+    for hint in (compat.UPGRADE_HINT, f"install VirtualBox {compat.KNOWN_VERSIONS}"):
+        assert compat.OLDEST_NAME in hint and compat.NEWEST_NAME in hint
+    assert compat.UPGRADE_HINT == "upgrade VirtualBox to 7.0, 7.1 or 7.2"  # while 7.2 is the newest known
+    with pytest.raises(UnsupportedVirtualBox) as err:
+        parse_api_version("banana")
+    assert err.value.hint == f"install VirtualBox {compat.KNOWN_VERSIONS}"
 
 
 def test_older_than_7_0_is_refused_with_a_hint() -> None:

@@ -14,13 +14,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from hosted.errors import UnsupportedVirtualBox
 from hosted.events import Emit, Event
 
 OLDEST = (7, 0)
 NEWEST_KNOWN = (7, 2)
+ApiSupport = Literal["too old", "known", "newer"]
+
+
+def _dotted(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+def _known_versions() -> str:
+    """``7.0, 7.1 or 7.2``: every version from OLDEST to NEWEST_KNOWN."""
+    if OLDEST[0] != NEWEST_KNOWN[0]:
+        return f"{_dotted(OLDEST)} to {_dotted(NEWEST_KNOWN)}"
+    names = [_dotted((OLDEST[0], minor)) for minor in range(OLDEST[1], NEWEST_KNOWN[1] + 1)]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+OLDEST_NAME, NEWEST_NAME = _dotted(OLDEST), _dotted(NEWEST_KNOWN)
+KNOWN_RANGE = f"{OLDEST_NAME} to {NEWEST_NAME}"
+KNOWN_VERSIONS = _known_versions()
+UPGRADE_HINT = f"upgrade VirtualBox to {KNOWN_VERSIONS}"
 
 
 def parse_api_version(api_version: str) -> tuple[int, int]:
@@ -29,9 +48,18 @@ def parse_api_version(api_version: str) -> tuple[int, int]:
     if not match:
         raise UnsupportedVirtualBox(
             f"cannot read VirtualBox's API version {api_version!r}",
-            "install VirtualBox 7.0, 7.1 or 7.2",
+            f"install VirtualBox {KNOWN_VERSIONS}",
         )
     return int(match.group(1)), int(match.group(2))
+
+
+def classify_api(api_version: str) -> tuple[tuple[int, int], ApiSupport]:
+    """The version and what hosted makes of it: refused ("too old"), known, or
+    "newer" (used as the newest known one, with a warning); unreadable raises UnsupportedVirtualBox."""
+    parsed = parse_api_version(api_version)
+    if parsed < OLDEST:
+        return parsed, "too old"
+    return parsed, "newer" if parsed > NEWEST_KNOWN else "known"
 
 
 @dataclass(frozen=True)
@@ -84,15 +112,14 @@ class Api:
 
 
 def select_api(api_version: str, version: str, emit: Emit) -> Api:
-    """The Api for this VirtualBox; older than 7.0 is refused, unknown newer warns."""
-    parsed = parse_api_version(api_version)
-    if parsed < OLDEST:
+    """The Api for this VirtualBox; older than OLDEST is refused, unknown newer warns."""
+    parsed, support = classify_api(api_version)
+    if support == "too old":
         raise UnsupportedVirtualBox(
-            f"VirtualBox {version} (API {api_version}) is too old; hosted needs 7.0 or newer",
-            "upgrade VirtualBox to 7.0, 7.1 or 7.2",
+            f"VirtualBox {version} (API {api_version}) is too old; hosted needs {OLDEST_NAME} or newer",
+            UPGRADE_HINT,
         )
-    if parsed > NEWEST_KNOWN:
+    if support == "newer":
         emit(Event("warning", f"VirtualBox {version} (API {api_version}) is newer than hosted knows "
-                              f"(up to {NEWEST_KNOWN[0]}.{NEWEST_KNOWN[1]}); proceeding as with "
-                              f"{NEWEST_KNOWN[0]}.{NEWEST_KNOWN[1]}"))
+                              f"(up to {NEWEST_NAME}); proceeding as with {NEWEST_NAME}"))
     return Api(parsed)

@@ -141,19 +141,18 @@ def _service(probe: Probe, module: ModuleType, checks: list[Check]) -> None:
 
 
 def check_api(version: str, api_version: str) -> Check:
-    newest = f"{compat.NEWEST_KNOWN[0]}.{compat.NEWEST_KNOWN[1]}"
-    known = f"{compat.OLDEST[0]}.{compat.OLDEST[1]} to {newest}"
+    known = compat.KNOWN_RANGE
     try:
-        parsed = compat.parse_api_version(api_version)
+        _, support = compat.classify_api(api_version)
     except HostedError as exc:
         return Check("api", "fail", exc.message, exc.hint)
-    if parsed < compat.OLDEST:
+    if support == "too old":
         return Check("api", "fail",
                      f"VirtualBox {version} (API {api_version}) is too old; hosted knows {known}",
-                     "upgrade VirtualBox to 7.0, 7.1 or 7.2")
-    if parsed > compat.NEWEST_KNOWN:
+                     compat.UPGRADE_HINT)
+    if support == "newer":
         return Check("api", "warn", f"API {api_version} is newer than hosted knows ({known}); "
-                                    f"hosted proceeds as with {newest}",
+                                    f"hosted proceeds as with {compat.NEWEST_NAME}",
                      "if something fails, report it with `hosted doctor --json` attached")
     return Check("api", "ok", f"API {api_version} (hosted knows {known})")
 
