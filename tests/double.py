@@ -568,6 +568,17 @@ class MemoryBackend:
             self._enter("list_templates", None)
             return [self._template_info(m) for m in self.machines.values() if self._is_template(m)]
 
+    def find_template(self, digest: str) -> TemplateInfo | None:
+        with self._lock:
+            self._enter("find_template", None, digest)
+            # Like VirtualBox: an unreadable machine's digest cannot be read.
+            same = [self._template_info(m) for m in self.machines.values() if m.accessible
+                    and self._is_template(m) and m.extradata[TEMPLATE_KEYS["digest"]] == digest]
+            healthy = [t for t in same if t.healthy]
+            if healthy:
+                return replace(healthy[0], users=())  # not read for a healthy one, as in the protocol
+            return same[0] if same else None
+
     def clone_from_template(
         self, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit
     ) -> ObservedMachine:

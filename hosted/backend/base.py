@@ -181,6 +181,13 @@ class Backend(Protocol):
         """Every template machine (healthy or not), read now, with the machines that use it."""
         ...
 
+    def find_template(self, digest: str) -> TemplateInfo | None:
+        """A template of the image ``digest``: a healthy one if there is one, else a broken
+        one, else None.  ``users`` is read only for a broken one (whether it may be removed
+        depends on it); a healthy one's is left empty, since reading who uses a template takes
+        a pass over every machine of the host (``list_templates`` reads it)."""
+        ...
+
     def clone_from_template(
         self, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit
     ) -> ObservedMachine:

@@ -65,13 +65,14 @@ def ensure_template(
                          "not cloned", "give the machine a `disk:`; `hosted up` installs the OS on it")
     check_arch(image, local, host_machine)
     with locks.thread_lock(f"template:{local.digest}"):  # machines of one image share one import
-        same = [t for t in backend.list_templates() if t.digest == local.digest]
-        healthy = [t for t in same if t.healthy]
-        if healthy:
-            emit(Event("info", f"image '{image.name}': reusing template {healthy[0].vm_name}"))
-            return healthy[0].uuid
-        for broken in same:
-            _drop_broken(backend, image, broken, emit)
+        found = backend.find_template(local.digest)  # not who uses it: that reads every machine
+        if found is not None and found.healthy:
+            emit(Event("info", f"image '{image.name}': reusing template {found.vm_name}"))
+            return found.uuid
+        if found is not None:  # every broken template of the image, with who uses each
+            for broken in backend.list_templates():
+                if broken.digest == local.digest and not broken.healthy:
+                    _drop_broken(backend, image, broken, emit)
         source = TemplateSource(image.name, local.kind, local.path, local.digest,
                                 normalize_arch(image.arch or local.arch) or "", local.os_type)
         return backend.import_template(source, emit).uuid

@@ -207,6 +207,25 @@ def test_a_broken_template_in_use_is_kept(ctx: Ctx, tools: ImageTools) -> None:
     assert {t.uuid for t in prune_templates(ctx.backend, ctx.emit)} >= {first, second}
 
 
+def test_find_template_by_digest(ctx: Ctx, tools: ImageTools) -> None:
+    path = tools.disk_image(f"{ctx.env}-img")
+    digest = sha256(path)
+    assert ctx.backend.find_template(digest) is None
+    first = _ensure(ctx, tools, path)
+    user = clone(ctx, by_uuid(ctx, first), clone_spec(ctx, "user"))
+    found = ctx.backend.find_template(digest)
+    assert found == replace(by_uuid(ctx, first), users=()), "a healthy template's users are not read"
+    tools.break_template(first, "disk")
+    broken = ctx.backend.find_template(digest)
+    assert broken is not None and broken.uuid == first and not broken.healthy and broken.problem
+    assert broken.users == (user.uuid,), "a broken template's users decide whether it may go"
+    second = _ensure(ctx, tools, path)  # the broken one stays: it is used
+    found = ctx.backend.find_template(digest)
+    assert found is not None and found.uuid == second and found.healthy, "a healthy one comes first"
+    assert ctx.backend.find_template("0" * 64) is None
+    ctx.backend.destroy(user.uuid, ctx.emit)
+
+
 @pytest.mark.parametrize(("arch", "host"), [("x86_64", "arm64"), ("amd64", "aarch64"), ("arm64", "x86_64")])
 def test_an_image_for_another_cpu_is_refused_before_import(
     ctx: Ctx, tools: ImageTools, arch: str, host: str

@@ -177,6 +177,10 @@ class VirtualBoxBackend:
         with boundary(self._ctx, "listing templates"):
             return template_store.list_templates(self._ctx)
 
+    def find_template(self, digest: str) -> TemplateInfo | None:
+        with boundary(self._ctx, f"looking for the template of image {digest[:12]}"):
+            return template_store.find(self._ctx, digest)
+
     def clone_from_template(
         self, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit
     ) -> ObservedMachine:

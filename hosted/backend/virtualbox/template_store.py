@@ -98,14 +98,43 @@ def info(ctx: Ctx, machine: Any, tag_users: dict[str, set[str]] | None = None) -
         name = os.path.splitext(os.path.basename(str(machine.settingsFilePath)))[0]
         return TemplateInfo(uuid, name, "", "", False, "VirtualBox cannot read its settings",
                             tuple(sorted(tagged)))
-    problem, snapshot = health(ctx, machine)
-    disks = base_disks(ctx, snapshot) if snapshot is not None else []
-    users = tagged | _disk_users(ctx, uuid, [d.base for d in disks])
+    return _describe(ctx, machine, *health(ctx, machine), tagged)
+
+
+def _describe(
+    ctx: Ctx, machine: Any, problem: str, snapshot: Any | None, tagged: set[str] | None
+) -> TemplateInfo:
+    """An accessible template; ``tagged`` None: who uses it is not read (``users`` left empty)."""
+    uuid = str(machine.id)
+    users: set[str] = set()
+    if tagged is not None:
+        disks = base_disks(ctx, snapshot) if snapshot is not None else []
+        users = tagged | _disk_users(ctx, uuid, [d.base for d in disks])
     return TemplateInfo(
         uuid=uuid, vm_name=str(machine.name), digest=str(machine.getExtraData(TEMPLATE) or ""),
         image_name=str(machine.getExtraData(IMAGE_NAME) or ""), healthy=not problem, problem=problem,
         users=tuple(sorted(users)), snapshot_id=str(snapshot.id) if snapshot is not None else "",
     )
+
+
+def find(ctx: Ctx, digest: str) -> TemplateInfo | None:
+    """A healthy template of the image ``digest`` (who uses it not read: that reads every
+    machine), else a broken one with its users, else None."""
+    broken: tuple[Any, str, Any | None] | None = None
+    for machine in ctx.array(ctx.vbox, "machines"):
+        with contextlib.suppress(ctx.xcpt):  # unregistered meanwhile
+            # The digest first: one read for each machine that is no template of this image.
+            if not machine.accessible or str(machine.getExtraData(TEMPLATE) or "") != digest \
+                    or not is_template(machine):
+                continue
+            problem, snapshot = health(ctx, machine)
+            if not problem:
+                return _describe(ctx, machine, problem, snapshot, None)
+            broken = broken or (machine, problem, snapshot)
+    if broken is None:
+        return None
+    machine, problem, snapshot = broken
+    return _describe(ctx, machine, problem, snapshot, _tag_users(ctx).get(str(machine.id), set()))
 
 
 def list_templates(ctx: Ctx) -> list[TemplateInfo]:
