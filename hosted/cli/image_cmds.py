@@ -139,7 +139,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     if not args.output:
         raise UsageError("no output file", "Give one: hosted bundle -f PROFILE -o FILE.bundle")
     with _printer() as emit:
-        summary = write_bundle(find_profile(args.file), Path(args.output), emit)
+        summary = write_bundle(load_profile(find_profile(args.file)), Path(args.output), emit)
     names = ", ".join(name for name, _ in summary.images) or "no images"
     console.print(f"[green]wrote[/] {escape(str(summary.path))} ({_size(summary.bytes)}): environment "
                   f"{escape(summary.environment)!r}, {escape(names)}, {len(summary.files)} other file(s)")

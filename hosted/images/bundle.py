@@ -32,6 +32,7 @@ from hosted.images import digest, store
 from hosted.images.archive import extract_tar
 from hosted.images.cache import fetch
 from hosted.images.rewrite import referenced_paths, rewrite_sources
+from hosted.model import Environment
 
 MANIFEST = "hosted-bundle.json"
 FORMAT = 1
@@ -55,11 +56,11 @@ def is_bundle(path: Path) -> bool:
     return path.is_file() and path.suffix not in (".yaml", ".yml") and tarfile.is_tarfile(path)
 
 
-def write_bundle(profile: Path, output: Path, emit: Emit = discard) -> BundleSummary:
-    """Fetch the profile's images (from the cache when there) and write the bundle to ``output``."""
-    from hosted.profile import load_profile
+def write_bundle(env: Environment, output: Path, emit: Emit = discard) -> BundleSummary:
+    """Fetch the profile's images (from the cache when there) and write the bundle to ``output``.
 
-    env = load_profile(profile)
+    Takes the loaded profile (the profile package opens bundles, so it is the
+    one that imports this module, not the other way round)."""
     locals_ = [fetch(image, emit) for image in env.images]
     base = Path(env.path).parent
     sources = {li.name: f"../images/{li.sha256}/{li.path.name}" for li in locals_}

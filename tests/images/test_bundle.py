@@ -37,7 +37,7 @@ def bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A bundle made while the URL worked; afterwards the URL is dead and the cache is empty."""
     with serving({"/net.vdi": DISK}) as server:
         profile = workshop(tmp_path / "src", server.url("/net.vdi"))
-        summary = write_bundle(profile, tmp_path / "out" / "lab.bundle")
+        summary = write_bundle(load_profile(profile), tmp_path / "out" / "lab.bundle")
         assert server.ranges("/net.vdi") == [None]
     assert summary.environment == "lab" and dict(summary.images) == {"net": sha(DISK), "box": sha(BOX)}
     assert summary.files == ("scripts/setup.sh",)

@@ -15,6 +15,7 @@ from hosted.errors import ImageError
 from hosted.images import fetch, open_bundle, store, write_bundle
 from hosted.images.bundle import MANIFEST
 from hosted.model import ImageSpec
+from hosted.profile import load_profile
 
 DATA = vdi(64 * 1024)
 
@@ -34,7 +35,7 @@ def test_a_bundle_that_cannot_be_written_is_an_image_error(tmp_path: Path) -> No
     output = tmp_path / "out.bundle"
     output.mkdir()  # a directory in the way
     with pytest.raises(ImageError) as info:
-        write_bundle(profile, output)
+        write_bundle(load_profile(profile), output)
     assert str(output) in info.value.message + info.value.hint
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
