@@ -21,7 +21,7 @@ from hosted.model import Environment, ObservedMachine, PowerState
 def owned_machines(env: Environment, backend: Backend, names: Sequence[str] = ()) -> list[ObservedMachine]:
     """The environment's machines that exist, in profile order; unknown names are an error."""
     order = {m.name: i for i, m in enumerate(env.machines)}
-    owned = [m for m in backend.list_machines() if m.tags is not None and m.tags.environment == env.name]
+    owned = [m for m in backend.list_machines(env.name) if m.tags is not None]
     owned.sort(key=lambda m: order.get(m.tags.machine if m.tags else "", len(order)))
     if not names:
         return owned

@@ -281,10 +281,13 @@ class MemoryBackend:
         self._enter("info", None)
         return BackendInfo(name="memory", version="7.2.0", api_version="7_2")
 
-    def list_machines(self) -> list[ObservedMachine]:
+    def list_machines(self, environment: str | None = None) -> list[ObservedMachine]:
         with self._lock:
             self._enter("list_machines", None)
-            return [self._observe(m) for m in self.machines.values()]
+            seen = [self._observe(m) for m in self.machines.values()]
+        if environment is None:
+            return seen
+        return [m for m in seen if m.accessible and m.tags is not None and m.tags.environment == environment]
 
     def get_machine(self, ref: str) -> ObservedMachine | None:
         with self._lock:

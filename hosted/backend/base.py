@@ -92,8 +92,9 @@ class Backend(Protocol):
         """Name, version and API version of the hypervisor."""
         ...
 
-    def list_machines(self) -> list[ObservedMachine]:
-        """Every registered machine, owned by hosted or not, read now."""
+    def list_machines(self, environment: str | None = None) -> list[ObservedMachine]:
+        """Every registered machine, owned by hosted or not, read now; with ``environment``,
+        only the machines tagged for it (the others are not read in full)."""
         ...
 
     def get_machine(self, ref: str) -> ObservedMachine | None:
