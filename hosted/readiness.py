@@ -29,8 +29,6 @@ from hosted.events import Emit, Event
 from hosted.model import PowerState, ReadySpec
 from hosted.ssh import SshConnectFailed, SshSession, SshTarget
 
-ADDITIONS_VERSION = "/VirtualBox/GuestAdd/Version"
-GUEST_IP = "/VirtualBox/GuestInfo/Net/0/V4/IP"
 POLL = 1.0  # seconds between backend polls and refused TCP connects
 RETRY_PAUSE = 2.0  # after an SSH attempt failed quickly (closed before banner, auth refused)
 FAILED_STATES = (PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED)
@@ -138,16 +136,16 @@ def wait_vm_running(wait: _Wait, timeout: float) -> None:
 
 def wait_guest_network(wait: _Wait, timeout: float) -> None:
     deadline = wait.start("guest_network", timeout)
-    if wait.backend.guest_property(wait.uuid, ADDITIONS_VERSION) is None:
+    if wait.backend.guest_info(wait.uuid).additions is None:
         wait.emit(Event("info", "guest_network: skipped, no Guest Additions reported",
                         machine=wait.label))
         return wait.passed("skipped")
     while True:
-        address = wait.backend.guest_property(wait.uuid, GUEST_IP)
+        address = wait.backend.guest_info(wait.uuid).ipv4
         if address:
             return wait.passed(address)
         if wait.clock.now() >= deadline:
-            raise wait.fail(f"the Guest Additions reported no IPv4 address ({GUEST_IP})",
+            raise wait.fail("the Guest Additions reported no IPv4 address for the first adapter",
                             "the serial log shows whether the guest's network came up")
         wait.clock.sleep(POLL)
 

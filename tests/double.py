@@ -2,7 +2,7 @@
 
 It follows VirtualBox's rules where hosted depends on them (which power states
 allow which operation, what needs the machine off, what a held session lock
-refuses, how snapshots form a tree, that extradata is not part of a snapshot)
+refuses, how snapshots form a tree, that hosted's records are not part of a snapshot)
 and the contract suite in tests/contract checks it against real VirtualBox.
 Machines live in a dict; their files (settings, hosted's disk, logs, saved
 state) are real, tiny files under ``root`` so that "destroy deletes only what
@@ -39,6 +39,8 @@ from hosted.backend.base import (
     RUNTIME_KEYS,
     Backend,
     ConfigKey,
+    GuestInfo,
+    MachineRecords,
     StartMode,
     StopMode,
     TemplateInfo,
@@ -69,27 +71,17 @@ from hosted.model import (
 )
 from hosted.ports import PortAllocator
 
-# hosted's tags as extradata keys (one place; the real backend has its own).
-TAG_KEYS = {
-    "environment": "hosted/environment",
-    "machine": "hosted/machine",
-    "spec_hash": "hosted/spec-hash",
-    "hosted_version": "hosted/version",
-}
+# The guest properties the double's guests report (VirtualBox's own names).
+ADDITIONS_VERSION = "/VirtualBox/GuestAdd/Version"
+GUEST_IPV4 = "/VirtualBox/GuestInfo/Net/0/V4/IP"
+
 ALL_KEYS = frozenset((*MachineSpec.CONFIG_KEYS, "forwards", "tags"))
 MAX_NICS = 8  # PIIX3 chipset, VirtualBox's default
 DEFAULT_ADAPTER = "82540EM"
 DEFAULT_INTNET = "intnet"
 _RUNNING = (PowerState.RUNNING, PowerState.PAUSED, PowerState.STUCK)
 _EDITABLE = (PowerState.POWEROFF, PowerState.ABORTED)  # VirtualBox's "mutable" states
-# Templates' extradata, as the real backend writes it.
-TEMPLATE_KEYS = {
-    "digest": "hosted/template",
-    "id": "hosted/template-id",
-    "image": "hosted/image-name",
-    "of": "hosted/template-of",
-}
-TEMPLATE_MARK = "hosted-template:"
+TEMPLATE_MARK = "hosted-template:"  # a template's base snapshot, never listed by list_snapshots
 CLONE_KEYS = tuple(k for k in MachineSpec.CONFIG_KEYS if k != "disk_mb")
 
 
@@ -124,7 +116,12 @@ class Machine:
     dir: Path
     config: Config
     power: PowerState = PowerState.POWEROFF
-    extradata: dict[str, str] = field(default_factory=dict)
+    tags: Tags | None = None
+    provisioned: dict[str, str] = field(default_factory=dict)  # records: step -> fingerprint
+    install: str = ""  # records: unattended install state
+    template_digest: str = ""  # a template: its image's digest
+    template_image: str = ""
+    template_of: str = ""  # a clone: its template's uuid
     guest_props: dict[str, tuple[str, bool]] = field(default_factory=dict)  # name -> (value, transient)
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
     current_snapshot: str | None = None
@@ -295,27 +292,38 @@ class MemoryBackend:
             m = self._find(ref)
             return None if m is None else self._observe(m)
 
-    def get_extradata(self, uuid: str, key: str) -> str:
+    def records(self, uuid: str) -> MachineRecords:
         with self._lock:
-            self._enter("get_extradata", uuid, key)
-            return self._get(uuid).extradata.get(key, "")
-
-    def set_extradata(self, uuid: str, key: str, value: str) -> None:
-        with self._lock:
-            self._enter("set_extradata", uuid, key, value)
+            self._enter("records", uuid)
             m = self._get(uuid)
-            if value:
-                m.extradata[key] = value
-            else:  # VirtualBox: setting "" deletes the key
-                m.extradata.pop(key, None)
-            self._save(m)
-            self._leave("set_extradata", uuid)
+            return MachineRecords(provisioned=dict(m.provisioned), install=m.install)
 
-    def guest_property(self, uuid: str, name: str) -> str | None:
+    def record_provisioned(self, uuid: str, step: str, fingerprint: str) -> None:
         with self._lock:
-            self._enter("guest_property", uuid, name)
-            prop = self._get(uuid).guest_props.get(name)
-            return None if prop is None else prop[0]
+            self._enter("record_provisioned", uuid, step, fingerprint)
+            m = self._owned(uuid)
+            if fingerprint:
+                m.provisioned[step] = fingerprint
+            else:
+                m.provisioned.pop(step, None)
+            self._save(m)
+            self._leave("record_provisioned", uuid)
+
+    def record_install(self, uuid: str, state: str) -> None:
+        with self._lock:
+            self._enter("record_install", uuid, state)
+            m = self._owned(uuid)
+            m.install = state
+            self._save(m)
+            self._leave("record_install", uuid)
+
+    def guest_info(self, uuid: str) -> GuestInfo:
+        with self._lock:
+            self._enter("guest_info", uuid)
+            props = self._get(uuid).guest_props
+            additions = props.get(ADDITIONS_VERSION)
+            ipv4 = props.get(GUEST_IPV4) if additions is not None else None
+            return GuestInfo(additions=additions[0] if additions else None, ipv4=ipv4[0] if ipv4 else None)
 
     def wait_power(self, uuid: str, until: Collection[PowerState], timeout: float) -> PowerState:
         """Polls (the real backend waits on VirtualBox's events); other threads change states."""
@@ -491,7 +499,8 @@ class MemoryBackend:
             stack = list(reversed(roots))
             while stack:  # tree pre-order, children oldest first
                 s = stack.pop()
-                out.append(self._snapshot_info(m, s))
+                if not s.description.startswith(TEMPLATE_MARK):
+                    out.append(self._snapshot_info(m, s))
                 stack.extend(m.snapshots[c] for c in reversed(s.children))
             return out
 
@@ -553,8 +562,7 @@ class MemoryBackend:
             config = Config(os_type=source.os_type or "Linux_64", memory_mb=512,
                             nics=(Nic("nat", adapter_type=DEFAULT_ADAPTER),))
             m = self._register(name, config, None)
-            m.extradata.update({TEMPLATE_KEYS["digest"]: source.digest, TEMPLATE_KEYS["id"]: m.uuid,
-                                TEMPLATE_KEYS["image"]: source.image_name})
+            m.template_digest, m.template_image = source.digest, source.image_name
             m.disk_path = m.dir / f"{name}.vdi"
             m.disk_path.write_bytes(Path(source.path).read_bytes())  # a copy: the user's file stays
             snap = Snapshot(str(uuidlib.uuid4()), "hosted-template", f"{TEMPLATE_MARK} {source.image_name}",
@@ -576,7 +584,7 @@ class MemoryBackend:
             self._enter("find_template", None, digest)
             # Like VirtualBox: an unreadable machine's digest cannot be read.
             same = [self._template_info(m) for m in self.machines.values() if m.accessible
-                    and self._is_template(m) and m.extradata[TEMPLATE_KEYS["digest"]] == digest]
+                    and self._is_template(m) and m.template_digest == digest]
             healthy = [t for t in same if t.healthy]
             if healthy:
                 return replace(healthy[0], users=())  # not read for a healthy one, as in the protocol
@@ -598,7 +606,7 @@ class MemoryBackend:
             config = self._apply(base, spec, CLONE_KEYS)  # undeclared keys keep the image's values
             emit(Event("progress", f"cloning {t.vm_name}", machine=spec.vm_name, percent=0.0))
             m = self._register(spec.vm_name, config, tags)
-            m.extradata[TEMPLATE_KEYS["of"]] = template_uuid
+            m.template_of = template_uuid
             assert t.disk_path is not None
             if linked:
                 m.disk_path = m.dir / "Snapshots" / f"{{{uuidlib.uuid4()}}}.vdi"
@@ -642,7 +650,7 @@ class MemoryBackend:
         with self._lock:
             self._enter("prepare_unattended", uuid, spec.iso_path)
             m = self._writable(uuid)
-            if m.extradata.get(TAG_KEYS["environment"]) is None:
+            if m.tags is None:
                 raise OperationFailed(f"refusing to install an OS on {m.vm_name}: hosted did not create it")
             if m.power not in _EDITABLE:
                 raise OperationFailed(f"{m.vm_name} is {m.power}: it must be powered off")
@@ -668,7 +676,7 @@ class MemoryBackend:
         existing = self._find(vm_name)
         if existing is None:
             return
-        if existing.extradata.get(TAG_KEYS["environment"]) is None:
+        if existing.tags is None:
             raise NameConflict(
                 f"a VirtualBox machine named {vm_name!r} exists and hosted does not own it",
                 "rename that machine, or set vm_name in the profile",
@@ -676,8 +684,7 @@ class MemoryBackend:
         raise OperationFailed(f"machine settings file for {vm_name!r} already exists")
 
     def _is_template(self, m: Machine) -> bool:
-        digest, own_id = (m.extradata.get(TEMPLATE_KEYS[k]) for k in ("digest", "id"))
-        return bool(digest) and own_id == m.uuid
+        return bool(m.template_digest)
 
     def _template_name(self, source: TemplateSource) -> str:
         stem = f"hosted-template-{source.image_name}-{source.digest[:12]}"
@@ -698,11 +705,11 @@ class MemoryBackend:
         elif m.disk_path is None or not m.disk_path.is_file():
             problem = f"its disk {m.disk_path} is missing or unreadable"
         users = sorted(o.uuid for o in self.machines.values() if o.uuid != m.uuid and (
-            o.extradata.get(TEMPLATE_KEYS["of"]) == m.uuid
+            o.template_of == m.uuid
             or (m.disk_path is not None and o.parent_disk == m.disk_path)))
         return TemplateInfo(
-            uuid=m.uuid, vm_name=m.vm_name, digest=m.extradata.get(TEMPLATE_KEYS["digest"], ""),
-            image_name=m.extradata.get(TEMPLATE_KEYS["image"], ""), healthy=not problem, problem=problem,
+            uuid=m.uuid, vm_name=m.vm_name, digest=m.template_digest,
+            image_name=m.template_image, healthy=not problem, problem=problem,
             users=tuple(users), snapshot_id=base.id if base is not None else "",
         )
 
@@ -732,6 +739,12 @@ class MemoryBackend:
         m = self.machines.get(uuid)
         if m is None:
             raise MachineNotFound(f"no machine with uuid {uuid}")
+        return m
+
+    def _owned(self, uuid: str) -> Machine:
+        m = self._get(uuid)
+        if m.tags is None:
+            raise OperationFailed(f"refusing to record on {m.vm_name}: hosted did not create it")
         return m
 
     def _writable(self, uuid: str) -> Machine:
@@ -766,15 +779,10 @@ class MemoryBackend:
     def _save(self, m: Machine) -> None:
         self.saves.append(m.uuid)
         if m.dir.is_dir():
-            m.settings_file.write_text(json.dumps({"uuid": m.uuid, "extradata": m.extradata}))
+            m.settings_file.write_text(json.dumps({"uuid": m.uuid, "tags": str(m.tags)}))
 
     def _write_tags(self, m: Machine, tags: Tags) -> None:
-        for attr, key in TAG_KEYS.items():
-            value = getattr(tags, attr)
-            if value:
-                m.extradata[key] = value
-            else:
-                m.extradata.pop(key, None)
+        m.tags = tags
 
     def _power_on(self, m: Machine, mode: str) -> None:
         m.vbox_log.parent.mkdir(parents=True, exist_ok=True)
@@ -801,12 +809,7 @@ class MemoryBackend:
         )
 
     def _observe(self, m: Machine) -> ObservedMachine:
-        env = m.extradata.get(TAG_KEYS["environment"])
-        name = m.extradata.get(TAG_KEYS["machine"])
-        tags = None
-        if env and name:
-            tags = Tags(env, name, m.extradata.get(TAG_KEYS["spec_hash"], ""),
-                        m.extradata.get(TAG_KEYS["hosted_version"], ""))
+        tags = m.tags
         c = m.config if m.accessible else Config()
         return ObservedMachine(
             uuid=m.uuid, vm_name=m.vm_name, tags=tags, power=m.power if m.accessible else PowerState.UNKNOWN,
@@ -907,4 +910,4 @@ def _conforms(b: MemoryBackend) -> Backend:
     return b  # mypy checks MemoryBackend against the protocol here
 
 
-__all__ = ["TAG_KEYS", "TEMPLATE_KEYS", "Call", "Fault", "MemoryBackend"]
+__all__ = ["Call", "Fault", "MemoryBackend"]

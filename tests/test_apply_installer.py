@@ -16,6 +16,7 @@ from installer_iso import write_debian_netinst, write_unknown_iso
 
 from hosted import paths
 from hosted.apply import ApplyOptions, ApplyResult, apply
+from hosted.backend.base import INSTALL_PENDING
 from hosted.errors import ImageError
 from hosted.events import Emit, Recorder
 from hosted.images import installer
@@ -70,7 +71,7 @@ def test_up_installs_from_the_iso_once(backend: MemoryBackend, tmp_path: Path) -
     assert made.unattended.authorized_key.startswith("ssh-")
     observed = backend.get_machine(uuid)
     assert observed is not None and observed.os_type == "Debian12_64" and observed.disk_mb == 8192
-    assert backend.get_extradata(uuid, installer.MARK) == "Debian12_64"
+    assert backend.records(uuid).install == "Debian12_64"
 
     again = up(e, backend)
     assert again.ok and backend.count("prepare_unattended") == 1 and backend.count("create_machine") == 1
@@ -122,12 +123,12 @@ def test_a_machine_left_pending_is_prepared_before_it_starts(backend: MemoryBack
     with pytest.raises(KeyboardInterrupt):
         up(e, backend)
     uuid = owned(backend)
-    assert backend.get_extradata(uuid, installer.MARK) == installer.PENDING
+    assert backend.records(uuid).install == INSTALL_PENDING
     assert up(e, backend).ok
     starts = [i for i, c in enumerate(backend.calls) if c.method == "start"]
     prepares = [i for i, c in enumerate(backend.calls) if c.method == "prepare_unattended"]
     assert len(prepares) == 2 and prepares[-1] < starts[0]
-    assert backend.get_extradata(uuid, installer.MARK) == "Debian12_64"
+    assert backend.records(uuid).install == "Debian12_64"
 
 
 def test_a_declared_os_type_is_kept(backend: MemoryBackend, tmp_path: Path) -> None:

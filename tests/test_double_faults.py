@@ -7,8 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from double import MemoryBackend
+from double import ADDITIONS_VERSION, GUEST_IPV4, MemoryBackend
 
+from hosted.backend.base import GuestInfo
 from hosted.errors import BackendUnavailable, MachineLocked, OperationFailed
 from hosted.events import Recorder, discard
 from hosted.model import Forward, MachineSpec, Nic, PowerState, Tags
@@ -79,11 +80,11 @@ def test_outside_changes_and_crashes(b: MemoryBackend) -> None:
     b.modify(uuid, memory_mb=512)
     assert b.get_machine(uuid).memory_mb == 512  # type: ignore[union-attr]
     b.start(uuid, "headless", discard)
-    b.set_guest_property(uuid, "/VirtualBox/GuestInfo/Net/0/V4/IP", "10.0.2.15")
-    b.set_guest_property(uuid, "/hosted/kept", "yes", transient=False)
+    b.set_guest_property(uuid, ADDITIONS_VERSION, "7.2.0", transient=False)
+    b.set_guest_property(uuid, GUEST_IPV4, "10.0.2.15")
+    assert b.guest_info(uuid) == GuestInfo("7.2.0", "10.0.2.15")
     b.set_power(uuid, PowerState.ABORTED)
-    assert b.guest_property(uuid, "/VirtualBox/GuestInfo/Net/0/V4/IP") is None
-    assert b.guest_property(uuid, "/hosted/kept") == "yes"
+    assert b.guest_info(uuid) == GuestInfo("7.2.0", None)  # transient properties go at power-off
     b.start(uuid, "headless", discard)  # an aborted machine starts again
     b.make_inaccessible(uuid)
     assert b.get_machine(uuid).accessible is False  # type: ignore[union-attr]

@@ -12,10 +12,11 @@ import pytest
 from ssh.sshd import Listener, Sshd, client_key_fixture, free_port, sshd_fixture, target_at  # noqa: F401
 
 from hosted import readiness
+from hosted.backend.base import GuestInfo
 from hosted.errors import HostKeyMismatch, MachineNotFound, ReadinessTimeout
 from hosted.events import Recorder
 from hosted.model import PowerState, ReadySpec
-from hosted.readiness import ADDITIONS_VERSION, GUEST_IP, wait_ready
+from hosted.readiness import wait_ready
 from hosted.ssh import SshTarget, connect
 
 LOGS = {"serial": "/vms/web/serial.log", "vbox": "/vms/web/Logs/VBox.log"}
@@ -55,9 +56,12 @@ class StubBackend:
                 return power
             self.clock.sleep(1.0)
 
-    def guest_property(self, uuid: str, name: str) -> str | None:
-        at, value = self.props.get(name, (float("inf"), ""))
-        return value if self.clock.now() >= at else None
+    def guest_info(self, uuid: str) -> GuestInfo:
+        def now(name: str) -> str | None:
+            at, value = self.props.get(name, (float("inf"), ""))
+            return value if self.clock.now() >= at else None
+
+        return GuestInfo(additions=now("additions"), ipv4=now("ipv4"))
 
     def log_paths(self, uuid: str) -> dict[str, str]:
         return LOGS
@@ -118,7 +122,7 @@ def test_vm_unregistered_while_starting_keeps_the_stage_message() -> None:
 
 def test_guest_network_waits_for_an_address() -> None:
     clock = FakeClock()
-    backend = StubBackend(clock, props={ADDITIONS_VERSION: (0, "7.2.4"), GUEST_IP: (5, "10.0.2.15")})
+    backend = StubBackend(clock, props={"additions": (0, "7.2.4"), "ipv4": (5, "10.0.2.15")})
     rec = Recorder()
     with pytest.raises(ReadinessTimeout):
         _wait(backend, QUICK, rec=rec)
@@ -126,10 +130,10 @@ def test_guest_network_waits_for_an_address() -> None:
 
 
 def test_guest_network_timeout_names_the_property_and_serial_log() -> None:
-    backend = StubBackend(props={ADDITIONS_VERSION: (0, "7.2.4")})
+    backend = StubBackend(props={"additions": (0, "7.2.4")})
     with pytest.raises(ReadinessTimeout) as err:
         _wait(backend, QUICK)
-    assert err.value.stage == "guest_network" and GUEST_IP in err.value.message
+    assert err.value.stage == "guest_network" and "no IPv4 address" in err.value.message
     assert LOGS["serial"] in err.value.hint
 
 

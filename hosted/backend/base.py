@@ -8,8 +8,8 @@ leaves a backend.  Long operations report through ``emit``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from hosted.events import Emit
@@ -18,8 +18,8 @@ from hosted.model import BackendInfo, MachineSpec, ObservedMachine, PowerState, 
 StopMode = Literal["acpi", "poweroff"]
 StartMode = Literal["headless", "gui"]
 
-# Keys of MachineSpec that ``configure`` understands (MachineSpec.CONFIG_KEYS,
-# plus "tags" to rewrite hosted's tags alone).
+# A key ``configure`` understands: one of MachineSpec.CONFIG_KEYS, "forwards"
+# (only the NAT forwards of the adapters), or "tags" (hosted's tags alone).
 ConfigKey = str
 
 # Keys that can be changed while the machine runs.  Everything else in
@@ -27,6 +27,24 @@ ConfigKey = str
 RUNTIME_KEYS: frozenset[str] = frozenset({"shared_folders", "dvd", "forwards"})
 
 TemplateKind = Literal["ovf", "disk"]
+INSTALL_PENDING = "pending"  # MachineRecords.install of a machine whose install is not prepared yet
+
+
+@dataclass(frozen=True)
+class MachineRecords:
+    """What hosted recorded on a machine it owns: kept with the machine, outside its
+    snapshots, so restoring a snapshot never forgets that a step ran."""
+
+    provisioned: Mapping[str, str] = field(default_factory=dict)  # step name -> fingerprint of its last run
+    install: str = ""  # "" no unattended install; INSTALL_PENDING; else the OS type it was prepared for
+
+
+@dataclass(frozen=True)
+class GuestInfo:
+    """What a guest's Additions report (both None without Guest Additions)."""
+
+    additions: str | None = None  # their version
+    ipv4: str | None = None  # the first adapter's IPv4 address
 
 
 @dataclass(frozen=True)
@@ -142,11 +160,21 @@ class Backend(Protocol):
         """Power off if needed, unregister, delete the settings and only the media hosted created."""
         ...
 
-    def get_extradata(self, uuid: str, key: str) -> str: ...
+    def records(self, uuid: str) -> MachineRecords:
+        """What hosted recorded on the machine (kept with it, outside its snapshots)."""
+        ...
 
-    def set_extradata(self, uuid: str, key: str, value: str) -> None: ...
+    def record_provisioned(self, uuid: str, step: str, fingerprint: str) -> None:
+        """Record that provisioning step ``step`` ran with ``fingerprint`` ("" forgets it)."""
+        ...
 
-    def guest_property(self, uuid: str, name: str) -> str | None: ...
+    def record_install(self, uuid: str, state: str) -> None:
+        """Record how far the machine's unattended install got (see MachineRecords.install)."""
+        ...
+
+    def guest_info(self, uuid: str) -> GuestInfo:
+        """What the guest's Additions report now (nothing, for a guest without them)."""
+        ...
 
     def wait_power(self, uuid: str, until: Collection[PowerState], timeout: float) -> PowerState:
         """Block until the machine's power state is one of ``until``, or ``timeout`` seconds
@@ -159,7 +187,9 @@ class Backend(Protocol):
 
     def take_snapshot(self, uuid: str, name: str, description: str, emit: Emit) -> SnapshotInfo: ...
 
-    def list_snapshots(self, uuid: str) -> list[SnapshotInfo]: ...
+    def list_snapshots(self, uuid: str) -> list[SnapshotInfo]:
+        """The machine's snapshots, parents first (a template's base snapshot is never listed)."""
+        ...
 
     def restore_snapshot(self, uuid: str, snapshot_id: str, emit: Emit) -> None: ...
 

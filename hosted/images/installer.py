@@ -6,8 +6,8 @@ installer, which answers its own questions from the machine's ``install:``
 key log in as that user.  The OS installs itself on first start; readiness
 then waits for SSH like on any machine (with a long default timeout).
 
-An extradata mark records how far this got: ``pending`` once the machine
-exists, the detected OS type once the install is prepared.  So a later `up`
+A record on the machine (``Backend.record_install``) says how far this got:
+pending once the machine exists, the detected OS type once the install is prepared.  So a later `up`
 never prepares a machine twice, and finishes the preparation of a machine a
 crash left pending before starting it.
 """
@@ -19,13 +19,11 @@ import re
 import secrets
 
 from hosted import paths
-from hosted.backend.base import Backend, UnattendedInfo, UnattendedSpec
+from hosted.backend.base import INSTALL_PENDING, Backend, UnattendedInfo, UnattendedSpec
 from hosted.errors import HostedError, ImageError
 from hosted.events import Emit, Event
 from hosted.model import Environment, InstallSpec, MachineSpec, ObservedMachine, Tags
 
-MARK = "hosted/unattended"
-PENDING = "pending"
 DOMAIN = "localdomain"  # for a host name without one: VirtualBox needs a fully qualified name
 PASSWORD_FILE = "install-password"
 
@@ -39,7 +37,7 @@ def install_machine(
                          "add `disk:` (e.g. `disk: 20G`) to the machine: the OS is installed on it")
     observed = backend.create_machine(spec, tags, emit)
     try:
-        backend.set_extradata(observed.uuid, MARK, PENDING)
+        backend.record_install(observed.uuid, INSTALL_PENDING)
         prepare(backend, env, spec, observed.uuid, iso_path, emit)
     except HostedError:
         _discard(backend, spec, observed.uuid, emit)
@@ -49,14 +47,14 @@ def install_machine(
 
 def is_pending(backend: Backend, uuid: str) -> bool:
     """Was the machine made for an unattended install that was never prepared?"""
-    return backend.get_extradata(uuid, MARK) == PENDING
+    return backend.records(uuid).install == INSTALL_PENDING
 
 
 def prepare(
     backend: Backend, env: Environment, spec: MachineSpec, uuid: str, iso_path: str, emit: Emit,
 ) -> UnattendedInfo:
     info = backend.prepare_unattended(uuid, unattended_spec(env, spec, iso_path, emit), emit)
-    backend.set_extradata(uuid, MARK, info.os_type)
+    backend.record_install(uuid, info.os_type)
     what = " ".join(p for p in (info.os_flavor, info.os_version) if p) or info.os_type
     emit(Event("info", f"{what} ({info.os_type}) installs itself on first start; waiting for SSH "
                        f"up to {spec.ready.ssh:g} s", machine=spec.name))

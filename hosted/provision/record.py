@@ -1,4 +1,4 @@
-"""``run: once`` bookkeeping, kept in VirtualBox with the machine (extradata).
+"""``run: once`` bookkeeping, kept in VirtualBox with the machine (``Backend.records``).
 
 The recorded value is the step's fingerprint, widened by the content of the
 files it uses, so editing a script or a copied file runs the step again.  A
@@ -14,12 +14,6 @@ from pathlib import Path
 from hosted.backend.base import Backend
 from hosted.errors import ProvisionError
 from hosted.model import ProvisionStep
-
-KEY_PREFIX = "hosted/provisioned/"
-
-
-def record_key(step: ProvisionStep) -> str:
-    return KEY_PREFIX + step.name
 
 
 def step_fingerprint(step: ProvisionStep) -> str:
@@ -38,12 +32,12 @@ def step_fingerprint(step: ProvisionStep) -> str:
 
 
 def already_done(backend: Backend, uuid: str, step: ProvisionStep, fingerprint: str) -> bool:
-    return step.run == "once" and backend.get_extradata(uuid, record_key(step)) == fingerprint
+    return step.run == "once" and backend.records(uuid).provisioned.get(step.name) == fingerprint
 
 
 def mark_done(backend: Backend, uuid: str, step: ProvisionStep, fingerprint: str) -> None:
     if step.run == "once":
-        backend.set_extradata(uuid, record_key(step), fingerprint)
+        backend.record_provisioned(uuid, step.name, fingerprint)
 
 
 def _hash_tree(root: Path, digest: hashlib._Hash) -> None:

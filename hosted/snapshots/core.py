@@ -21,8 +21,6 @@ from hosted.lifecycle import owned_machines
 from hosted.model import Environment, ObservedMachine, PowerState, SnapshotInfo
 
 MARK = "hosted-snapshot:"
-# A linked-clone template's base snapshot (made by hosted's images code): never shown here.
-TEMPLATE_MARK = "hosted-template:"
 DEFAULT_PARALLEL = 4  # machines worked on at once
 Kind = Literal["save", "push", "baseline"]
 
@@ -35,10 +33,6 @@ def kind_of(info: SnapshotInfo) -> str | None:
     """hosted's kind of snapshot ("save", "push", "baseline"), or None: hosted did not take it."""
     first = info.description.partition("\n")[0]
     return (first[len(MARK):].strip() or "save") if first.startswith(MARK) else None
-
-
-def _hidden(info: SnapshotInfo) -> bool:
-    return info.description.startswith(TEMPLATE_MARK)
 
 
 @dataclass(frozen=True)
@@ -61,7 +55,7 @@ class MachineSnapshots:
 
 
 def tree(infos: Sequence[SnapshotInfo]) -> list[SnapshotNode]:
-    shown = {i.id: i for i in infos if not _hidden(i)}
+    shown = {i.id: i for i in infos}
     out: list[SnapshotNode] = []
 
     def walk(info: SnapshotInfo, depth: int) -> None:
@@ -93,7 +87,7 @@ def check_name(name: str) -> None:
 
 
 def find(infos: Sequence[SnapshotInfo], name: str) -> SnapshotInfo | None:
-    found = [i for i in infos if i.name == name and not _hidden(i)]
+    found = [i for i in infos if i.name == name]
     if len(found) > 1:
         raise SnapshotError(
             f"{len(found)} snapshots are named {name!r} (made outside hosted); hosted cannot tell them apart",

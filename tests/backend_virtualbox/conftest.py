@@ -71,6 +71,12 @@ def vboxmanage(*args: str) -> str:
                           timeout=120).stdout
 
 
+def extradata(vm: str, key: str) -> str:
+    """A machine's extradata as VBoxManage reads it ("" when not set): an independent check."""
+    out = vboxmanage("getextradata", vm, key).strip()
+    return out.removeprefix("Value: ") if out.startswith("Value: ") else ""
+
+
 @pytest.fixture
 def maker(virtualbox_backend: Any, tmp_path: Path) -> Iterator[Maker]:
     m = Maker(virtualbox_backend, tmp_path)

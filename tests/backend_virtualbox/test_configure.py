@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from vbox_fixtures import tags_for, vboxmanage_info
 
-from backend_virtualbox.conftest import Maker, nat
+from backend_virtualbox.conftest import Maker, extradata, nat
 from hosted.errors import MachineLocked, OperationFailed
 from hosted.model import Forward, MachineSpec, Nic, SharedFolder
 
@@ -46,7 +46,7 @@ def test_adding_a_disk_later_records_it_as_hosted_media(maker: Maker) -> None:
     m = maker.create(spec)
     m2 = configure(maker, m.uuid, replace(spec, disk_mb=8), "disk_mb")
     assert m2.disk_mb == 8
-    assert maker.backend.get_extradata(m.uuid, "hosted/media").endswith('.vdi"]')
+    assert extradata(m.uuid, "hosted/media").endswith('.vdi"]')
 
 
 def test_nics_replace_adapters_and_forwards_keep_their_ports(maker: Maker) -> None:

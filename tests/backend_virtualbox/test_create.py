@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from vbox_fixtures import tags_for, vboxmanage_info
 
-from backend_virtualbox.conftest import Maker, nat
+from backend_virtualbox.conftest import Maker, extradata, nat
 from hosted.errors import NameConflict, OperationFailed
 from hosted.model import Forward, Nic, PowerState, SharedFolder
 
@@ -52,9 +52,9 @@ def test_vboxmanage_sees_what_the_spec_asked_for(maker: Maker) -> None:
     assert info["uartmode1"].endswith(os.path.join(os.path.dirname(m.settings_file), "serial.log"))
     disks = [v for k, v in info.items() if k.startswith("SATA-") and v.endswith(".vdi")]
     assert len(disks) == 1 and os.path.exists(disks[0])
-    assert maker.backend.get_extradata(m.uuid, "hosted/media") == f'["{disks[0]}"]'
+    assert extradata(m.uuid, "hosted/media") == f'["{disks[0]}"]'
     if not Path("/dev/vboxdrv").exists():
-        assert maker.backend.get_extradata(m.uuid, "VBoxInternal/HM/FallbackToIEM") == "1"
+        assert extradata(m.uuid, "VBoxInternal/HM/FallbackToIEM") == "1"
 
 
 def test_defaults_for_undeclared_keys(maker: Maker) -> None:

@@ -11,6 +11,7 @@ import pytest
 from vbox_fixtures import tags_for
 
 from backend_virtualbox.conftest import Maker, nat
+from hosted.backend.base import GuestInfo
 from hosted.errors import OperationFailed, SnapshotError
 from hosted.model import Forward, PowerState
 
@@ -65,8 +66,7 @@ def test_save_state_resume_and_online_snapshot(maker: Maker) -> None:
     b.start(m.uuid, "headless", maker.emit)
     snap = b.take_snapshot(m.uuid, "live", "while running", maker.emit)
     assert snap.online and snap.current and power(maker, m.uuid) == PowerState.RUNNING
-    assert b.guest_property(m.uuid, "/VirtualBox/HostInfo/VBoxVer") is not None
-    assert b.guest_property(m.uuid, "/hosted/none") is None
+    assert b.guest_info(m.uuid) == GuestInfo()  # the guest has no Guest Additions
     b.save_state(m.uuid, maker.emit)
     assert power(maker, m.uuid) == PowerState.SAVED
     b.resume(m.uuid, maker.emit)

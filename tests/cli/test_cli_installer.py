@@ -53,7 +53,7 @@ def test_up_installs_once_and_shows_only_where_the_password_is(
     backend = cli_support.shared()
     [machine] = [m for m in backend.list_machines() if m.tags is not None]
     assert machine.os_type == "Debian12_64" and machine.disk_mb == 4096
-    assert backend.get_extradata(machine.uuid, installer.MARK) == "Debian12_64"
+    assert backend.records(machine.uuid).install == "Debian12_64"
     assert main(["up", "--no-wait"]) == 0
     assert backend.count("prepare_unattended") == 1 and backend.count("create_machine") == 1
 

@@ -1,7 +1,7 @@
 """What the contract needs beyond the Backend protocol, supplied by each backend.
 
 Things only a test does: make a machine hosted did not create, hold a session
-lock the way the VirtualBox GUI would, publish a guest property the way the
+lock the way the VirtualBox GUI would, publish guest properties the way the
 guest additions would, and find hosted's disk files.
 """
 
@@ -23,7 +23,9 @@ class Harness(Protocol):
         """Another session holds the machine's write lock, its session named ``holder``."""
         ...
 
-    def set_guest_property(self, uuid: str, name: str, value: str) -> None: ...
+    def report_guest(self, uuid: str, additions: str, ipv4: str) -> None:
+        """Publish what Guest Additions of that version, with that address, would."""
+        ...
 
     def disk_files(self, uuid: str) -> list[str]:
         """Paths of the hard-disk images attached to the machine (hosted's disk)."""
@@ -49,8 +51,11 @@ class MemoryHarness:
         with self.backend.hold_lock(uuid, holder):
             yield
 
-    def set_guest_property(self, uuid: str, name: str, value: str) -> None:
-        self.backend.set_guest_property(uuid, name, value, transient=False)
+    def report_guest(self, uuid: str, additions: str, ipv4: str) -> None:
+        from double import ADDITIONS_VERSION, GUEST_IPV4
+
+        self.backend.set_guest_property(uuid, ADDITIONS_VERSION, additions, transient=False)
+        self.backend.set_guest_property(uuid, GUEST_IPV4, ipv4, transient=False)
 
     def disk_files(self, uuid: str) -> list[str]:
         path = self.backend.disk_path(uuid)

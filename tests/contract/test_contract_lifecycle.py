@@ -9,6 +9,7 @@ import pytest
 
 from contract.compare import snapshot_of
 from contract.conftest import Ctx
+from hosted.backend.base import INSTALL_PENDING, GuestInfo, MachineRecords
 from hosted.errors import HostedError, MachineLocked, MachineNotFound, NameConflict, OperationFailed
 from hosted.model import PowerState, SharedFolder
 
@@ -145,32 +146,43 @@ def test_the_vbox_log_exists_once_the_machine_ran(ctx: Ctx) -> None:
     assert Path(ctx.backend.log_paths(created.uuid)["vbox"]).is_file()
 
 
-def test_extradata_round_trip(ctx: Ctx) -> None:
+def test_records_round_trip(ctx: Ctx) -> None:
     uuid = ctx.create(ctx.spec()).uuid
-    assert ctx.backend.get_extradata(uuid, "hosted-test/missing") == ""
-    ctx.backend.set_extradata(uuid, "hosted-test/provisioned", "step-1")
-    assert ctx.backend.get_extradata(uuid, "hosted-test/provisioned") == "step-1"
-    ctx.backend.set_extradata(uuid, "hosted-test/provisioned", "")
-    assert ctx.backend.get_extradata(uuid, "hosted-test/provisioned") == ""
+    assert ctx.backend.records(uuid) == MachineRecords()
+    ctx.backend.record_provisioned(uuid, "shell-1", "f1")
+    ctx.backend.record_provisioned(uuid, "copy", "f2")
+    ctx.backend.record_install(uuid, INSTALL_PENDING)
+    assert ctx.backend.records(uuid) == MachineRecords({"shell-1": "f1", "copy": "f2"}, INSTALL_PENDING)
+    ctx.backend.record_provisioned(uuid, "shell-1", "")  # forgets it
+    assert ctx.backend.records(uuid).provisioned == {"copy": "f2"}
     assert ctx.observe(uuid).tags == ctx.tags(ctx.spec())
 
 
-def test_extradata_can_be_written_while_running(ctx: Ctx) -> None:
+def test_records_are_written_while_running_and_survive_a_restore(ctx: Ctx) -> None:
     uuid = ctx.create(ctx.spec()).uuid
+    snap = ctx.backend.take_snapshot(uuid, "before", "", ctx.emit)
     ctx.backend.start(uuid, "headless", ctx.emit)
     try:
-        ctx.backend.set_extradata(uuid, "hosted-test/provisioned", "step-2")
-        assert ctx.backend.get_extradata(uuid, "hosted-test/provisioned") == "step-2"
+        ctx.backend.record_provisioned(uuid, "shell-1", "f2")
+        assert ctx.backend.records(uuid).provisioned == {"shell-1": "f2"}
     finally:
         ctx.backend.stop(uuid, "poweroff", 0, ctx.emit)
-    assert ctx.backend.get_extradata(uuid, "hosted-test/provisioned") == "step-2"
+    ctx.backend.restore_snapshot(uuid, snap.id, ctx.emit)
+    assert ctx.backend.records(uuid).provisioned == {"shell-1": "f2"}
 
 
-def test_guest_properties_are_read_back(ctx: Ctx) -> None:
+def test_records_are_refused_on_machines_hosted_does_not_own(ctx: Ctx) -> None:
+    foreign = ctx.harness.make_foreign(ctx.vm_name("foreign"))
+    with pytest.raises(OperationFailed):
+        ctx.backend.record_provisioned(foreign, "shell-1", "f1")
+    assert ctx.backend.records(foreign) == MachineRecords()
+
+
+def test_guest_info_is_read_back(ctx: Ctx) -> None:
     uuid = ctx.create(ctx.spec()).uuid
-    assert ctx.backend.guest_property(uuid, "/hosted-test/ready") is None
-    ctx.harness.set_guest_property(uuid, "/hosted-test/ready", "yes")
-    assert ctx.backend.guest_property(uuid, "/hosted-test/ready") == "yes"
+    assert ctx.backend.guest_info(uuid) == GuestInfo()
+    ctx.harness.report_guest(uuid, "7.2.0", "10.0.2.15")
+    assert ctx.backend.guest_info(uuid) == GuestInfo(additions="7.2.0", ipv4="10.0.2.15")
 
 
 def test_unknown_machines(ctx: Ctx) -> None:

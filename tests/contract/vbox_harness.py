@@ -51,12 +51,15 @@ class VBoxHarness:
             with contextlib.suppress(Exception):
                 session.unlockMachine()
 
-    def set_guest_property(self, uuid: str, name: str, value: str) -> None:
+    def report_guest(self, uuid: str, additions: str, ipv4: str) -> None:
+        from hosted.backend.virtualbox.backend import ADDITIONS_VERSION, GUEST_IPV4
+
         session = self.mgr.getSessionObject()
         m = self.vbox.findMachine(uuid)
         m.lockMachine(session, self.C.LockType_Shared)
         try:
-            session.machine.setGuestProperty(name, value, "")
+            session.machine.setGuestProperty(ADDITIONS_VERSION, additions, "")
+            session.machine.setGuestProperty(GUEST_IPV4, ipv4, "")
             session.machine.saveSettings()
         finally:
             session.unlockMachine()

@@ -16,7 +16,7 @@ from ssh.sshd import Sshd, client_key_fixture, sshd_fixture  # noqa: F401
 from hosted.errors import ProvisionError
 from hosted.events import Recorder, discard
 from hosted.model import ProvisionStep, Tags
-from hosted.provision import provision, record_key, step_fingerprint
+from hosted.provision import provision, step_fingerprint
 from hosted.ssh import SshSession, connect
 
 pytestmark = pytest.mark.sshd
@@ -54,8 +54,8 @@ def test_once_runs_once_and_always_every_time(rig: Rig, tmp_path: Path) -> None:
     assert rig.run(once, always) == ["once", "always"]
     assert rig.run(once, always) == ["always"]
     assert counter.read_text() == "x\ny\ny\n"
-    assert rig.backend.get_extradata(rig.uuid, record_key(once)) == step_fingerprint(once)
-    assert rig.backend.get_extradata(rig.uuid, record_key(always)) == ""
+    assert rig.backend.records(rig.uuid).provisioned.get(once.name) == step_fingerprint(once)
+    assert always.name not in rig.backend.records(rig.uuid).provisioned
     assert "provision once: skipped (ran before, unchanged)" in rig.events.messages("info")
     assert [e.machine for e in rig.events.events if e.kind == "output"] == ["env/web"]
     assert rig.events.messages("output") == ["ran once"]
@@ -116,7 +116,7 @@ def test_failing_step_raises_with_tail_and_stops(rig: Rig) -> None:
     assert e.message == "env/web: provisioning step 'bad' failed with exit status 7"
     assert e.output_tail.splitlines() == [f"line {i}" for i in range(22, 61)] + ["oops"]
     assert "  | oops" in e.hint and str(rig.log) in e.hint
-    assert rig.backend.get_extradata(rig.uuid, record_key(bad)) == ""
+    assert bad.name not in rig.backend.records(rig.uuid).provisioned
     assert "never" not in rig.events.messages("output")
     assert "=== exit status 7 after" in rig.log.read_text()
 

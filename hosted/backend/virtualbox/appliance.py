@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from hosted.backend.base import TemplateSource
+from hosted.backend.virtualbox import extradata as xd
 from hosted.backend.virtualbox import template_store as ts
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import find
@@ -129,9 +130,9 @@ def _finish(ctx: Ctx, machine: Any, source: TemplateSource, emit: Emit) -> None:
                    "The base of machines hosted clones from this image; deleting it breaks them.")
     with locked(ctx, machine, write=True, save=False) as session:
         sm = session.machine
-        sm.setExtraData(ts.TEMPLATE, source.digest)
-        sm.setExtraData(ts.TEMPLATE_ID, str(machine.id))
-        sm.setExtraData(ts.IMAGE_NAME, source.image_name)
+        sm.setExtraData(xd.TEMPLATE, source.digest)
+        sm.setExtraData(xd.TEMPLATE_ID, str(machine.id))
+        sm.setExtraData(xd.IMAGE_NAME, source.image_name)
         for slot in range(ctx.max_nics(sm)):
             engine = sm.getNetworkAdapter(slot).NATEngine
             for rule in ctx.array(engine, "redirects"):

@@ -9,6 +9,8 @@ from typing import Any
 from hosted.backend.base import (
     RUNTIME_KEYS,
     ConfigKey,
+    GuestInfo,
+    MachineRecords,
     StartMode,
     StopMode,
     TemplateInfo,
@@ -26,16 +28,20 @@ from hosted.backend.virtualbox import (
     template_store,
     unattended,
 )
+from hosted.backend.virtualbox import extradata as xd
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys
 from hosted.backend.virtualbox.observe import observe, power_state
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly
-from hosted.backend.virtualbox.tags import ENVIRONMENT, read_tags
 from hosted.backend.virtualbox.translate import boundary
 from hosted.errors import ImageError, MachineNotFound, OperationFailed
 from hosted.events import Emit
 from hosted.model import BackendInfo, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
+
+# Guest properties the Guest Additions set (VirtualBox's own names).
+ADDITIONS_VERSION = "/VirtualBox/GuestAdd/Version"
+GUEST_IPV4 = "/VirtualBox/GuestInfo/Net/0/V4/IP"
 
 
 class VirtualBoxBackend:
@@ -52,7 +58,7 @@ class VirtualBoxBackend:
 
     def _owned(self, ref: str, action: str) -> Any:
         machine = self._machine(ref)
-        if not machine.accessible or read_tags(machine) is None:
+        if not machine.accessible or xd.read_tags(machine) is None:
             raise OperationFailed(f"refusing to {action} '{machine.name}': hosted did not create it",
                                   "hosted only changes machines that carry its tags")
         return machine
@@ -70,7 +76,7 @@ class VirtualBoxBackend:
                 try:
                     # One extradata read decides; reading a machine in full costs dozens.
                     if environment is not None and not (
-                            machine.accessible and str(machine.getExtraData(ENVIRONMENT)) == environment):
+                            machine.accessible and str(machine.getExtraData(xd.ENVIRONMENT)) == environment):
                         continue
                     result.append(observe(self._ctx, machine))
                 except self._ctx.xcpt:  # unregistered meanwhile
@@ -128,20 +134,29 @@ class VirtualBoxBackend:
         with boundary(self._ctx, f"destroying machine {uuid}"):
             power.destroy(self._ctx, self._owned(uuid, "destroy"), emit)
 
-    def get_extradata(self, uuid: str, key: str) -> str:
-        with boundary(self._ctx, f"reading extradata {key}"):
-            return str(self._machine(uuid).getExtraData(key) or "")
+    def records(self, uuid: str) -> MachineRecords:
+        with boundary(self._ctx, f"reading hosted's records of machine {uuid}"):
+            machine = self._machine(uuid)
+            return xd.read_records(machine, [str(k) for k in machine.getExtraDataKeys() or ()])
 
-    def set_extradata(self, uuid: str, key: str, value: str) -> None:
+    def record_provisioned(self, uuid: str, step: str, fingerprint: str) -> None:
+        self._set_extradata(uuid, xd.PROVISIONED + step, fingerprint)
+
+    def record_install(self, uuid: str, state: str) -> None:
+        self._set_extradata(uuid, xd.UNATTENDED, state)
+
+    def _set_extradata(self, uuid: str, key: str, value: str) -> None:
         # A running machine's extradata can only be written through a session.
-        with boundary(self._ctx, f"writing extradata {key}"), \
-                locked(self._ctx, self._machine(uuid), write=False) as session:
+        with boundary(self._ctx, f"recording {key} on machine {uuid}"), \
+                locked(self._ctx, self._owned(uuid, "record on"), write=False) as session:
             session.machine.setExtraData(key, value)
 
-    def guest_property(self, uuid: str, name: str) -> str | None:
-        with boundary(self._ctx, f"reading guest property {name}"):
-            value = str(self._machine(uuid).getGuestPropertyValue(name) or "")
-            return value or None
+    def guest_info(self, uuid: str) -> GuestInfo:
+        with boundary(self._ctx, f"reading guest properties of machine {uuid}"):
+            machine = self._machine(uuid)
+            additions = str(machine.getGuestPropertyValue(ADDITIONS_VERSION) or "")
+            ipv4 = str(machine.getGuestPropertyValue(GUEST_IPV4) or "") if additions else ""
+            return GuestInfo(additions=additions or None, ipv4=ipv4 or None)
 
     def wait_power(self, uuid: str, until: Collection[PowerState], timeout: float) -> PowerState:
         with boundary(self._ctx, f"waiting for machine {uuid}"):

@@ -8,6 +8,7 @@ import os
 import shutil
 from typing import Any
 
+from hosted.backend.virtualbox import extradata as xd
 from hosted.backend.virtualbox import install
 from hosted.backend.virtualbox import template_store as ts
 from hosted.backend.virtualbox.context import Ctx
@@ -16,7 +17,6 @@ from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_seri
 from hosted.backend.virtualbox.removal import remove_machine
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import ensure_dvd_drive
-from hosted.backend.virtualbox.tags import write_media, write_tags
 from hosted.backend.virtualbox.translate import wait_progress
 from hosted.errors import ImageError, OperationFailed
 from hosted.events import Emit
@@ -58,7 +58,7 @@ def clone(
                       what, emit, spec.vm_name)
         # Tagged before it is registered, as create does: a crash in between must
         # not leave an untagged machine under the profile's name (NameConflict forever).
-        write_tags(target, tags)
+        xd.write_tags(target, tags)
         target.saveSettings()
         ctx.vbox.registerMachine(target)
     except BaseException:
@@ -83,12 +83,12 @@ def _configure(
     set_serial_log(edit)
     ensure_dvd_drive(ctx, sm)
     # The clone starts with a copy of the template's extradata.
-    for key in (ts.TEMPLATE, ts.TEMPLATE_ID, ts.IMAGE_NAME):
+    for key in (xd.TEMPLATE, xd.TEMPLATE_ID, xd.IMAGE_NAME):
         sm.setExtraData(key, "")
-    sm.setExtraData(ts.TEMPLATE_OF, template_uuid)
+    sm.setExtraData(xd.TEMPLATE_OF, template_uuid)
     own = [str(a.medium.location) for a in ctx.array(sm, "mediumAttachments")
            if a.medium is not None and int(a.type) == int(ctx.const.DeviceType_HardDisk)]
-    write_media(sm, own)  # a linked clone's own disks are its differencing disks
+    xd.write_media(sm, own)  # a linked clone's own disks are its differencing disks
     install.set_up_driverless(sm, ctx.driverless, emit, spec.name)
 
 

@@ -7,10 +7,10 @@ from typing import Any
 from hosted.backend.virtualbox import install
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import DEFAULT_OS_TYPE, Allocate, Edit, apply_keys, set_serial_log
+from hosted.backend.virtualbox.extradata import read_tags, write_tags
 from hosted.backend.virtualbox.removal import delete_files, remove_machine
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import ensure_dvd_drive
-from hosted.backend.virtualbox.tags import read_tags, write_tags
 from hosted.backend.virtualbox.translate import VBOX_E_OBJECT_NOT_FOUND, status_of
 from hosted.errors import NameConflict, OperationFailed
 from hosted.events import Emit

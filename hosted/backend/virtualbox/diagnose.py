@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from hosted.backend.virtualbox import compat, install
-from hosted.backend.virtualbox.tags import read_tags
+from hosted.backend.virtualbox.extradata import read_tags
 from hosted.errors import HostedError
 
 Status = Literal["ok", "warn", "fail"]

@@ -13,13 +13,13 @@ from typing import Any
 
 from hosted.backend.virtualbox import storage
 from hosted.backend.virtualbox.context import Ctx
+from hosted.backend.virtualbox.extradata import read_media, write_media, write_tags
 from hosted.backend.virtualbox.observe import (
     adapter_type_name,
     host_ports,
     read_forwards,
     read_shared_folders,
 )
-from hosted.backend.virtualbox.tags import read_media, write_media, write_tags
 from hosted.errors import OperationFailed
 from hosted.events import Emit
 from hosted.model import Forward, MachineSpec, Nic, SharedFolder, Tags

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from hosted.backend.virtualbox.context import MB, Ctx
-from hosted.backend.virtualbox.tags import read_media, read_tags
+from hosted.backend.virtualbox.extradata import read_media, read_tags
 from hosted.model import Firmware, Forward, Nic, NicKind, ObservedMachine, PowerState, SharedFolder
 
 _POWER = {

@@ -7,12 +7,12 @@ import os
 from typing import Any
 
 from hosted.backend.virtualbox.context import Ctx
+from hosted.backend.virtualbox.extradata import read_media
 from hosted.backend.virtualbox.observe import power_state
 from hosted.backend.virtualbox.removal import delete_files
 from hosted.backend.virtualbox.session import locked, wait_unlocked
 from hosted.backend.virtualbox.statewait import wait_power
 from hosted.backend.virtualbox.storage import disk_chain, forget_broken_chains
-from hosted.backend.virtualbox.tags import read_media
 from hosted.backend.virtualbox.translate import wait_progress
 from hosted.backend.virtualbox.unattended import aux_media, aux_prefix, forget_aux
 from hosted.errors import OperationFailed

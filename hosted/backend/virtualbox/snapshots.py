@@ -7,6 +7,7 @@ from typing import Any
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.observe import power_state
 from hosted.backend.virtualbox.session import locked
+from hosted.backend.virtualbox.template_store import SNAPSHOT_MARK
 from hosted.backend.virtualbox.translate import wait_progress
 from hosted.errors import SnapshotError
 from hosted.events import Emit
@@ -24,7 +25,7 @@ def _info(snap: Any, current_id: str, ctx: Ctx) -> SnapshotInfo:
 
 
 def list_snapshots(ctx: Ctx, machine: Any) -> list[SnapshotInfo]:
-    """Every snapshot, parents before their children."""
+    """Every snapshot, parents before their children; a template's base snapshot is not one of them."""
     if int(machine.snapshotCount) == 0:
         return []
     current = machine.currentSnapshot
@@ -33,7 +34,8 @@ def list_snapshots(ctx: Ctx, machine: Any) -> list[SnapshotInfo]:
     stack = [machine.findSnapshot("")]  # "" finds the root snapshot
     while stack:
         snap = stack.pop()
-        result.append(_info(snap, current_id, ctx))
+        if not str(snap.description or "").startswith(SNAPSHOT_MARK):
+            result.append(_info(snap, current_id, ctx))
         stack.extend(reversed(ctx.array(snap, "children")))
     return result
 

@@ -15,17 +15,14 @@ from typing import Any
 
 from hosted.backend.base import TemplateInfo
 from hosted.backend.virtualbox.context import Ctx
+from hosted.backend.virtualbox.extradata import IMAGE_NAME, TEMPLATE, TEMPLATE_ID, TEMPLATE_OF
 from hosted.backend.virtualbox.removal import remove_machine
 from hosted.backend.virtualbox.storage import disk_chain
 from hosted.errors import ImageError
 from hosted.events import Emit
 
-TEMPLATE = "hosted/template"  # the image's sha256 digest
-IMAGE_NAME = "hosted/image-name"
-TEMPLATE_ID = "hosted/template-id"  # the template's own uuid: a copy (clone) of it is no template
-TEMPLATE_OF = "hosted/template-of"  # on a clone: the template's uuid
 NAME_PREFIX = "hosted-template-"
-SNAPSHOT_MARK = "hosted-template:"  # hosted.snapshots.core.TEMPLATE_MARK: never shown or deleted there
+SNAPSHOT_MARK = "hosted-template:"  # the base snapshot; list_snapshots never shows it
 SNAPSHOT_NAME = "hosted-template"
 
 
