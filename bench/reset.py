@@ -6,7 +6,7 @@ Creates a private VirtualBox home (its own VBOX_USER_HOME and VBOX_IPC_SOCKETID,
 so a VBoxSVC of its own), N tiny powered-off machines with an 8 MB disk and a
 ``baseline`` snapshot, then times, alternating in one run:
 
-* hosted reset (library): ``hosted.snapshots.reset`` on an open connection,
+* hosted reset (library): ``hosted.reset`` (the library API) on an open connection,
   machines in parallel — what a long-lived caller (or a second reset in the
   same `hosted` process) pays;
 * hosted reset (CLI process): ``python -m hosted reset --yes``, a whole new
@@ -86,23 +86,21 @@ def main() -> int:
 
 def make_cases(backend: Any, profile: Path, running: bool) -> dict[str, Callable[[], object]]:
     """Create the machines and their baselines; the three ways of resetting them."""
-    from hosted import load_profile
-    from hosted.apply import apply
+    from hosted import api
     from hosted.events import discard
-    from hosted.plan import plan
-    from hosted.snapshots import reset, take_baseline_if_needed
+    from hosted.snapshots import describe
 
-    env = load_profile(str(profile))
-    result = apply(plan(env, backend.list_machines()), env, backend, discard)
+    env = api.load(str(profile))
+    result = api.up(env, backend=backend, wait=False)
     if not result.ok:
         raise SystemExit(f"creating the machines failed: {result.failed[0].error}")
     for m in result.machines:
         assert m.uuid is not None
-        take_baseline_if_needed(backend, m.uuid, m.machine, discard)
+        backend.take_snapshot(m.uuid, "baseline", describe("baseline"), discard)
     cli = [sys.executable, "-m", "hosted", "reset", "--yes", "-f", str(profile)]
 
     def library() -> None:
-        if not all(r.ok for r in reset(env, backend, [], discard, yes=True)):
+        if not api.reset(env, backend=backend, yes=True, wait=False).ok:
             raise SystemExit("hosted reset failed")
 
     def by_vboxmanage() -> None:

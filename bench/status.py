@@ -47,21 +47,18 @@ TARGET = 5.0
 
 
 def make_cases(backend: Any, profile: Path) -> dict[str, Callable[[], object]]:
-    from hosted import load_profile
-    from hosted.apply import apply
-    from hosted.cli.machine_cmds import machine_status
-    from hosted.events import discard
-    from hosted.plan import plan
+    from hosted import api
+    from hosted.machine_status import machine_status
 
-    env = load_profile(profile)
-    result = apply(plan(env, backend.list_machines()), env, backend, discard)
+    env = api.load(profile)
+    result = api.up(env, backend=backend, wait=False)
     if not result.ok:
         raise SystemExit(f"creating the machines failed: {result.failed[0].error}")
     names = [m.vm_name for m in env.machines]
 
     def library() -> None:
         rows = machine_status(env, backend.list_machines(), [])
-        if len(rows) != len(names) or any(r["drift"] for r in rows):
+        if len(rows) != len(names) or any(r.drift for r in rows):
             raise SystemExit(f"unexpected status: {rows}")
 
     def cli() -> None:

@@ -7,7 +7,7 @@ so a VBoxSVC of its own, kept alive by this process for the whole run) and
 times, alternating in one run, creating the 3 powered-off machines of the
 workshop profile:
 
-* hosted (library): ``plan(env, backend.list_machines())`` + ``apply(...)`` in
+* hosted (library): ``hosted.up(env, backend=backend, wait=False)`` in
   this process, machine after machine; also with ``parallel=N`` as the CLI's
   ``hosted up`` does;
 * VBoxManage: the same configuration as one ``VBoxManage`` process per step,
@@ -78,9 +78,10 @@ def tag_pairs(env: Any, spec: Any, media: list[str], driverless: bool) -> list[t
     """The extradata hosted writes: its tags (and the driverless flag, the disks it made)."""
     import json
 
-    from hosted.apply import tags_for
+    from hosted import __version__
+    from hosted.model import Tags
 
-    t = tags_for(env, spec)
+    t = Tags(env.name, spec.name, spec.config_hash(), __version__)
     pairs = [("hosted/environment", t.environment), ("hosted/machine", t.machine),
              ("hosted/spec-hash", t.spec_hash), ("hosted/version", t.hosted_version)]
     if driverless:
@@ -196,11 +197,9 @@ def raw_storage(mgr: Any, vbox: Any, sm: Any, media: list[str], size_mb: int | N
 # --- the run ---
 
 def hosted_up(env: Any, backend: Any, parallel: int = 1) -> Any:
-    from hosted.apply import ApplyOptions, apply
-    from hosted.events import discard
-    from hosted.plan import plan
+    from hosted import api
 
-    result = apply(plan(env, backend.list_machines()), env, backend, discard, ApplyOptions(parallel=parallel))
+    result = api.up(env, backend=backend, wait=False, parallel=parallel)
     if not result.ok:
         raise SystemExit(f"hosted up failed: {result.failed[0].error}")
     return result

@@ -1,29 +1,82 @@
 """hosted: turn a YAML profile into running VirtualBox machines.
 
-The public library API is re-exported lazily so that ``import hosted`` (and
-``hosted --help``) stays cheap.
+The public library API (``hosted.api``), re-exported lazily so that ``import
+hosted`` (and ``hosted --help``) stays cheap::
+
+    import hosted
+
+    env = hosted.load("hosted.yaml")
+    print(hosted.planner(env).to_json())
+    result = hosted.up(env, yes=True, on_event=print)
+    assert result.ok, [m.error for m in result.failed]
+    hosted.halt(env)
+
+See docs/api.md.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "apply", "load_profile", "plan"]
+_API = ("load", "connect", "plan", "up", "reload", "provision", "status", "halt", "suspend", "resume",
+        "destroy", "snapshot_save", "snapshot_restore", "snapshot_delete", "snapshot_push", "snapshot_pop",
+        "snapshot_list", "reset", "run_command", "log_paths", "CommandResult")
+_TYPES = {
+    "Environment": "hosted.model", "MachineSpec": "hosted.model", "Event": "hosted.events",
+    "Plan": "hosted.planner", "MachinePlan": "hosted.planner", "RunResult": "hosted.run",
+    "MachineResult": "hosted.run", "MachineStatus": "hosted.machine_status",
+    "MachineSnapshots": "hosted.snapshots",
+    "HostedError": "hosted.errors", "ProfileError": "hosted.errors", "ConfirmationRequired": "hosted.errors",
+}
+
+__all__ = [  # noqa: RUF022 -- grouped as above: the API, then the types it uses
+    "__version__",
+    "load", "connect", "plan", "up", "reload", "provision", "status", "halt", "suspend", "resume",
+    "destroy", "snapshot_save", "snapshot_restore", "snapshot_delete", "snapshot_push", "snapshot_pop",
+    "snapshot_list", "reset", "run_command", "log_paths", "CommandResult",
+    "Environment", "MachineSpec", "Event", "Plan", "MachinePlan", "RunResult", "MachineResult",
+    "MachineStatus", "MachineSnapshots", "HostedError", "ProfileError", "ConfirmationRequired",
+]
+
+if TYPE_CHECKING:
+    from hosted.api import (
+        CommandResult,
+        connect,
+        destroy,
+        halt,
+        load,
+        log_paths,
+        plan,
+        provision,
+        reload,
+        reset,
+        resume,
+        run_command,
+        snapshot_delete,
+        snapshot_list,
+        snapshot_pop,
+        snapshot_push,
+        snapshot_restore,
+        snapshot_save,
+        status,
+        suspend,
+        up,
+    )
+    from hosted.errors import ConfirmationRequired, HostedError, ProfileError
+    from hosted.events import Event
+    from hosted.machine_status import MachineStatus
+    from hosted.model import Environment, MachineSpec
+    from hosted.planner import MachinePlan, Plan
+    from hosted.run import MachineResult, RunResult
+    from hosted.snapshots import MachineSnapshots
 
 
 def __getattr__(name: str) -> Any:
-    if name == "load_profile":
-        from hosted.profile import load_profile
-
-        return load_profile
-    if name == "plan":
-        from hosted.plan import plan
-
-        return plan
-    if name == "apply":
-        from hosted.apply import apply
-
-        return apply
-    raise AttributeError(name)
+    if name in _API:
+        return getattr(importlib.import_module("hosted.api"), name)
+    if name in _TYPES:
+        return getattr(importlib.import_module(_TYPES[name]), name)
+    raise AttributeError(f"module 'hosted' has no attribute {name!r}")

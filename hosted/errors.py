@@ -89,6 +89,12 @@ class MachineNotFound(HostedError):
     pass
 
 
+class UnknownMachine(MachineNotFound):
+    """A machine name the profile does not declare: invalid input, found before VirtualBox is asked."""
+
+    exit_code = EXIT_INVALID
+
+
 class NameConflict(HostedError):
     """A VirtualBox name the profile wants is taken by a machine hosted does not own."""
 

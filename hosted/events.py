@@ -36,7 +36,7 @@ def discard(_: Event) -> None:
 
 
 class Recorder:
-    """An Emit that keeps every event (tests, --json output)."""
+    """An Emit that keeps every event (for tests, and for callers that want them afterwards)."""
 
     def __init__(self) -> None:
         self.events: list[Event] = []

@@ -17,13 +17,12 @@ own timeout and its own failure message, so a stall says where it stalled.
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from hosted import ssh
 from hosted.backend.base import Backend
+from hosted.clock import REAL_CLOCK, Clock
 from hosted.errors import HostedError, MachineNotFound, ReadinessTimeout, SshError
 from hosted.events import Emit, Event
 from hosted.model import PowerState, ReadySpec
@@ -35,21 +34,6 @@ FAILED_STATES = (PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED)
 VM_RUNNING_ENDS = frozenset({PowerState.RUNNING, *FAILED_STATES})
 
 
-class Clock(Protocol):
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class _RealClock:
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-REAL_CLOCK: Clock = _RealClock()
 Connect = Callable[[SshTarget, float, socket.socket | None], SshSession]
 
 

@@ -14,6 +14,16 @@ def mb(value: int | None) -> str:
     return f"{value} MB"
 
 
+def size(n: int) -> str:
+    """Bytes as people read them (decimal units, as downloads are shown)."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
+
+
 def forward(f: Forward) -> str:
     host = "auto" if f.host is None else str(f.host)
     suffix = "" if f.protocol == "tcp" else f"/{f.protocol}"

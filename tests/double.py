@@ -18,6 +18,8 @@ Test knobs, beyond the Backend protocol:
 * ``add_foreign_machine``, ``lock_machine``/``unlock_machine``/``hold_lock``,
   ``set_guest_property``, ``set_power`` (guest shut down, VM crashed, paused),
   ``modify`` (a change made outside hosted), ``make_inaccessible``.
+* ``guests={22: (host, port)}``: while a machine runs, its NAT forwards to guest port 22
+  relay to that address (a test's sshd standing in for the guest), see ``double_nat``.
 * Templates: ``break_template(uuid, "disk" | "unregister")`` (its disk deleted, or
   unregistered outside hosted), ``disk_chain(uuid)`` (a machine's disk, then its
   parents: a linked clone's disk hangs off its template's).
@@ -167,8 +169,11 @@ class MemoryBackend:
         ports: PortAllocator | None = None,
         now: Callable[[], float] = time.time,
         acpi_honoured: bool = True,
+        guests: dict[int, tuple[str, int]] | None = None,
     ) -> None:
         import tempfile
+
+        from double_nat import Nat
 
         self.root = root or Path(tempfile.mkdtemp(prefix="hosted-memory-vms-"))
         self.ports = ports or PortAllocator()
@@ -180,6 +185,9 @@ class MemoryBackend:
         self.saves: list[str] = []
         self.closed = False
         self._lock = threading.RLock()
+        # guest port -> a real server standing in for the guest (e.g. a test sshd): forwards
+        # to that port relay there while the machine runs.
+        self.nat = Nat(guests or {})
 
     # ---- test knobs -------------------------------------------------------
 
@@ -383,6 +391,7 @@ class MemoryBackend:
             m.config = config
             self._write_tags(m, tags)
             self._save(m)
+            self._sync_nat(m)
             self._leave("configure", uuid)
             return self._observe(m)
 
@@ -433,6 +442,7 @@ class MemoryBackend:
             m.saved_state_file.parent.mkdir(parents=True, exist_ok=True)
             m.saved_state_file.write_text("saved state")
             m.power = PowerState.SAVED
+            self._sync_nat(m)
             emit(Event("progress", f"saved {m.vm_name}", machine=m.vm_name, percent=100.0))
             self._leave("save_state", uuid)
 
@@ -790,11 +800,17 @@ class MemoryBackend:
             log.write(f"VirtualBox (memory double) {mode} start of {m.vm_name}\n")
         m.saved_state_file.unlink(missing_ok=True)
         m.power = PowerState.RUNNING
+        self._sync_nat(m)
 
     def _powered_off(self, m: Machine) -> None:
         m.guest_props = {k: v for k, v in m.guest_props.items() if not v[1]}
         if m.power == PowerState.SAVED:
             m.saved_state_file.unlink(missing_ok=True)
+        self.nat.sync(m.uuid, False, [])
+
+    def _sync_nat(self, m: Machine) -> None:
+        forwards = [(f.host_ip, f.host, f.guest) for n in m.config.nics for f in n.forwards if f.host]
+        self.nat.sync(m.uuid, m.power == PowerState.RUNNING, forwards)
 
     def _snapshot(self, m: Machine, snapshot_id: str) -> Snapshot:
         snap = m.snapshots.get(snapshot_id)

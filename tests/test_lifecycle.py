@@ -8,21 +8,33 @@ import pytest
 from double import MemoryBackend
 from factories import env, spec
 
-from hosted.apply import apply
+from hosted import api
 from hosted.errors import MachineNotFound, OperationFailed
 from hosted.events import Recorder
-from hosted.lifecycle import halt, resume, suspend
-from hosted.model import PowerState
-from hosted.plan import plan
+from hosted.model import Environment, PowerState
 from hosted.ports import PortAllocator
+from hosted.run import MachineResult
 
 ENV = env(spec("web", memory_mb=64), spec("db", memory_mb=64))
+
+
+def halt(e: Environment, b: MemoryBackend, names: list[str], rec: Recorder,
+         **kw: object) -> list[MachineResult]:
+    return api.halt(e, names, on_event=rec, backend=b, **kw).machines  # type: ignore[arg-type]
+
+
+def suspend(e: Environment, b: MemoryBackend, names: list[str], rec: Recorder) -> list[MachineResult]:
+    return api.suspend(e, names, on_event=rec, backend=b).machines
+
+
+def resume(e: Environment, b: MemoryBackend, names: list[str], rec: Recorder) -> list[MachineResult]:
+    return api.resume(e, names, on_event=rec, backend=b).machines
 
 
 @pytest.fixture
 def backend(tmp_path: Path) -> MemoryBackend:
     b = MemoryBackend(root=tmp_path / "vms", ports=PortAllocator(tmp_path / "ports"))
-    apply(plan(ENV, b.list_machines()), ENV, b, Recorder())
+    assert api.up(ENV, backend=b).ok
     return b
 
 
@@ -33,7 +45,7 @@ def power(b: MemoryBackend) -> dict[str, PowerState]:
 def test_halt_then_halt_again_is_a_noop_with_a_message(backend: MemoryBackend) -> None:
     rec = Recorder()
     results = halt(ENV, backend, [], rec)
-    assert all(r.ok and r.changed == ["halt"] for r in results)
+    assert all(r.ok and r.changed == ["shut down"] for r in results)
     assert power(backend) == {"web": PowerState.POWEROFF, "db": PowerState.POWEROFF}
     rec2 = Recorder()
     results = halt(ENV, backend, [], rec2)
@@ -43,7 +55,7 @@ def test_halt_then_halt_again_is_a_noop_with_a_message(backend: MemoryBackend) -
 
 def test_halt_falls_back_to_power_off_when_the_guest_ignores_acpi(tmp_path: Path) -> None:
     b = MemoryBackend(root=tmp_path / "vms", ports=PortAllocator(tmp_path / "p"), acpi_honoured=False)
-    apply(plan(ENV, b.list_machines()), ENV, b, Recorder())
+    assert api.up(ENV, backend=b).ok
     halt(ENV, b, ["web"], Recorder(), timeout=0.01)
     assert power(b)["web"] == PowerState.POWEROFF
 

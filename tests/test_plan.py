@@ -8,15 +8,20 @@ import pytest
 from factories import env, fwd, nat, observed, share, spec
 
 from hosted.errors import NameConflict
-from hosted.model import Nic, PowerState
-from hosted.plan import plan
+from hosted.facts import Facts
+from hosted.model import Environment, Nic, ObservedMachine, PowerState
+from hosted.planner import Plan
+from hosted.planner import plan as plan_with_facts
+from hosted.steps import Configure
 
 
-def actions(p: object) -> list[tuple[str, str, str | None]]:
-    from hosted.plan import Plan
+def plan(e: Environment, current: list[ObservedMachine], **kw: object) -> Plan:
+    return plan_with_facts(e, Facts(machines=tuple(current)), **kw)  # type: ignore[arg-type]
 
-    assert isinstance(p, Plan)
-    return [(s.machine, s.action, s.key) for m in p.machines for s in m.steps if s.action != "noop"]
+
+def actions(p: Plan) -> list[tuple[str, str, str | None]]:
+    return [(s.machine, s.kind, ",".join(s.keys) if isinstance(s, Configure) else None)
+            for s in p.steps if not s.is_noop]
 
 
 CASES = [
@@ -34,23 +39,23 @@ CASES = [
     ),
     pytest.param(
         [spec(state="poweroff", memory_mb=2048)], [observed()],
-        [("web", "change", "memory_mb")], id="memory",
+        [("web", "configure", "memory_mb")], id="memory",
     ),
     pytest.param(
         [spec(state="poweroff", cpus=2)], [observed()],
-        [("web", "change", "cpus")], id="cpus",
+        [("web", "configure", "cpus")], id="cpus",
     ),
     pytest.param(
         [spec(state="poweroff", firmware="efi")], [observed()],
-        [("web", "change", "firmware")], id="firmware",
+        [("web", "configure", "firmware")], id="firmware",
     ),
     pytest.param(
         [spec(state="poweroff", os_type="Debian_64")], [observed()],
-        [("web", "change", "os_type")], id="os-type",
+        [("web", "configure", "os_type")], id="os-type",
     ),
     pytest.param(
         [spec(state="poweroff", nics=(nat(), Nic("internal", network="lab")))], [observed()],
-        [("web", "change", "nics")], id="add-nic",
+        [("web", "configure", "nics")], id="add-nic",
     ),
     pytest.param(
         [spec(state="poweroff", nics=(nat(fwd(22, None, "ssh")),))],
@@ -60,20 +65,20 @@ CASES = [
     pytest.param(
         [spec(state="poweroff", nics=(nat(fwd(22, 2222, "ssh")),))],
         [observed(nics=(nat(fwd(22, 2201, "ssh")),))],
-        [("web", "change", "forwards")], id="fixed-forward-port-changed",
+        [("web", "configure", "forwards")], id="fixed-forward-port-changed",
     ),
     pytest.param(
         [spec(state="poweroff", nics=(nat(),))],
         [observed(nics=(nat(fwd(22, 2201, "ssh")),))],
-        [("web", "change", "forwards")], id="forward-removed",
+        [("web", "configure", "forwards")], id="forward-removed",
     ),
     pytest.param(
         [spec(state="poweroff", shared_folders=(share(),))], [observed()],
-        [("web", "change", "shared_folders")], id="shared-folder-added",
+        [("web", "configure", "shared_folders")], id="shared-folder-added",
     ),
     pytest.param(
         [spec(state="poweroff", disk_mb=2048)], [observed(disk_mb=1024)],
-        [("web", "change", "disk_mb")], id="disk-grows",
+        [("web", "configure", "disk_mb")], id="disk-grows",
     ),
     pytest.param(
         [spec(state="poweroff", disk_mb=512)], [observed(disk_mb=1024)],
@@ -93,12 +98,12 @@ CASES = [
     ),
     pytest.param(
         [spec(memory_mb=2048)], [observed(power=PowerState.RUNNING)],
-        [("web", "stop", None), ("web", "change", "memory_mb"), ("web", "start", None)],
+        [("web", "stop", None), ("web", "configure", "memory_mb"), ("web", "start", None)],
         id="restart-for-memory",
     ),
     pytest.param(
         [spec(nics=(nat(fwd(80, 8080)),))], [observed(power=PowerState.RUNNING)],
-        [("web", "change", "forwards")], id="forwards-change-live",
+        [("web", "configure", "forwards")], id="forwards-change-live",
     ),
     pytest.param(
         [spec(state="poweroff")], [observed(), observed("db")],
@@ -122,7 +127,7 @@ def test_plan_cases(desired: list, current: list, expected: list) -> None:
 
 def test_noop_steps_say_why() -> None:
     p = plan(env(spec(state="poweroff", memory_mb=1024, cpus=1)), [observed()])
-    reasons = [s.describe() for s in p.machines[0].steps if s.action == "noop"]
+    reasons = [s.describe() for s in p.machines[0].steps if s.is_noop]
     assert "memory already 1 GB" in reasons
     assert "CPUs already 1" in reasons
     assert "already poweroff" in reasons
@@ -136,8 +141,9 @@ def test_undeclared_keys_are_not_compared() -> None:
 
 def test_restart_steps_need_confirmation_and_power_changes_do_not() -> None:
     p = plan(env(spec(memory_mb=2048)), [observed(power=PowerState.RUNNING)])
-    flagged = [(s.action, s.needs_confirmation) for _, s in p.needing_confirmation()]
-    assert flagged == [("stop", True), ("start", True)]
+    assert [s.kind for s in p.steps if s.needs_confirmation] == ["stop"]
+    [question] = p.needing_confirmation()
+    assert question.startswith("web (demo-web): shut down") and "to apply: memory" in question
     p2 = plan(env(spec(state="poweroff")), [observed(power=PowerState.RUNNING)])
     assert p2.needing_confirmation() == []
 
@@ -145,7 +151,7 @@ def test_restart_steps_need_confirmation_and_power_changes_do_not() -> None:
 def test_discarding_a_saved_state_is_destructive() -> None:
     p = plan(env(spec(cpus=2)), [observed(power=PowerState.SAVED)])
     stop = p.machines[0].steps[0]
-    assert (stop.action, stop.destructive) == ("stop", True)
+    assert (stop.kind, stop.needs_confirmation, getattr(stop, "discards", None)) == ("stop", True, True)
     assert "discards the saved state" in stop.describe()
 
 
@@ -188,11 +194,11 @@ def test_only_limits_machines_and_leaves_orphans() -> None:
 def test_plan_json_is_data() -> None:
     p = plan(env(spec(state="poweroff", memory_mb=2048)), [observed()])
     data = p.to_json()
-    step = next(s for s in data["machines"][0]["steps"] if s["action"] == "change")
-    assert step["key"] == "memory_mb"
-    assert step["old"] == "1 GB" and step["new"] == "2 GB"
-    assert step["needs_poweroff"] is True
+    step = next(s for s in data["machines"][0]["steps"] if s["kind"] == "configure")
+    assert step["changes"] == [{"key": "memory_mb", "old": "1 GB", "new": "2 GB", "needs_poweroff": True}]
+    assert step["needs_poweroff"] is True and step["noop"] is False
     assert step["description"] == "change memory: 1 GB -> 2 GB (needs power-off)"
+    assert data["actions"] == 1 and data["operation"] == "up"
 
 
 def test_fixed_port_forwarded_by_another_vm_is_refused_naming_it() -> None:

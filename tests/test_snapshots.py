@@ -13,31 +13,57 @@ import pytest
 from double import MemoryBackend
 from factories import env, spec
 
-from hosted.apply import apply
+from hosted import api
 from hosted.errors import ConfirmationRequired, OperationFailed, SnapshotError, UsageError
 from hosted.events import Emit, Recorder
-from hosted.model import MachineSpec, PowerState, SnapshotInfo
-from hosted.plan import plan
+from hosted.model import Environment, PowerState, SnapshotInfo
 from hosted.ports import PortAllocator
-from hosted.snapshots import (
-    delete,
-    kind_of,
-    list_snapshots,
-    pop,
-    push,
-    reset,
-    restore,
-    save,
-    take_baseline_if_needed,
-)
+from hosted.run import MachineResult
+from hosted.snapshots import MachineSnapshots, describe, find, kind_of
 
 ENV = env(spec("web", memory_mb=64), spec("db", memory_mb=64, state="poweroff"))
+Results = list[MachineResult]
+
+
+def save(e: Environment, b: MemoryBackend, name: str, names: list[str], rec: Emit, **kw: object) -> Results:
+    return api.snapshot_save(e, name, names, on_event=rec, backend=b, **kw).machines  # type: ignore[arg-type]
+
+
+def restore(e: Environment, b: MemoryBackend, name: str, names: list[str], rec: Emit,
+            **kw: object) -> Results:
+    return api.snapshot_restore(e, name, names, on_event=rec, backend=b, **kw).machines  # type: ignore[arg-type]
+
+
+def delete(e: Environment, b: MemoryBackend, name: str, names: list[str], rec: Emit) -> Results:
+    return api.snapshot_delete(e, name, names, on_event=rec, backend=b).machines
+
+
+def push(e: Environment, b: MemoryBackend, names: list[str], rec: Emit) -> Results:
+    return api.snapshot_push(e, names, on_event=rec, backend=b).machines
+
+
+def pop(e: Environment, b: MemoryBackend, names: list[str], rec: Emit, **kw: object) -> Results:
+    return api.snapshot_pop(e, names, on_event=rec, backend=b, **kw).machines  # type: ignore[arg-type]
+
+
+def reset(e: Environment, b: MemoryBackend, names: list[str], rec: Emit, **kw: object) -> Results:
+    return api.reset(e, names, on_event=rec, backend=b, **kw).machines  # type: ignore[arg-type]
+
+
+def list_snapshots(e: Environment, b: MemoryBackend, names: tuple[str, ...] | list[str] = (),
+                   ) -> list[MachineSnapshots]:
+    return api.snapshot_list(e, names, backend=b)
+
+
+def take_baseline(b: MemoryBackend, uuid: str) -> None:
+    if find(b.list_snapshots(uuid), "baseline") is None:
+        b.take_snapshot(uuid, "baseline", describe("baseline"), Recorder())
 
 
 @pytest.fixture
 def backend(tmp_path: Path) -> MemoryBackend:
     b = MemoryBackend(root=tmp_path / "vms", ports=PortAllocator(tmp_path / "ports"))
-    assert apply(plan(ENV, b.list_machines()), ENV, b, Recorder()).ok
+    assert api.up(ENV, backend=b).ok
     return b
 
 
@@ -158,33 +184,36 @@ def test_push_pop_undo_in_order(backend: MemoryBackend) -> None:
 
 
 def test_baseline_is_taken_once(backend: MemoryBackend) -> None:
+    from hosted.planner import MachinePlan, Plan
+    from hosted.run import run
+    from hosted.steps import TakeBaseline
+
     web = uuid(backend, "web")
-    assert take_baseline_if_needed(backend, web, "web", Recorder()) is True
-    assert take_baseline_if_needed(backend, web, "web", Recorder()) is False
+    steps = (TakeBaseline(machine="web"), TakeBaseline(machine="web"))
+    twice = Plan("demo", "up", (MachinePlan("web", "demo-web", web, steps, ENV.machines[0]),))
+    rec = Recorder()
+    assert run(twice, ENV, backend, rec).ok
     assert [kind_of(s) for s in backend.list_snapshots(web)] == ["baseline"]
+    assert any("was taken meanwhile; kept" in m for m in rec.messages("info"))
 
 
 def test_reset_restores_baseline_and_the_desired_state(backend: MemoryBackend) -> None:
     for name in ("web", "db"):
-        take_baseline_if_needed(backend, uuid(backend, name), name, Recorder())
+        take_baseline(backend, uuid(backend, name))
     backend.modify(uuid(backend, "db"), memory_mb=700)
     backend.start(uuid(backend, "db"), "headless", Recorder())  # db should be off
-    started: list[str] = []
-
-    def hook(s: MachineSpec, u: str, emit: Emit) -> dict[str, float]:
-        started.append(s.name)
-        return {}
-
-    results = reset(ENV, backend, [], Recorder(), yes=True, after_start=hook)
+    results = reset(ENV, backend, [], Recorder(), yes=True)
     assert [r.ok for r in results] == [True, True]
     assert memory(backend, "db") == 64 and power(backend, "db") == PowerState.POWEROFF
-    assert power(backend, "web") == PowerState.RUNNING and started == ["web"]
+    assert power(backend, "web") == PowerState.RUNNING
+    assert results[0].changed[-1] == "resume from the saved state (the baseline holds a running state)"
+    assert not any(c.startswith(("start", "resume")) for c in results[1].changed)
 
 
 def test_reset_of_a_stopped_machine_with_an_offline_baseline_starts_it(backend: MemoryBackend) -> None:
     web = uuid(backend, "web")
     backend.stop(web, "poweroff", 0, Recorder())
-    take_baseline_if_needed(backend, web, "web", Recorder())
+    take_baseline(backend, web)
     assert reset(ENV, backend, ["web"], Recorder())[0].ok
     assert power(backend, "web") == PowerState.RUNNING and backend.count("start", web) == 2
 
@@ -193,14 +222,15 @@ def test_reset_without_baseline_says_so_and_changes_nothing(backend: MemoryBacke
     before = len(backend.calls)
     with pytest.raises(SnapshotError, match="no 'baseline' snapshot"):
         reset(ENV, backend, [], Recorder(), yes=True)
-    take_baseline_if_needed(backend, uuid(backend, "web"), "web", Recorder())
+    take_baseline(backend, uuid(backend, "web"))
     with pytest.raises(SnapshotError, match="db: no 'baseline'"):
         reset(ENV, backend, ["web", "db"], Recorder(), yes=True)
     assert mutating(backend, before) == ["take_snapshot"]
     rec = Recorder()
     results = reset(ENV, backend, [], rec, yes=True)
     assert results[1].changed == [] and "no 'baseline' snapshot" in rec.messages("step-noop")[0]
-    assert results[0].changed == ["reset to 'baseline'"]
+    assert results[0].changed[:2] == [
+        "power off", "restore snapshot 'baseline' (discards its current running state)"]
 
 
 def test_delete_in_the_middle_of_a_chain_merges_into_the_child(backend: MemoryBackend) -> None:
@@ -269,7 +299,7 @@ def test_restoring_a_running_machine_needs_confirmation(backend: MemoryBackend) 
 
     with pytest.raises(ConfirmationRequired, match="not confirmed"):
         restore(ENV, backend, "x", [], Recorder(), confirm=no)
-    assert len(asked) == 1 and asked[0].startswith("web (demo-web) is running")
+    assert asked == ["web (demo-web): restore snapshot 'x' (discards its current running state)"]
     assert mutating(backend, before) == []
     assert all(r.ok for r in restore(ENV, backend, "x", [], Recorder(), confirm=lambda q: True))
 
@@ -283,7 +313,7 @@ def test_machines_are_worked_on_in_parallel(tmp_path: Path) -> None:
             return super().take_snapshot(uuid, name, description, emit)
 
     b = Rendezvous(root=tmp_path / "vms", ports=PortAllocator(tmp_path / "ports"))
-    apply(plan(ENV, b.list_machines()), ENV, b, Recorder())
+    assert api.up(ENV, backend=b).ok
     assert [r.ok for r in save(ENV, b, "x", [], Recorder(), parallel=2)] == [True, True]
 
 

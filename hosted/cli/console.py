@@ -81,6 +81,11 @@ def can_ask() -> bool:
     return sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def asker() -> Callable[[Sequence[str]], bool] | None:
+    """How to ask for a confirmation: on a terminal, ask; otherwise there is no way (None)."""
+    return confirm if can_ask() else None
+
+
 class EventPrinter:
     """Renders library events as lines prefixed with the machine's name."""
 

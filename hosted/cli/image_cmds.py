@@ -123,7 +123,7 @@ def _prune(args: argparse.Namespace) -> int:
 
 def _prune_templates(keep: set[str]) -> tuple[list[str], str]:
     """VirtualBox templates no machine uses (those of the profile's images stay)."""
-    from hosted.cli.compose import backend_session
+    from hosted.compose import backend_session
     from hosted.errors import BackendUnavailable, UnsupportedVirtualBox
     from hosted.images.templates import prune_templates
 

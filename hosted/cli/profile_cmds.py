@@ -8,15 +8,23 @@ import sys
 
 from rich.markup import escape
 
-from hosted.cli.compose import backend_session
+from hosted import api
 from hosted.cli.console import EventPrinter, console, print_json
+from hosted.cli.results import print_plan
+from hosted.errors import UnknownMachine
 from hosted.model import Environment
-from hosted.plan import Plan, plan
 from hosted.profile import find_profile, load_profile, profile_json_schema
 
 
 def load(args: argparse.Namespace) -> Environment:
     return load_profile(find_profile(args.file))
+
+
+def check_names(env: Environment, names: list[str]) -> None:
+    unknown = [n for n in names if env.machine(n) is None]
+    if unknown:
+        known = ", ".join(m.name for m in env.machines)
+        raise UnknownMachine(f"no machine named {', '.join(unknown)} in {env.path}", f"machines: {known}")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -34,28 +42,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     env = load(args)
-    printer = EventPrinter()
-    with backend_session(printer) as backend:
-        result = plan(env, backend.list_machines(), only=tuple(args.machines))
+    check_names(env, args.machines)
+    result = api.plan(env, args.machines, wait=not args.no_wait, provision=not args.no_provision,
+                      on_event=EventPrinter())
     if args.json:
         print_json("plan", result.to_json())
     else:
         print_plan(result)
     return 0
-
-
-def print_plan(result: Plan) -> None:
-    for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {escape(w)}")
-    for mp in result.machines:
-        console.print(f"[bold]{escape(mp.machine)}[/] ({escape(mp.vm_name)})")
-        for step in mp.steps:
-            mark = "+"
-            if step.action == "noop":
-                mark = "[dim]=[/]"
-            elif step.needs_confirmation:
-                mark = "[yellow]![/]"
-            text = escape(step.describe())
-            console.print(f"  {mark} " + (f"[dim]{text}[/]" if step.action == "noop" else text))
-    n = sum(len(m.actions) for m in result.machines)
-    console.print(f"{n} step(s) to apply." if n else "Nothing to do: VirtualBox matches the profile.")

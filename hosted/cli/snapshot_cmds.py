@@ -9,79 +9,53 @@ from typing import Any
 from rich.markup import escape
 from rich.tree import Tree
 
-from hosted.apply import MachineResult
-from hosted.bringup import BringUp, after_start
-from hosted.cli.compose import backend_session
-from hosted.cli.console import EventPrinter, can_ask, confirm, console, print_json
-from hosted.cli.profile_cmds import load
-from hosted.errors import EXIT_FAILED
-from hosted.snapshots import (
-    MachineSnapshots,
-    SnapshotNode,
-    delete,
-    list_snapshots,
-    pop,
-    push,
-    reset,
-    restore,
-    save,
-)
+from hosted import api
+from hosted.cli import live
+from hosted.cli.console import EventPrinter, asker, console, print_json
+from hosted.cli.profile_cmds import check_names, load
+from hosted.cli.results import NO_MACHINES, report
+from hosted.run import RunResult
+from hosted.snapshots import MachineSnapshots, SnapshotNode
 
 JSON_KIND = "snapshots"
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    if args.snapshot_command == "list":
-        return _list(args)
     env = load(args)
+    check_names(env, args.machines)
+    action = args.snapshot_command
+    if action == "list":
+        return _list(args, env.name, api.snapshot_list(env, args.machines))
     printer = EventPrinter()
-    asker = confirm if can_ask() else None
-    with backend_session(printer) as backend:
-        action = args.snapshot_command
-        if action == "save":
-            results = save(env, backend, args.name, args.machines, printer, force=args.force)
-        elif action == "restore":
-            results = restore(env, backend, args.name, args.machines, printer, yes=args.yes, confirm=asker)
-        elif action == "delete":
-            results = delete(env, backend, args.name, args.machines, printer)
-        elif action == "push":
-            results = push(env, backend, args.machines, printer)
-        else:
-            results = pop(env, backend, args.machines, printer, yes=args.yes, confirm=asker)
-    return summary(results)
+    result: RunResult
+    if action == "save":
+        result = api.snapshot_save(env, args.name, args.machines, force=args.force, on_event=printer)
+    elif action == "restore":
+        result = api.snapshot_restore(env, args.name, args.machines, yes=args.yes, confirm=asker(),
+                                      on_event=printer)
+    elif action == "delete":
+        result = api.snapshot_delete(env, args.name, args.machines, on_event=printer)
+    elif action == "push":
+        result = api.snapshot_push(env, args.machines, on_event=printer)
+    else:
+        result = api.snapshot_pop(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer)
+    return report(result)
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
     env = load(args)
-    printer = EventPrinter()
-    asker = confirm if can_ask() else None
-    with backend_session(printer) as backend:
-        hook = after_start(env, backend, BringUp())  # readiness, then "always" provisioning steps
-        return summary(reset(env, backend, args.machines, printer, yes=args.yes, confirm=asker,
-                             after_start=hook))
+    check_names(env, args.machines)
+    with live.printer() as printer:
+        result = api.reset(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer)
+    return report(result)
 
 
-def summary(results: list[MachineResult]) -> int:
-    """The events said what happened; failures are repeated at the end with their hints."""
-    if not results:
-        console.print("No machine of this environment exists yet: `hosted up` creates them.")
-    for r in results:
-        if r.error is not None:
-            console.print(f"[bold red]✗ {escape(r.machine)}[/]: {escape(r.error.message)}")
-            if r.error.hint:
-                console.print(f"  [yellow]hint:[/] {escape(r.error.hint)}")
-    return 0 if all(r.ok for r in results) else EXIT_FAILED
-
-
-def _list(args: argparse.Namespace) -> int:
-    env = load(args)
-    with backend_session(EventPrinter()) as backend:
-        machines = list_snapshots(env, backend, args.machines)
+def _list(args: argparse.Namespace, env_name: str, machines: list[MachineSnapshots]) -> int:
     if args.json:
-        print_json(JSON_KIND, {"environment": env.name, "machines": [as_json(m) for m in machines]})
+        print_json(JSON_KIND, {"environment": env_name, "machines": [as_json(m) for m in machines]})
         return 0
     if not machines:
-        console.print("No machine of this environment exists yet: `hosted up` creates them.")
+        console.print(NO_MACHINES)
     for m in machines:
         console.print(render_tree(m))
     return 0

@@ -65,6 +65,34 @@ def _cached(path: Path, progress: Progress | None, done: int = 0, total: int = 0
     return digest
 
 
+def known(path: Path) -> str | None:
+    """The digest ``sha256_of`` would return, if it needs no reading of the image (every
+    file hashed before and unchanged since); None otherwise, or when the path is gone."""
+    try:
+        if not path.is_dir():
+            return _remembered(path, _load())
+        files = sorted((p for p in path.rglob("*") if p.is_file()),
+                       key=lambda p: p.relative_to(path).as_posix())
+        index = _load()
+        lines = []
+        for file in files:
+            digest = _remembered(file, index)
+            if digest is None:
+                return None
+            lines.append(f"{digest}  {file.relative_to(path).as_posix()}\n")
+        return hashlib.sha256("".join(lines).encode()).hexdigest()
+    except OSError:
+        return None
+
+
+def _remembered(path: Path, index: dict[str, object]) -> str | None:
+    stat = path.stat()
+    hit = index.get(str(path.absolute()))
+    if isinstance(hit, list) and hit[:2] == [stat.st_size, stat.st_mtime_ns]:
+        return str(hit[2])
+    return None
+
+
 def _index() -> Path:
     return store.images_root() / "hashes.json"
 

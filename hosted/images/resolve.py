@@ -1,6 +1,6 @@
-"""From the profile's image to what a template is imported from: the image cache's
-``fetch`` (download/verify) and ``inspect`` (unpack, read the OVF), turned into a
-TemplateImage.  This is what the CLI passes as ``ApplyOptions.images``."""
+"""From the profile's image to what a template is imported from (or an OS installed
+from): the image cache's ``fetch`` (download/verify) and ``inspect`` (unpack, read
+the OVF), turned into a PreparedImage.  The runner's FetchImage step calls it."""
 
 from __future__ import annotations
 
@@ -10,26 +10,26 @@ from hosted.errors import ImageError
 from hosted.events import Emit, Event
 from hosted.images import locks
 from hosted.images.cache import fetch
+from hosted.images.prepared import PreparedImage
 from hosted.images.sources import ImageInfo, inspect
-from hosted.images.templates import TemplateImage
 from hosted.model import ImageSpec, is_url
 
 
-def template_image(name: str, info: ImageInfo) -> TemplateImage:
+def prepared_image(name: str, info: ImageInfo) -> PreparedImage:
     """What to import: the OVF of a box/OVA/OVF, or the single disk of a disk image;
-    for an installer ISO, the ISO itself (machines are installed from it, see images.installer)."""
+    for an installer ISO, the ISO itself (machines are installed from it, see images.unattended)."""
     if info.kind in ("box", "ova", "ovf"):
         if info.ovf is None:
             raise ImageError(f"image {name!r} has no OVF descriptor to import", "check the image file")
-        return TemplateImage("ovf", str(info.ovf), info.sha256, info.arch, info.os_type or "")
+        return PreparedImage("ovf", str(info.ovf), info.sha256, info.arch, info.os_type or "")
     if info.kind == "disk" and info.disks:
-        return TemplateImage("disk", str(info.disks[0]), info.sha256, info.arch, info.os_type or "")
+        return PreparedImage("disk", str(info.disks[0]), info.sha256, info.arch, info.os_type or "")
     if info.kind == "iso" and info.iso is not None:
-        return TemplateImage("iso", str(info.iso), info.sha256, info.arch, "")
+        return PreparedImage("iso", str(info.iso), info.sha256, info.arch, "")
     raise ImageError(f"image {name!r} ({info.kind}) holds nothing to import", "check the image file")
 
 
-def from_cache(image: ImageSpec, emit: Emit) -> TemplateImage:
+def from_cache(image: ImageSpec, emit: Emit) -> PreparedImage:
     """Fetch (or find in the cache) and verify ``image``, unpack it once, and say what to import.
 
     Machines of one image, created in parallel, wait for one download or hash of it."""
@@ -39,4 +39,4 @@ def from_cache(image: ImageSpec, emit: Emit) -> TemplateImage:
         emit(Event("info", f"image {image.name}: waiting for another machine fetching it"))
 
     with locks.acquired(locks.thread_lock(f"image:{key}"), waiting):
-        return template_image(image.name, inspect(fetch(image, emit)))
+        return prepared_image(image.name, inspect(fetch(image, emit)))

@@ -10,36 +10,17 @@ Templates are reference-counted through the hypervisor's own tags, so
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from hosted.backend.base import Backend, TemplateInfo, TemplateSource
 from hosted.errors import HostedError, ImageError
 from hosted.events import Emit, Event
 from hosted.images import locks
 from hosted.images.arch import normalize_arch
+from hosted.images.prepared import PreparedImage
 from hosted.model import ImageSpec
 
-ImportKind = Literal["ovf", "disk", "iso"]  # "iso": an installer, never imported (see images.installer)
 
-
-@dataclass(frozen=True)
-class TemplateImage:
-    """A local, verified image ready to import (built from the image cache's ImageInfo)."""
-
-    kind: ImportKind  # "ovf": an .ovf (disks beside it) or .ova; "disk": one disk image; "iso": an installer
-    path: str  # absolute path of the .ovf/.ova or the disk image
-    digest: str  # sha256 hex of the image as cached
-    arch: str | None = None  # CPU architecture read from the image; None = unknown
-    os_type: str = ""  # VirtualBox OS type id, when the image says (disk images)
-
-
-# The composition root passes a function that fetches/verifies/unpacks an image.
-ResolveImage = Callable[[ImageSpec, Emit], TemplateImage]
-
-
-def check_arch(image: ImageSpec, local: TemplateImage, host_machine: str | None = None) -> None:
+def check_arch(image: ImageSpec, local: PreparedImage, host_machine: str | None = None) -> None:
     """Refuse an image built for another CPU family than the host's (before any import)."""
     declared = image.arch or local.arch
     if not declared:
@@ -57,7 +38,7 @@ def check_arch(image: ImageSpec, local: TemplateImage, host_machine: str | None 
 
 
 def ensure_template(
-    backend: Backend, image: ImageSpec, local: TemplateImage, emit: Emit, *, host_machine: str | None = None,
+    backend: Backend, image: ImageSpec, local: PreparedImage, emit: Emit, *, host_machine: str | None = None,
 ) -> str:
     """The uuid of a healthy template of ``local``, importing it when there is none."""
     if local.kind == "iso":

@@ -1,22 +1,20 @@
-"""Snapshots of an environment's machines, and resetting them to a baseline.
+"""How hosted names, marks and lists snapshots.  What snapshot commands do is planned
+in ``hosted.planner.snapshots`` and run by ``hosted.run``, like every other command."""
 
-The library never prints: every function reports through ``emit`` and returns
-one ``MachineResult`` per machine (``list_snapshots`` returns the trees).
-"""
-
-from hosted.snapshots.core import (
-    DEFAULT_PARALLEL,
+from hosted.snapshots.names import (
+    BASELINE,
     MARK,
-    MachineSnapshots,
-    SnapshotNode,
+    PUSH_PREFIX,
+    check_name,
+    describe,
+    find,
     kind_of,
-    list_snapshots,
-    tree,
+    last_push,
+    push_number,
 )
-from hosted.snapshots.ops import PUSH_PREFIX, delete, pop, push, restore, save
-from hosted.snapshots.reset import BASELINE, reset, take_baseline_if_needed
+from hosted.snapshots.tree import MachineSnapshots, SnapshotNode, tree
 
 __all__ = [
-    "BASELINE", "DEFAULT_PARALLEL", "MARK", "PUSH_PREFIX", "MachineSnapshots", "SnapshotNode", "delete",
-    "kind_of", "list_snapshots", "pop", "push", "reset", "restore", "save", "take_baseline_if_needed", "tree",
+    "BASELINE", "MARK", "PUSH_PREFIX", "MachineSnapshots", "SnapshotNode", "check_name", "describe", "find",
+    "kind_of", "last_push", "push_number", "tree",
 ]

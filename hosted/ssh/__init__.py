@@ -6,7 +6,7 @@ from hosted.ssh.hostkeys import PinnedKey, fingerprint, forget_host_key, pin_hos
 from hosted.ssh.keys import client_key, ensure_keypair, load_private_key, public_key_line
 from hosted.ssh.openssh import openssh_argv, ssh_config_block
 from hosted.ssh.session import SshConnectFailed, SshSession, await_banner, connect, open_socket
-from hosted.ssh.target import SshTarget, known_hosts_path, target_for
+from hosted.ssh.target import SshTarget, known_hosts_path, ssh_endpoint, ssh_forward, ssh_target, target_for
 
 __all__ = [
     "PinnedKey",
@@ -27,5 +27,8 @@ __all__ = [
     "public_key_line",
     "read_pins",
     "ssh_config_block",
+    "ssh_endpoint",
+    "ssh_forward",
+    "ssh_target",
     "target_for",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hosted import paths
-from hosted.model import SshSpec
+from hosted.model import ANY_ADDRESSES, Forward, MachineSpec, ObservedMachine, SshSpec
 from hosted.ssh.keys import client_key
 
 KNOWN_HOSTS = "known_hosts"
@@ -43,3 +43,23 @@ def target_for(env_name: str, machine: str, host: str, port: int, spec: SshSpec)
 def known_hosts_path(env_name: str, machine: str) -> Path:
     """The machine's host-key pin file (forget_host_key it when the machine is destroyed)."""
     return paths.machine_dir(env_name, machine) / KNOWN_HOSTS
+
+
+def ssh_forward(machine: ObservedMachine, spec: MachineSpec) -> Forward | None:
+    """The NAT forward that reaches the machine's SSH port, as ``machine`` was observed."""
+    return next((f for f in machine.forwards() if f.guest == spec.ssh.port and f.protocol == "tcp"), None)
+
+
+def ssh_endpoint(machine: ObservedMachine, spec: MachineSpec) -> tuple[str, int] | None:
+    """(host address, port) to reach the machine's SSH port from this host, if it is forwarded."""
+    fwd = ssh_forward(machine, spec)
+    if fwd is None or fwd.host is None:
+        return None
+    if fwd.host_ip in ANY_ADDRESSES:  # listens everywhere: reach it on loopback
+        return ("::1" if fwd.host_ip == "::" else "127.0.0.1"), fwd.host
+    return fwd.host_ip, fwd.host
+
+
+def ssh_target(env_name: str, machine: ObservedMachine, spec: MachineSpec) -> SshTarget | None:
+    endpoint = ssh_endpoint(machine, spec)
+    return None if endpoint is None else target_for(env_name, spec.name, *endpoint, spec.ssh)

@@ -17,7 +17,8 @@ from vbox_fixtures import tags_for, vboxmanage_info
 
 from hosted.backend.base import TemplateInfo, TemplateSource
 from hosted.events import Recorder
-from hosted.images.templates import TemplateImage, ensure_template, prune_templates
+from hosted.images.prepared import PreparedImage
+from hosted.images.templates import ensure_template, prune_templates
 from hosted.model import Forward, ImageSpec, MachineSpec, Nic, ObservedMachine
 
 pytestmark = pytest.mark.vbox
@@ -138,7 +139,7 @@ def test_a_disk_image_machine(images: Images) -> None:
     vdi = images.vdi("plain")
     digest = sha256(vdi)
     image = ImageSpec(name=f"{images.prefix}-plain", source=str(vdi))
-    uuid = ensure_template(images.backend, image, TemplateImage("disk", str(vdi), digest, "x86_64"),
+    uuid = ensure_template(images.backend, image, PreparedImage("disk", str(vdi), digest, "x86_64"),
                            images.emit, host_machine="x86_64")
     images.templates.append(uuid)
     assert sha256(vdi) == digest
@@ -149,7 +150,7 @@ def test_a_disk_image_machine(images: Images) -> None:
     info = vboxmanage_info(clone.vm_name)
     assert info["boot1"] == "disk"
     assert_linked(images, clone, template)
-    assert ensure_template(images.backend, image, TemplateImage("disk", str(vdi), digest, "x86_64"),
+    assert ensure_template(images.backend, image, PreparedImage("disk", str(vdi), digest, "x86_64"),
                            images.emit, host_machine="x86_64") == uuid
 
 

@@ -19,21 +19,52 @@ import pytest
 from vbox_fixtures import VBOXMANAGE, tags_for, vboxmanage_info
 
 from backend_virtualbox.conftest import Maker, nat
+from hosted import api
 from hosted.errors import ConfirmationRequired, SnapshotError
-from hosted.events import Recorder
+from hosted.events import Emit, Recorder
 from hosted.model import Environment, Forward, MachineSpec
-from hosted.snapshots import (
-    delete,
-    list_snapshots,
-    pop,
-    push,
-    reset,
-    restore,
-    save,
-    take_baseline_if_needed,
-)
+from hosted.run import MachineResult
+from hosted.snapshots import MachineSnapshots, describe, find
 
 pytestmark = pytest.mark.vbox
+Results = list[MachineResult]
+
+
+def save(e: Environment, b: Any, name: str, names: list[str], rec: Emit, **kw: Any) -> Results:
+    return api.snapshot_save(e, name, names, on_event=rec, backend=b, **kw).machines
+
+
+def restore(e: Environment, b: Any, name: str, names: list[str], rec: Emit, **kw: Any) -> Results:
+    return api.snapshot_restore(e, name, names, on_event=rec, backend=b, **kw).machines
+
+
+def delete(e: Environment, b: Any, name: str, names: list[str], rec: Emit) -> Results:
+    return api.snapshot_delete(e, name, names, on_event=rec, backend=b).machines
+
+
+def push(e: Environment, b: Any, names: list[str], rec: Emit) -> Results:
+    return api.snapshot_push(e, names, on_event=rec, backend=b).machines
+
+
+def pop(e: Environment, b: Any, names: list[str], rec: Emit, **kw: Any) -> Results:
+    return api.snapshot_pop(e, names, on_event=rec, backend=b, **kw).machines
+
+
+def reset(e: Environment, b: Any, names: list[str], rec: Emit, **kw: Any) -> Results:
+    """Without the SSH wait: these machines have no OS (the e2e tests boot one)."""
+    return api.reset(e, names, on_event=rec, backend=b, wait=False, **kw).machines
+
+
+def list_snapshots(e: Environment, b: Any, names: list[str]) -> list[MachineSnapshots]:
+    return api.snapshot_list(e, names, backend=b)
+
+
+def take_baseline_if_needed(b: Any, uuid: str, label: str, emit: Emit) -> bool:
+    if find(b.list_snapshots(uuid), "baseline") is not None:
+        return False
+    b.take_snapshot(uuid, "baseline", describe("baseline"), emit)
+    return True
+
 _envs = itertools.count(1)
 MakeEnv = Callable[..., Environment]
 

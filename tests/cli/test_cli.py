@@ -143,15 +143,15 @@ def test_a_bug_is_short_on_screen_and_logged_in_full(profile: Path, monkeypatch:
 def test_plan_up_status_destroy(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan"]) == 0
     out = capsys.readouterr().out
-    assert "web (clitest-web)" in out and "+ create clitest-web" in out and "1 step(s) to apply." in out
+    assert "web (clitest-web)" in out and "+ create clitest-web" in out and "1 step(s) to take." in out
 
     assert main(["plan", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["hosted_json"], data["kind"], data["environment"]) == (1, "plan", "clitest")
-    assert [s["action"] for s in data["machines"][0]["steps"]] == ["create"]
+    assert [s["kind"] for s in data["machines"][0]["steps"] if not s["noop"]] == ["create"]
 
     assert main(["up"]) == 0
-    assert "✓ web (clitest-web): 1 change(s)" in capsys.readouterr().out
+    assert "✓ web (clitest-web): 1 step(s) done" in capsys.readouterr().out
     assert main(["plan"]) == 0
     assert "Nothing to do" in capsys.readouterr().out
 
@@ -177,7 +177,7 @@ def test_status_shows_drift_made_outside_hosted(profile: Path, capsys: pytest.Ca
     capsys.readouterr()
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "change memory: 512 MB -> 64 MB" in out
+    assert "memory: 512 MB -> 64 MB" in out
 
 
 def test_up_refuses_a_restart_without_yes_then_does_it_with_yes(
@@ -199,13 +199,13 @@ def test_halt_is_idempotent(profile: Path, capsys: pytest.CaptureFixture[str]) -
     profile.write_text(PROFILE.format(state="running"))
     assert main(["up", "--no-wait"]) == 0
     assert main(["halt"]) == 0
-    assert "web halt" in capsys.readouterr().out
+    assert "web shut down" in capsys.readouterr().out
     assert main(["halt"]) == 0
     assert "web already poweroff" in capsys.readouterr().out
 
 
 def test_unknown_machine_name(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["up", "nope"]) == 1
+    assert main(["up", "nope"]) == 2
     assert "no machine named nope" in capsys.readouterr().err
 
 

@@ -11,7 +11,7 @@ from installer_iso import write_debian_netinst
 
 from hosted import paths
 from hosted.cli.main import main
-from hosted.images import installer
+from hosted.images import unattended
 
 PROFILE = """\
 version: 1
@@ -43,10 +43,10 @@ def test_up_installs_once_and_shows_only_where_the_password_is(
     profile: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["plan"]) == 0
-    assert "unattended install from image debian" in capsys.readouterr().out
+    assert "prepare the unattended install from debian" in capsys.readouterr().out
     assert main(["up", "--no-wait"]) == 0
     out = capsys.readouterr()
-    password_file = paths.machine_dir("isotest", "dev") / installer.PASSWORD_FILE
+    password_file = paths.machine_dir("isotest", "dev") / unattended.PASSWORD_FILE
     password = password_file.read_text().strip()
     assert str(password_file) in out.out + out.err
     assert password not in out.out + out.err

@@ -17,7 +17,8 @@ from contract.conftest import Ctx
 from contract.images_support import ImageTools, sha256
 from hosted.backend.base import TemplateInfo
 from hosted.errors import HostedError, ImageError, NameConflict
-from hosted.images.templates import TemplateImage, ensure_template, prune_templates
+from hosted.images.prepared import PreparedImage
+from hosted.images.templates import ensure_template, prune_templates
 from hosted.model import Forward, ImageSpec, MachineSpec, Nic
 
 
@@ -168,7 +169,7 @@ def test_prune_keeps_used_templates_and_removes_unused(ctx: Ctx, tools: ImageToo
 
 def _ensure(ctx: Ctx, tools: ImageTools, path: Path, arch: str = "x86_64", host: str = "x86_64") -> str:
     image = ImageSpec(name=f"{ctx.env}-img", source=str(path))
-    local = TemplateImage("disk", str(path), sha256(path), arch)
+    local = PreparedImage("disk", str(path), sha256(path), arch)
     return ensure_template(ctx.backend, image, local, ctx.emit, host_machine=host)
 
 

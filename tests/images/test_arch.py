@@ -6,7 +6,8 @@ import pytest
 
 from hosted.errors import ImageError
 from hosted.images.arch import normalize_arch
-from hosted.images.templates import TemplateImage, check_arch
+from hosted.images.prepared import PreparedImage
+from hosted.images.templates import check_arch
 from hosted.model import ImageSpec
 
 
@@ -22,18 +23,18 @@ def test_every_spelling_is_one_of_two_names(spelling: str | None, name: str | No
 @pytest.mark.parametrize(("image", "host"), [("amd64", "AMD64"), ("i686", "x86_64"), ("ARM", "aarch64"),
                                              ("x86_64", "riscv64")])  # an unknown host is not refused
 def test_an_image_of_the_host_family_passes(image: str, host: str) -> None:
-    check_arch(ImageSpec("img", "/img.vdi"), TemplateImage("disk", "/img.vdi", "0" * 64, image), host)
+    check_arch(ImageSpec("img", "/img.vdi"), PreparedImage("disk", "/img.vdi", "0" * 64, image), host)
 
 
 @pytest.mark.parametrize(("image", "host", "other"), [("amd64", "aarch64", "arm64"),
                                                       ("arm64", "AMD64", "amd64")])
 def test_an_image_of_another_family_is_refused(image: str, host: str, other: str) -> None:
     with pytest.raises(ImageError) as err:
-        check_arch(ImageSpec("img", "/img.vdi"), TemplateImage("disk", "/img.vdi", "0" * 64, image), host)
+        check_arch(ImageSpec("img", "/img.vdi"), PreparedImage("disk", "/img.vdi", "0" * 64, image), host)
     assert f"for {image} but this host is {host}" in err.value.message and other in err.value.hint
 
 
 def test_an_unknown_image_architecture_is_refused() -> None:
     with pytest.raises(ImageError, match="unknown CPU architecture 'sparc'"):
-        check_arch(ImageSpec("img", "/img.vdi", arch="sparc"), TemplateImage("disk", "/img.vdi", "0" * 64),
+        check_arch(ImageSpec("img", "/img.vdi", arch="sparc"), PreparedImage("disk", "/img.vdi", "0" * 64),
                    "x86_64")

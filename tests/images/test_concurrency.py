@@ -15,8 +15,8 @@ from imagekit import serving, sha, vdi, write
 
 from hosted.events import Recorder, discard
 from hosted.images import digest, store
+from hosted.images.prepared import PreparedImage
 from hosted.images.resolve import from_cache
-from hosted.images.templates import TemplateImage
 from hosted.model import ImageSpec
 
 DATA = vdi(1024 * 1024)
@@ -84,7 +84,7 @@ def test_machines_of_one_url_image_share_one_download() -> None:
     with serving({"/deb.vdi": DATA}) as server:
         server.chunk_delay = 0.02  # 16 chunks: the threads overlap
         image = ImageSpec(name="deb", source=server.url("/deb.vdi"), sha256=sha(DATA))
-        got: list[TemplateImage] = []
+        got: list[PreparedImage] = []
         events = Recorder()
         assert in_threads(3, lambda n: got.append(from_cache(image, events))) == []
     assert server.ranges("/deb.vdi") == [None], "one download"

@@ -1,0 +1,137 @@
+"""What the planner needs to know, read up front so that planning itself is pure.
+
+``for_up`` reads: every machine VirtualBox has (names and host ports of the
+others matter), what the image cache and VirtualBox know about each image a
+new machine needs (digest, size, whether it is cached, its template), the
+run-once records of machines that provision, the snapshots of machines that
+keep a baseline, and the fingerprint of every provisioning step now.
+``for_machines`` reads only the environment's machines (and their snapshots),
+for commands that touch nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hosted.backend.base import Backend, MachineRecords
+from hosted.errors import HostedError
+from hosted.model import Environment, ImageSpec, MachineSpec, ObservedMachine, SnapshotInfo, is_url
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """An image as the host knows it now, read without downloading or hashing it."""
+
+    name: str
+    digest: str | None = None  # a download's declared sha256, or a local file hashed before, unchanged
+    cached: bool = False  # no download needed: in the cache, or a local file
+    size: int | None = None  # bytes, when known
+    template: str | None = None  # uuid of a healthy template of the digest
+    template_problem: str = ""  # why the template of the digest is broken ("" when none is)
+    iso: bool = False  # an installer ISO: machines install from it, no template
+    local: bool = False  # a file on this host, not a download
+
+
+@dataclass(frozen=True)
+class Facts:
+    machines: tuple[ObservedMachine, ...] = ()  # every machine read (for_up: all of the host's)
+    images: Mapping[str, ImageFacts] = field(default_factory=dict)  # by the profile's image name
+    records: Mapping[str, MachineRecords] = field(default_factory=dict)  # by machine uuid
+    snapshots: Mapping[str, tuple[SnapshotInfo, ...]] = field(default_factory=dict)  # by machine uuid
+    # (machine, provisioning step) -> its fingerprint now; None: its files cannot be read
+    fingerprints: Mapping[tuple[str, str], str | None] = field(default_factory=dict)
+
+    def owned(self, environment: str) -> list[ObservedMachine]:
+        return [m for m in self.machines if m.tags is not None and m.tags.environment == environment]
+
+    def find(self, environment: str, machine: str) -> ObservedMachine | None:
+        """The machine of ``environment`` tagged ``machine`` (the first, if copies carry its tags)."""
+        return next((m for m in self.owned(environment) if m.tags and m.tags.machine == machine), None)
+
+
+def for_up(env: Environment, backend: Backend, only: Sequence[str] = (), *,
+           provision: bool = True, snapshots: bool = False) -> Facts:
+    """Facts for ``up``/``reload``/``plan``; ``snapshots``: every owned machine's, not just baselines'."""
+    machines = tuple(backend.list_machines())
+    base = Facts(machines=machines)
+    specs = [s for s in env.machines if not only or s.name in only]
+    existing = {s.name: base.find(env.name, s.name) for s in specs}
+    new = [s for s in specs if existing[s.name] is None]
+    pending = [s for s in specs if s.image and (m := existing[s.name]) is not None]
+    records = {m.uuid: backend.records(m.uuid) for s in specs if (m := existing[s.name]) is not None
+               and ((provision and s.provision) or s in pending)}
+    installing = [s for s in pending if records[existing[s.name].uuid].install == "pending"]  # type: ignore[union-attr]
+    snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for s in specs
+             if (m := existing[s.name]) is not None and (snapshots or s.baseline)}
+    return Facts(
+        machines=machines,
+        images=images_for(env, [*new, *installing], backend),
+        records=records,
+        snapshots=snaps,
+        fingerprints=fingerprints(specs) if provision else {},
+    )
+
+
+def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
+                 provisioning: bool = False) -> Facts:
+    """The environment's machines only, and their snapshots; ``provisioning``: also what
+    the guest steps need (the machines' records, the steps' fingerprints)."""
+    machines = tuple(backend.list_machines(env.name))
+    snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for m in machines} if snapshots else {}
+    if not provisioning:
+        return Facts(machines=machines, snapshots=snaps)
+    specs = [s for s in env.machines if s.provision]
+    with_steps = {s.name for s in specs}
+    records = {m.uuid: backend.records(m.uuid) for m in machines if m.label in with_steps}
+    return Facts(machines=machines, snapshots=snaps, records=records, fingerprints=fingerprints(specs))
+
+
+def images_for(env: Environment, specs: Sequence[MachineSpec], backend: Backend) -> dict[str, ImageFacts]:
+    names = {s.image for s in specs if s.image}
+    return {i.name: image_facts(i, backend) for i in env.images if i.name in names}
+
+
+def image_facts(image: ImageSpec, backend: Backend) -> ImageFacts:
+    from hosted.images import cache, digest
+
+    iso = image.kind == "iso" or image.source.lower().endswith(".iso")
+    if is_url(image.source):
+        entry = cache.cached(image)
+        known, cached = image.sha256, entry is not None
+        size = entry.size if entry is not None else None
+    else:
+        path = Path(image.source)
+        known, cached = digest.known(path), path.exists()
+        size = _size(path)
+    template, problem = None, ""
+    if known and not iso:
+        found = backend.find_template(known)
+        if found is not None and found.healthy:
+            template = found.uuid
+        elif found is not None:
+            problem = found.problem or "broken"
+    return ImageFacts(image.name, known, cached, size, template, problem, iso, not is_url(image.source))
+
+
+def fingerprints(specs: Sequence[MachineSpec]) -> dict[tuple[str, str], str | None]:
+    from hosted.provisioning.record import step_fingerprint
+
+    out: dict[tuple[str, str], str | None] = {}
+    for spec in specs:
+        for step in spec.provision:
+            try:
+                out[(spec.name, step.name)] = step_fingerprint(step)
+            except HostedError:  # the step fails when it runs, with the reason
+                out[(spec.name, step.name)] = None
+    return out
+
+
+def _size(path: Path) -> int | None:
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return None

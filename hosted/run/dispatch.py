@@ -1,0 +1,57 @@
+"""The one table from a step's type to the handler that runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hosted.run import guest, image, machine, snapshot
+from hosted.run.context import StepContext
+from hosted.steps import (
+    Clone,
+    Configure,
+    Create,
+    DeleteSnapshot,
+    Destroy,
+    FetchImage,
+    ImportTemplate,
+    InstallFromIso,
+    Provision,
+    RestoreSnapshot,
+    Resume,
+    Start,
+    Step,
+    Stop,
+    Suspend,
+    TakeBaseline,
+    TakeSnapshot,
+    WaitReady,
+    WriteSeed,
+)
+
+Handler = Callable[[Any, StepContext], None]
+
+HANDLERS: dict[type[Step], Handler] = {
+    Create: machine.create,
+    Configure: machine.configure,
+    Start: machine.start,
+    Stop: machine.stop,
+    Suspend: machine.suspend,
+    Resume: machine.resume,
+    Destroy: machine.destroy,
+    FetchImage: image.fetch_image,
+    ImportTemplate: image.import_template,
+    WriteSeed: image.write_seed,
+    Clone: image.clone,
+    InstallFromIso: image.install_from_iso,
+    WaitReady: guest.wait_ready,
+    Provision: guest.provision,
+    TakeBaseline: guest.take_baseline,
+    TakeSnapshot: snapshot.take_snapshot,
+    RestoreSnapshot: snapshot.restore_snapshot,
+    DeleteSnapshot: snapshot.delete_snapshot,
+}
+
+
+def execute(step: Step, ctx: StepContext) -> None:
+    HANDLERS[type(step)](step, ctx)

@@ -1,0 +1,30 @@
+"""Typed, frozen steps: everything a command does, as data.
+
+``hosted.planner`` makes them, ``hosted plan`` prints them, and ``hosted.run``
+runs them through one dispatch table.  Families: machine (create, configure,
+power, destroy), image (fetch, template, clone, seed, install), guest (wait,
+provision, baseline) and snapshot steps.
+"""
+
+from hosted.steps.base import Noop, Step
+from hosted.steps.guest import Provision, TakeBaseline, WaitReady
+from hosted.steps.image import Clone, FetchImage, ImportTemplate, InstallFromIso, WriteSeed
+from hosted.steps.machine import (
+    KEY_LABELS,
+    Change,
+    Configure,
+    Create,
+    Destroy,
+    Resume,
+    Start,
+    Stop,
+    Suspend,
+    key_label,
+)
+from hosted.steps.snapshot import DeleteSnapshot, RestoreSnapshot, TakeSnapshot
+
+__all__ = [
+    "KEY_LABELS", "Change", "Clone", "Configure", "Create", "DeleteSnapshot", "Destroy", "FetchImage",
+    "ImportTemplate", "InstallFromIso", "Noop", "Provision", "RestoreSnapshot", "Resume", "Start", "Step",
+    "Stop", "Suspend", "TakeBaseline", "TakeSnapshot", "WaitReady", "WriteSeed", "key_label",
+]

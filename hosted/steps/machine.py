@@ -1,0 +1,140 @@
+"""Steps on a machine's existence, configuration and power."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from hosted.steps.base import Step
+
+StopMode = Literal["acpi", "poweroff"]
+
+KEY_LABELS = {
+    "os_type": "OS type",
+    "cpus": "CPUs",
+    "memory_mb": "memory",
+    "disk_mb": "disk",
+    "firmware": "firmware",
+    "nics": "network adapters",
+    "forwards": "port forwards",
+    "shared_folders": "shared folders",
+    "dvd": "DVD",
+}
+
+
+def key_label(key: str) -> str:
+    return KEY_LABELS.get(key, key)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One configuration key that differs: values as people read them."""
+
+    key: str  # a MachineSpec key, or "forwards"
+    old: str
+    new: str
+    needs_poweroff: bool = False
+
+    def describe(self) -> str:
+        return f"{key_label(self.key)}: {self.old} -> {self.new}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Create(Step):
+    """An empty machine, fully configured, registered with hosted's tags."""
+
+    vm_name: str
+    what: str = ""  # "Linux_64, 1 CPU, 256 MB, ..."
+    install: bool = False  # made for an unattended install: recorded as pending at once
+    kind: ClassVar[str] = "create"
+    phase: ClassVar[str] = "configure"
+
+    def summary(self) -> str:
+        return f"create {self.vm_name}" + (f": {self.what}" if self.what else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Configure(Step):
+    """Every change of one machine, made under one lock with one save."""
+
+    changes: tuple[Change, ...]
+    kind: ClassVar[str] = "configure"
+    phase: ClassVar[str] = "configure"
+    repeatable: ClassVar[bool] = True
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.changes)
+
+    @property
+    def needs_poweroff(self) -> bool:
+        return any(c.needs_poweroff for c in self.changes)
+
+    def summary(self) -> str:
+        text = "change " + "; ".join(c.describe() for c in self.changes)
+        return text + (" (needs power-off)" if self.needs_poweroff else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Start(Step):
+    restart: bool = False  # the second half of a stop/start that applies a change
+    kind: ClassVar[str] = "start"
+    phase: ClassVar[str] = "start"
+    repeatable: ClassVar[bool] = True
+
+    def summary(self) -> str:
+        return "start"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stop(Step):
+    mode: StopMode = "acpi"  # ACPI shutdown (power off after ``timeout``), or power off at once
+    timeout: float = 60.0
+    restart: bool = False  # stopped only so that a change can be applied: started again after
+    discards: bool = False  # throws away a saved (suspended) state
+    kind: ClassVar[str] = "stop"
+    phase: ClassVar[str] = "stop"
+    repeatable: ClassVar[bool] = True
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.restart or self.discards
+
+    def summary(self) -> str:
+        return "power off" if self.mode == "poweroff" else "shut down"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suspend(Step):
+    kind: ClassVar[str] = "suspend"
+    phase: ClassVar[str] = "suspend"
+    repeatable: ClassVar[bool] = True
+
+    def summary(self) -> str:
+        return "suspend (save the running state)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume(Step):
+    kind: ClassVar[str] = "resume"
+    phase: ClassVar[str] = "start"
+    repeatable: ClassVar[bool] = True
+
+    def summary(self) -> str:
+        return "resume from the saved state"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Destroy(Step):
+    """Power off, unregister, delete the settings and the disks hosted made; forget its pins."""
+
+    vm_name: str
+    kind: ClassVar[str] = "destroy"
+    phase: ClassVar[str] = "destroy"
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return True
+
+    def summary(self) -> str:
+        return f"destroy {self.vm_name}"
