@@ -256,14 +256,14 @@ def main() -> int:
     args = parser.parse_args()
     home = isolate("hosted-bench-up-")
     from hosted import load_profile
-    from hosted.backend.virtualbox import connect, install
+    from hosted.backend.virtualbox import connect, driverless
     from hosted.events import discard
 
     backend = connect(discard)
     mgr, vbox = backend._ctx.mgr, backend._ctx.vbox
     try:
         env = load_profile(WORKSHOP)
-        cases = make_cases(env, backend, home / "machines", not install.has_kernel_driver())
+        cases = make_cases(env, backend, home / "machines", not driverless.has_kernel_driver())
         problems = check_same(cases, env, lambda: remove_all(mgr, vbox))
         for p in problems:
             print("differs:", p)

@@ -25,6 +25,8 @@ class Listener:
     def close(self) -> None:
         self._stop.set()
         with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        with contextlib.suppress(OSError):
             self.sock.close()
 
     def _accept(self) -> None:

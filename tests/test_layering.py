@@ -24,7 +24,7 @@ def test_only_the_virtualbox_backend_names_vboxapi() -> None:
     offenders = {p for p in mentions(r"""(import\s+vboxapi|from\s+vboxapi|["']vboxapi["'])""")
                  if not p.startswith("backend/virtualbox/")}
     assert offenders == set()
-    assert mentions(r"""["']vboxapi["']|import vboxapi""") & {"backend/virtualbox/install.py"}
+    assert mentions(r"""["']vboxapi["']|import vboxapi""") & {"backend/virtualbox/locate.py"}
 
 
 def test_only_the_cli_imports_rich() -> None:

@@ -32,7 +32,8 @@ class MachinePlan:
     @property
     def drift(self) -> tuple[str, ...]:
         """How the machine differs from the profile, as `hosted status` shows it."""
-        return tuple(c.describe() for s in self.steps if isinstance(s, Configure) for c in s.changes)
+        return tuple(c.describe() + (" (needs power-off)" if c.needs_poweroff else "")
+                     for s in self.steps if isinstance(s, Configure) for c in s.changes)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hosted.backend.virtualbox import compat, install
+from hosted.backend.virtualbox import compat, driverless, locate
 from hosted.backend.virtualbox.compat import Api, classify_api, parse_api_version, select_api
 from hosted.errors import UnsupportedVirtualBox
 from hosted.events import Recorder
@@ -135,25 +135,25 @@ def test_chipset_and_adapter_limits_per_version() -> None:
     ("Windows", {"VBOX_MSI_INSTALL_PATH": "D:\\VB"}, Path("D:\\VB")),
 ])
 def test_install_candidates_per_platform(system: str, env: dict[str, str], expected: Path) -> None:
-    assert install.candidate_program_dirs(system, env)[0] == expected
+    assert locate.candidate_program_dirs(system, env)[0] == expected
 
 
 def test_find_install_uses_the_first_directory_with_vboxsvc(tmp_path: Path) -> None:
     (tmp_path / "VBoxSVC").write_text("")
-    found = install.find_install("Linux", {"VBOX_INSTALL_PATH": str(tmp_path)})
-    assert found == install.Install(tmp_path, tmp_path / "sdk")
+    found = locate.find_install("Linux", {"VBOX_INSTALL_PATH": str(tmp_path)})
+    assert found == locate.Install(tmp_path, tmp_path / "sdk")
 
 
 def test_no_install_found(tmp_path: Path) -> None:
-    assert install.find_install("Linux", {"VBOX_INSTALL_PATH": str(tmp_path / "nope")}) is None or \
+    assert locate.find_install("Linux", {"VBOX_INSTALL_PATH": str(tmp_path / "nope")}) is None or \
         Path("/usr/lib/virtualbox/VBoxSVC").exists()
 
 
 def test_driverless_extradata_only_without_the_kernel_driver() -> None:
-    assert install.driverless_extradata("Windows") == ()
-    assert install.driverless_extradata("Darwin") == ()
-    expected = () if Path("/dev/vboxdrv").exists() else install.DRIVERLESS_EXTRADATA
-    assert install.driverless_extradata("Linux") == expected
+    assert driverless.driverless_extradata("Windows") == ()
+    assert driverless.driverless_extradata("Darwin") == ()
+    expected = () if Path("/dev/vboxdrv").exists() else driverless.DRIVERLESS_EXTRADATA
+    assert driverless.driverless_extradata("Linux") == expected
 
 
 def test_importing_the_package_does_not_import_vboxapi() -> None:

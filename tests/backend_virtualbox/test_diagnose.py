@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hosted.backend.virtualbox.diagnose import Check, Probe, diagnose, unavailable
-from hosted.backend.virtualbox.install import Install
+from hosted.backend.virtualbox.locate import Install
 from hosted.errors import BackendUnavailable
 
 

@@ -55,7 +55,7 @@ def reset(e: Environment, b: Any, names: list[str], rec: Emit, **kw: Any) -> Res
     return api.reset(e, names, on_event=rec, backend=b, wait=False, **kw).machines
 
 
-def list_snapshots(e: Environment, b: Any, names: list[str]) -> list[MachineSnapshots]:
+def list_snapshots(e: Environment, b: Any, names: list[str] | tuple[str, ...] = ()) -> list[MachineSnapshots]:
     return api.snapshot_list(e, names, backend=b)
 
 

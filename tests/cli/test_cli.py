@@ -231,3 +231,43 @@ def test_up_says_where_to_connect(profile: Path, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     port = cli_support.shared().list_machines()[0].forwards()[0].host
     assert f"web: hosted ssh web  (root@127.0.0.1:{port})" in out
+
+
+def test_plan_json_lists_every_step_up_takes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """An image, provisioning and `baseline: true`: fetch, template, clone, start, wait,
+    provision and baseline are all in the plan, before anything is done."""
+    cli_support.reset()
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")
+    monkeypatch.chdir(tmp_path)
+    header = b"<<< Oracle VM VirtualBox Disk Image >>>\n".ljust(64, b"\0")
+    (tmp_path / "tiny.vdi").write_bytes(header + bytes.fromhex("7f10dabe") + b"\0" * 444)
+    (tmp_path / "hosted.yaml").write_text("""\
+version: 1
+name: planjson
+images:
+  tiny: {source: ./tiny.vdi}
+machines:
+  web:
+    image: tiny
+    baseline: true
+    nics: [{nat: {forwards: [{name: ssh, guest: 22, host: auto}]}}]
+    provision:
+      - shell: "echo hello"
+      - shell: "date"
+        run: always
+""")
+    assert main(["plan", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [s["kind"] for s in data["images"]] == ["fetch-image", "import-template"]
+    steps = data["machines"][0]["steps"]
+    assert [s["kind"] for s in steps] == ["clone", "start", "wait-ready", "provision", "provision",
+                                          "take-baseline"]
+    assert [s["description"] for s in steps if s["kind"] == "provision"] == [
+        "provision shell-1 (not run on this machine yet)", "provision shell-2 (runs every time (run: always))"]
+    assert steps[2]["description"] == "wait for SSH (≤ 300 s) (the machine was started)"
+    assert data["actions"] == 8
+    assert main(["plan"]) == 0
+    out = capsys.readouterr().out
+    assert "images (on this host)" in out and "+ take the 'baseline' snapshot" in out
+    assert cli_support.shared().list_machines() == [], "plan changed something"

@@ -103,7 +103,7 @@ def test_up_ssh_provision_halt_up_destroy(
         assert main(["up", *f]) == 0
         out = capfd.readouterr().out
         assert "ssh: passed" in out
-        assert "provision greet: skipped" in out and "provision upload: skipped" in out
+        assert "provision greet: already ran" in out and "provision upload: already ran" in out
         assert main(["logs", *f, "box"]) == 0
         assert "test-guest: starting dropbear" in capfd.readouterr().out
     finally:

@@ -46,7 +46,7 @@ def test_up_matches_showvminfo_and_drift_is_repaired(
     capsys.readouterr()
     assert main(["status", "-f", WORKSHOP, "--json"]) == 0
     rows = {r["machine"]: r for r in json.loads(capsys.readouterr().out)["machines"]}
-    assert rows["db"]["drift"] == ["change memory: 300 MB -> 512 MB (needs power-off)"]
+    assert rows["db"]["drift"] == ["memory: 300 MB -> 512 MB (needs power-off)"]
     assert rows["web"]["drift"] == []
 
     assert main(["up", "-f", WORKSHOP]) == 0

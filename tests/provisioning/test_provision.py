@@ -4,6 +4,7 @@ once, what runs every time, what a change reruns, and how failures are reported.
 
 from __future__ import annotations
 
+import itertools
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from hosted.ports import PortAllocator
 from hosted.provisioning import step_fingerprint
 
 pytestmark = pytest.mark.sshd
+_envs = itertools.count(1)
 QUICK = ReadySpec(vm_running=5, guest_network=5, tcp=10, ssh=30)
 
 
@@ -30,6 +32,7 @@ class Rig:
     backend: MemoryBackend
     client_key: Path
     events: Recorder
+    name: str  # the environment: its own per test, as each test's sshd has a host key of its own
 
     @property
     def uuid(self) -> str:
@@ -37,12 +40,12 @@ class Rig:
 
     @property
     def log(self) -> Path:
-        return paths.machine_dir("env", "web") / "provision.log"
+        return paths.machine_dir(self.name, "web") / "provision.log"
 
     def env(self, *steps: ProvisionStep) -> Environment:
-        web = spec("web", vm_name="env-web", nics=(nat(fwd(22, None, "ssh")),), provision=steps, ready=QUICK,
+        web = spec("web", vm_name=f"{self.name}-web", nics=(nat(fwd(22, None, "ssh")),), provision=steps, ready=QUICK,
                    ssh=SshSpec(user="root", private_key=str(self.client_key)))
-        return Environment(name="env", path="/p/hosted.yaml", machines=(web,))
+        return Environment(name=self.name, path="/p/hosted.yaml", machines=(web,))
 
     def run(self, *steps: ProvisionStep, force: bool = False) -> list[str]:
         """``up`` (or ``provision`` with ``force``); the provisioning steps that ran."""
@@ -58,7 +61,7 @@ class Rig:
 def rig(sshd: Sshd, client_key: Path, tmp_path: Path) -> Iterator[Rig]:
     backend = MemoryBackend(root=tmp_path / "vms", ports=PortAllocator(tmp_path / "ports"),
                             guests={22: ("127.0.0.1", sshd.port)})
-    yield Rig(backend, client_key, Recorder())
+    yield Rig(backend, client_key, Recorder(), f"prov{next(_envs)}")
     backend.nat.close()
 
 

@@ -21,7 +21,7 @@ def connect(emit: Emit = discard) -> VirtualBoxBackend:
     Raises BackendUnavailable (no VirtualBox, no bindings, VBoxSVC not
     starting) or UnsupportedVirtualBox (older than 7.0).
     """
-    from hosted.backend.virtualbox import connection, install
+    from hosted.backend.virtualbox import connection, driverless
     from hosted.backend.virtualbox.backend import VirtualBoxBackend
     from hosted.backend.virtualbox.compat import select_api
     from hosted.backend.virtualbox.context import Ctx
@@ -31,11 +31,11 @@ def connect(emit: Emit = discard) -> VirtualBoxBackend:
     mgr, found = connection.manager()
     vbox = connection.virtualbox(mgr)
     api = select_api(str(vbox.APIVersion), str(vbox.version), emit)
-    driverless = not install.has_kernel_driver()
-    ctx = Ctx(mgr=mgr, vbox=vbox, api=api, driverless=driverless)
+    interpreted = not driverless.has_kernel_driver()
+    ctx = Ctx(mgr=mgr, vbox=vbox, api=api, driverless=interpreted)
     with boundary(ctx, "connecting to VirtualBox"):
         details = (("bindings", str(mgr.type)), ("program_dir", str(found.program_dir)),
-                   ("kernel_driver", "no" if driverless else "yes"))
+                   ("kernel_driver", "no" if interpreted else "yes"))
     # The driverless warning is given per machine when one is created (and
     # by `hosted doctor`), not on every command.
     return VirtualBoxBackend(ctx, PortAllocator().allocate, details)

@@ -8,8 +8,8 @@ import os
 import shutil
 from typing import Any
 
+from hosted.backend.virtualbox import driverless
 from hosted.backend.virtualbox import extradata as xd
-from hosted.backend.virtualbox import install
 from hosted.backend.virtualbox import template_store as ts
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import check_name, find
@@ -89,7 +89,7 @@ def _configure(
     own = [str(a.medium.location) for a in ctx.array(sm, "mediumAttachments")
            if a.medium is not None and int(a.type) == int(ctx.const.DeviceType_HardDisk)]
     xd.write_media(sm, own)  # a linked clone's own disks are its differencing disks
-    install.set_up_driverless(sm, ctx.driverless, emit, spec.name)
+    driverless.set_up_driverless(sm, ctx.driverless, emit, spec.name)
 
 
 def rollback(ctx: Ctx, machine: Any, emit: Emit) -> None:

@@ -11,7 +11,7 @@ import contextlib
 import io
 from typing import Any
 
-from hosted.backend.virtualbox import install
+from hosted.backend.virtualbox import locate
 from hosted.errors import BackendUnavailable
 
 _manager: Any = None
@@ -25,13 +25,13 @@ def _deinit() -> None:
         _manager = None
 
 
-def manager() -> tuple[Any, install.Install]:
+def manager() -> tuple[Any, locate.Install]:
     """The process's VirtualBoxManager (created on first use) and the install it uses."""
     global _manager
-    found = install.require_install()
+    found = locate.require_install()
     if _manager is not None:
         return _manager, found
-    vboxapi = install.import_vboxapi(found)
+    vboxapi = locate.import_vboxapi(found)
     # vboxapi prints its own errors to stdout/stderr; the library never prints.
     chatter = io.StringIO()
     try:
@@ -39,7 +39,7 @@ def manager() -> tuple[Any, install.Install]:
             mgr = vboxapi.VirtualBoxManager(None, None)
     except Exception as exc:
         raise BackendUnavailable(f"cannot load VirtualBox's API bindings: {exc}",
-                                 install.service_hint()) from exc
+                                 locate.service_hint()) from exc
     _manager = mgr
     atexit.register(_deinit)
     return mgr, found
@@ -54,5 +54,5 @@ def virtualbox(mgr: Any) -> Any:
             _ = vbox.version
     except Exception as exc:
         raise BackendUnavailable(f"cannot reach VirtualBox's service (VBoxSVC): {exc}",
-                                 install.service_hint()) from exc
+                                 locate.service_hint()) from exc
     return vbox

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hosted.backend.virtualbox import install
+from hosted.backend.virtualbox import driverless
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import DEFAULT_OS_TYPE, Allocate, Edit, apply_keys, set_serial_log
 from hosted.backend.virtualbox.extradata import read_tags, write_tags
@@ -43,7 +43,7 @@ def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
     """Create and register the bare machine, already tagged so it is never seen unowned."""
     machine = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, spec.os_type or DEFAULT_OS_TYPE)
     write_tags(machine, tags)
-    install.set_up_driverless(machine, ctx.driverless, emit, spec.name)
+    driverless.set_up_driverless(machine, ctx.driverless, emit, spec.name)
     machine.saveSettings()
     try:
         # VirtualBox attaches media only to registered machines, so the

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from hosted.backend.virtualbox import compat, install
+from hosted.backend.virtualbox import compat, driverless, locate
 from hosted.backend.virtualbox.extradata import read_tags
 from hosted.errors import HostedError
 
@@ -52,10 +52,10 @@ class Probe:
 
     system: str = field(default_factory=platform.system)
     environ: dict[str, str] | os._Environ[str] = field(default_factory=lambda: os.environ)
-    find_install: Callable[[], install.Install | None] = install.find_install
-    import_vboxapi: Callable[[install.Install], ModuleType] = install.import_vboxapi
+    find_install: Callable[[], locate.Install | None] = locate.find_install
+    import_vboxapi: Callable[[locate.Install], ModuleType] = locate.import_vboxapi
     connect: Callable[[ModuleType], tuple[Any, Any]] = _connect  # (VirtualBoxManager, IVirtualBox)
-    has_kernel_driver: Callable[[str], bool] = install.has_kernel_driver
+    has_kernel_driver: Callable[[str], bool] = driverless.has_kernel_driver
     which: Callable[[str], str | None] = shutil.which
 
 
@@ -79,14 +79,14 @@ def diagnose(probe: Probe | None = None) -> list[Check]:
     return checks
 
 
-def check_install(found: install.Install | None) -> Check:
+def check_install(found: locate.Install | None) -> Check:
     if found is None:
         return Check("install", "fail", "VirtualBox is not installed (no VBoxSVC found)",
-                     install._INSTALL_HINT)
+                     locate._INSTALL_HINT)
     return Check("install", "ok", f"VirtualBox found in {found.program_dir}")
 
 
-def _bindings(probe: Probe, found: install.Install, checks: list[Check]) -> ModuleType | None:
+def _bindings(probe: Probe, found: locate.Install, checks: list[Check]) -> ModuleType | None:
     before = {var: probe.environ.get(var) for var in PATH_VARS}
     try:
         module = probe.import_vboxapi(found)
@@ -95,7 +95,7 @@ def _bindings(probe: Probe, found: install.Install, checks: list[Check]) -> Modu
         return None
     except Exception as exc:  # a broken copy of the bindings
         checks.append(Check("bindings", "fail", f"vboxapi could not be loaded: {exc}",
-                            install._BINDINGS_HINT))
+                            locate._BINDINGS_HINT))
         return None
     paths = ", ".join(
         f"{var}={probe.environ.get(var, '')} ({'from the environment' if before[var] else 'set by hosted'})"
@@ -106,10 +106,10 @@ def _bindings(probe: Probe, found: install.Install, checks: list[Check]) -> Modu
     return module
 
 
-def bindings_origin(module: ModuleType, found: install.Install) -> str:
+def bindings_origin(module: ModuleType, found: locate.Install) -> str:
     """'system vboxapi in DIR' or 'vbox-sdk X in DIR' (PyPI)."""
     where = Path(getattr(module, "__file__", None) or "?").parent
-    if where.parent in install.system_bindings_dirs(found):
+    if where.parent in locate.system_bindings_dirs(found):
         return f"system vboxapi in {where}"
     try:
         from importlib.metadata import version
@@ -128,7 +128,7 @@ def _service(probe: Probe, module: ModuleType, checks: list[Check]) -> None:
         checks.append(Check("vboxsvc", "fail", exc.message, exc.hint))
         return
     except Exception as exc:
-        checks.append(Check("vboxsvc", "fail", f"cannot reach VBoxSVC: {exc}", install.service_hint()))
+        checks.append(Check("vboxsvc", "fail", f"cannot reach VBoxSVC: {exc}", locate.service_hint()))
         return
     checks.append(Check("vboxsvc", "ok", f"VBoxSVC answers: VirtualBox {version} r{revision}"))
     checks.append(check_api(version, api_version))
@@ -137,7 +137,7 @@ def _service(probe: Probe, module: ModuleType, checks: list[Check]) -> None:
             checks.append(fn(mgr, vbox))
         except Exception as exc:  # VBoxSVC went away meanwhile, or a machine vanished
             checks.append(Check(fn.__name__.removeprefix("check_").replace("_", "-"), "fail",
-                                f"could not be read: {exc}", install.service_hint()))
+                                f"could not be read: {exc}", locate.service_hint()))
 
 
 def check_api(version: str, api_version: str) -> Check:

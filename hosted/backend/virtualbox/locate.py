@@ -1,8 +1,9 @@
-"""The host-specific seam: where VirtualBox and its Python bindings live.
+"""Finding VirtualBox and its Python bindings on this host.
 
-Everything that depends on the host operating system (install paths, where a
-system copy of ``vboxapi`` sits, whether the kernel driver is loaded) is
-here, so the rest of the backend is the same on Linux, macOS and Windows.
+Everything that depends on the host operating system's install layout (install
+paths, where a system copy of ``vboxapi`` sits) is here, so the rest of the
+backend is the same on Linux, macOS and Windows.  Whether the kernel driver is
+loaded is ``driverless``'s question.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from hosted.errors import BackendUnavailable
-from hosted.events import Emit, Event
 
 _INSTALL_HINT = (
     "install VirtualBox 7.0 or newer from https://www.virtualbox.org/wiki/Downloads "
@@ -134,32 +133,6 @@ def require_install() -> Install:
     if install is None:
         raise BackendUnavailable("VirtualBox is not installed (VBoxSVC not found)", _INSTALL_HINT)
     return install
-
-
-def has_kernel_driver(system: str | None = None) -> bool:
-    """Can VMs use hardware virtualisation?  Only Linux can lack the driver and still run."""
-    system = system or platform.system()
-    if system == "Linux":
-        return Path("/dev/vboxdrv").exists()
-    return True
-
-
-DRIVERLESS_EXTRADATA = (("VBoxInternal/HM/FallbackToIEM", "1"),)
-DRIVERLESS_WARNING = "no kernel driver: guest code is interpreted, very slow"
-
-
-def driverless_extradata(system: str | None = None) -> tuple[tuple[str, str], ...]:
-    """Per-VM extradata that lets a VM start without the kernel driver (empty when it is loaded)."""
-    return () if has_kernel_driver(system) else DRIVERLESS_EXTRADATA
-
-
-def set_up_driverless(machine: Any, driverless: bool, emit: Emit, name: str) -> None:
-    """Without the kernel driver: let ``machine`` (unsaved) start anyway, and say it will be slow."""
-    if not driverless:
-        return
-    emit(Event("warning", DRIVERLESS_WARNING, machine=name))
-    for key, value in DRIVERLESS_EXTRADATA:
-        machine.setExtraData(key, value)
 
 
 def service_hint() -> str:
