@@ -25,7 +25,7 @@ def test_the_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "hosted.yaml").write_text(PROFILE)
-    exec(compile(example, str(DOC), "exec"), {})  # noqa: S102 -- the documented example, verbatim
+    exec(compile(example, str(DOC), "exec"), {})
     out = capsys.readouterr().out
     assert "web create apidocs-web" in out
     assert "not confirmed" in out or "needs confirmation" in out or "--yes" in out
