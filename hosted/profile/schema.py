@@ -247,7 +247,8 @@ class Image(Strict):
 
     source: ImageSource = Field(description="path (relative to the profile; a file, or a directory such "
                                 "as a Vagrant box store entry) or an http(s) URL")
-    sha256: Sha256 | None = Field(None, description="expected sha256 of the file (required for URLs)")
+    sha256: Sha256 | None = Field(None, description="expected sha256 of the file (required for URLs), or "
+                                  "file:URL of the publisher's checksum file (SHA256SUMS) that lists it")
     kind: ImageKind = Field("auto", description="what the file is; auto detects it from its content")
     arch: Literal["x86_64", "arm64"] | None = Field(
         None, description="CPU architecture of the image (default: what the image says)")
