@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ssh-config": ("ssh_cmds", "print an OpenSSH config block per machine, with its pinned host key"),
     "images": ("image_cmds", "list, pull (download and verify) and prune cached base images"),
     "bundle": ("image_cmds", "write one file holding the profile and its images, for `up` with no network"),
+    "init": ("init_cmd", "write a commented starter hosted.yaml from a template (--list shows them)"),
 }
 
 
@@ -86,6 +87,12 @@ def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
         _add_images_args(p)
     if name == "bundle":
         p.add_argument("-o", "--output", metavar="FILE", help="the bundle to write (e.g. lab.bundle)")
+    if name == "init":
+        p.add_argument("template", nargs="?", metavar="TEMPLATE",
+                       help="minimal, test-guest, debian-12, ubuntu-24.04 (default) or workshop")
+        p.add_argument("--list", action="store_true", help="list the templates and what each is")
+        p.add_argument("--name", metavar="NAME", help="the environment's name (default: the directory's)")
+        p.add_argument("--force", action="store_true", help="replace an existing file")
     if name == "logs":
         p.add_argument("machine", metavar="MACHINE")
         p.add_argument("--vbox", action="store_true", help="VirtualBox's own VBox.log instead")

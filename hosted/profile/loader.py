@@ -44,8 +44,8 @@ def _in_directory(directory: Path) -> Path:
             return candidate.absolute()
     raise ProfileError(
         f"no {DEFAULT_NAMES[0]} in {directory.absolute()}",
-        f"Create {DEFAULT_NAMES[0]} there (see profiles/demo.yaml for an example), "
-        "or give the profile's path.",
+        "Run `hosted init` there to write a starter profile (`hosted init --list` shows the "
+        "templates), or give the profile's path with -f.",
         file=str(directory.absolute() / DEFAULT_NAMES[0]),
     )
 

@@ -116,7 +116,8 @@ def test_find_profile_without_a_profile(tmp_path: Path, monkeypatch: pytest.Monk
         find_profile(None)
     assert info.value.file == str(tmp_path / "hosted.yaml")
     assert "no hosted.yaml in" in info.value.reason
-    assert "profiles/demo.yaml" in info.value.hint
+    assert "`hosted init`" in info.value.hint and "profiles/" not in info.value.hint, \
+        "the hint names what the installed package has, not a file of the source tree"
 
 
 def test_find_profile_with_a_missing_path(tmp_path: Path) -> None:
