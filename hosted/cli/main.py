@@ -87,6 +87,8 @@ def _add_command_args(name: str, p: argparse.ArgumentParser) -> None:
         _add_images_args(p)
     if name == "bundle":
         p.add_argument("-o", "--output", metavar="FILE", help="the bundle to write (e.g. lab.bundle)")
+    if name == "schema":
+        p.add_argument("-o", "--output", metavar="FILE", help="write the schema to FILE (default: stdout)")
     if name == "init":
         p.add_argument("template", nargs="?", metavar="TEMPLATE",
                        help="minimal, test-guest, debian-12, ubuntu-24.04 (default) or workshop")

@@ -193,7 +193,8 @@ def _sha256(value: str, info: ValidationInfo) -> str:
 
 SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
 CHECKSUM_FILE_PREFIX = "file:"  # `sha256: file:URL-of-SHA256SUMS` (hosted.images.checksums)
-CHECKSUM_FILE_PATTERN = r"^file:.+$"
+# file: and an http(s) URL, or a path (anything but another scheme's URL)
+CHECKSUM_FILE_PATTERN = r"^file:([Hh][Tt][Tt][Pp][Ss]?://.+|(?![A-Za-z][A-Za-z0-9+.-]*://).+)$"
 CLOUD_INIT_HEADERS = ("#cloud-config", "#!", "#include", "#cloud-boothook", "#part-handler",
                       "#cloud-config-archive", "#template:", "Content-Type:")
 
@@ -211,8 +212,10 @@ HostPort = Annotated[
     int | None, PlainValidator(_host_port),
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"const": "auto"}]}),
 ]
-HostIp = Annotated[str, _ip(allow_all=True, v4_only=False)]
-GuestIp = Annotated[str, _ip(allow_all=True, v4_only=True)]
+HostIp = Annotated[str, _ip(allow_all=True, v4_only=False), WithJsonSchema(
+    {"anyOf": [{"const": ""}, {"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]})]
+GuestIp = Annotated[str, _ip(allow_all=True, v4_only=True),
+                    WithJsonSchema({"anyOf": [{"const": ""}, {"type": "string", "format": "ipv4"}]})]
 ExistingFile = Annotated[str, _existing("file")]
 ExistingDir = Annotated[str, _existing("dir")]
 ExistingPath = Annotated[str, _existing("any")]
@@ -226,4 +229,8 @@ Sha256 = Annotated[
                         "image's file name"},
     ]}),
 ]
-CloudInit = Annotated[dict[str, Any] | str, BeforeValidator(_cloud_config)]
+CloudInit = Annotated[dict[str, Any] | str, BeforeValidator(_cloud_config), WithJsonSchema({"anyOf": [
+    {"type": "object", "description": "cloud-config, merged over hosted's"},
+    {"type": "string", "pattern": "^\\s*(" + "|".join(CLOUD_INIT_HEADERS) + ")",
+     "description": "user-data text with a cloud-init header: #cloud-config, #!, #include, ..."},
+]})]
