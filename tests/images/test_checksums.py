@@ -169,6 +169,9 @@ def test_images_pull_through_the_entry_point(tmp_path: Path, capsys: pytest.Capt
         out, err = capsys.readouterr()
         assert code == 0, out + err
         assert sha(DATA)[:12] in out
+        assert main(["images", "prune", "--all", "-f", str(profile)]) == 0
+        capsys.readouterr()
+        assert store.entry_dir(sha(DATA)).is_dir(), "prune keeps the image its checksum file lists"
         server.files["/SHA256SUMS"] = sums(f"{'0' * 64} *deb.vdi")  # a new release, not cached
         code = main(["images", "pull", "-f", str(profile)])
         out, err = capsys.readouterr()
