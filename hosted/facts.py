@@ -12,7 +12,7 @@ for commands that touch nothing else.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hosted.backend.base import Backend, MachineRecords
@@ -94,10 +94,13 @@ def images_for(env: Environment, specs: Sequence[MachineSpec], backend: Backend)
 
 
 def image_facts(image: ImageSpec, backend: Backend) -> ImageFacts:
-    from hosted.images import cache, digest
+    from hosted.images import cache, checksums, digest
 
     iso = image.kind == "iso" or image.source.lower().endswith(".iso")
     if is_url(image.source):
+        if image.sha256 is None and image.sha256_file is not None:  # the digest the checksum file gave
+            known = checksums.remembered(image)
+            image = replace(image, sha256=known) if known else image
         entry = cache.cached(image)
         known, cached = image.sha256, entry is not None
         size = entry.size if entry is not None else None

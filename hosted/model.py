@@ -149,7 +149,10 @@ class ImageSpec:
 
     name: str
     source: str  # absolute path, or an http(s) URL
-    sha256: str | None = None  # required for URLs; verified for paths when given
+    sha256: str | None = None  # required for URLs (or sha256_file); verified for paths when given
+    # ``sha256: file:URL``: the publisher's checksum file (SHA256SUMS) that lists the digest,
+    # read when the image is fetched (hosted.images.checksums); an http(s) URL or an absolute path.
+    sha256_file: str | None = None
     kind: ImageKind = "auto"  # "auto": from the file name / content
     arch: str | None = None  # declared CPU architecture ("x86_64", "arm64"); None = read from the image
     cloud_init: bool = False  # the image expects a NoCloud seed (cloud images)

@@ -76,6 +76,18 @@ def _image_names(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="only these images")
 
 
+def _schema_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", metavar="FILE", help="write the schema to FILE (default: stdout)")
+
+
+def _init(p: argparse.ArgumentParser) -> None:
+    p.add_argument("template", nargs="?", metavar="TEMPLATE",
+                   help="minimal, test-guest, debian-12, ubuntu-24.04 (default) or workshop")
+    p.add_argument("--list", action="store_true", help="list the templates and what each is")
+    p.add_argument("--name", metavar="NAME", help="the environment's name (default: the directory's)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+
+
 JSON = _flag("--json", "machine-readable output")
 FORCE_HALT = _flag("--force", "power off at once, no ACPI shutdown")
 FORCE_SAVE = _flag("--force", "replace a snapshot of the same name")
@@ -113,7 +125,8 @@ COMMANDS: dict[str, Command] = {
                         "check the profile and report every problem: file, line, key and a hint"),
     "plan": Command("profile_cmds", "show every step `up` would take (images, machines, guests), changing "
                     "nothing", (JSON, _machines, _up)),
-    "schema": Command("profile_cmds", "print the profile's JSON Schema (for editor plugins)"),
+    "schema": Command("profile_cmds", "print the profile's JSON Schema (for editor plugins)",
+                      (_schema_output,)),
     "up": Command("machine_cmds", "create, configure and start the machines so VirtualBox matches the "
                   "profile, wait for SSH and provision", (_machines, _yes, _up, _parallel)),
     "status": Command("machine_cmds",
@@ -146,6 +159,8 @@ COMMANDS: dict[str, Command] = {
                       actions=IMAGES),
     "bundle": Command("image_cmds", "write one file holding the profile and its images, for `up` with no "
                       "network", (_output,)),
+    "init": Command("init_cmd", "write a commented starter hosted.yaml from a template (--list shows them)",
+                    (_init,)),
 }
 
 

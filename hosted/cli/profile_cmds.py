@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from rich.markup import escape
 
 from hosted import api
 from hosted.cli.console import EventPrinter, console, print_json
 from hosted.cli.results import print_plan
-from hosted.errors import UnknownMachine
+from hosted.errors import UnknownMachine, UsageError
 from hosted.model import Environment
 from hosted.profile import find_profile, load_profile, profile_json_schema
 
@@ -36,8 +37,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    sys.stdout.write(json.dumps(profile_json_schema(), indent=2) + "\n")
+    text = json.dumps(profile_json_schema(), indent=2) + "\n"
+    output = getattr(args, "output", None)
+    if not output:
+        sys.stdout.write(text)
+        return 0
+    target = Path(output).expanduser().absolute()
+    if not target.parent.is_dir():
+        raise UsageError(f"{target.parent} is not a directory; nothing was written",
+                         "Create the directory first, or give -o a path in an existing one.")
+    target.write_text(text, encoding="utf-8")
+    console.print(f"wrote {escape(str(target))}; editors with the YAML language server use it when "
+                  "the profile's first line is:")
+    console.print(f"# yaml-language-server: $schema={escape(_relative(target))}", highlight=False)
     return 0
+
+
+def _relative(target: Path) -> str:
+    """The schema as the profile in the current directory would name it (./hosted.schema.json)."""
+    try:
+        return "./" + target.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return target.as_uri()
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
-from hosted.images import digest, download, store
+from hosted.images import checksums, digest, download, store
 from hosted.images.detect import Kind, detect
 from hosted.model import ImageSpec, is_url
 
@@ -39,6 +39,7 @@ class LocalImage:
 def fetch(image: ImageSpec, emit: Emit = discard, *, attempts: int = 3) -> LocalImage:
     """The image as a local verified file; ImageError on a checksum mismatch or a failed download."""
     try:
+        image = checksums.pinned(image, emit)  # `sha256: file:URL`: the digest the publisher lists
         entry = _fetch_url(image, emit, attempts) if is_url(image.source) else _hash_path(image, emit)
         kind = entry.kind
         if not kind or image.kind not in ("auto", kind):
@@ -117,10 +118,14 @@ def _hash_path(image: ImageSpec, emit: Emit) -> store.Entry:
 
 def mismatch(image: ImageSpec, expected: str, got: str, what: str) -> ImageError:
     kept = "the download was deleted" if what == "downloaded" else "nothing was imported"
+    hint = ("The file is corrupt or not the one the profile means: check the `sha256:` against the "
+            "publisher's checksum, or the `source:`.")
+    if image.sha256_file:
+        hint = (f"{image.sha256_file} lists {expected}: the file is corrupt, or the server replaced it "
+                "after that list was read; run the command again.")
     return ImageError(
         f"image {image.name!r}: sha256 mismatch for the {what} file: expected {expected}, got {got} ({kept})",
-        "The file is corrupt or not the one the profile means: check the `sha256:` against the "
-        "publisher's checksum, or the `source:`.")
+        hint)
 
 
 def _intact(entry: store.Entry) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hosted.images import digest, store
+from hosted.images import checksums, digest, store
 from hosted.model import ImageSpec, is_url
 
 DAY = 24 * 3600.0
@@ -32,6 +32,8 @@ def digests_in_use(images: Iterable[ImageSpec]) -> set[str]:
     for image in images:
         if image.sha256 is not None:
             keep.add(image.sha256)
+        elif (listed := checksums.remembered(image)) is not None:  # `sha256: file:`, when last read
+            keep.add(listed)
         elif not is_url(image.source) and Path(image.source).exists():
             keep.add(digest.sha256_of(Path(image.source)))
     return keep

@@ -12,12 +12,14 @@ from hosted.model import Environment
 
 
 def rewrite_sources(text: str, file: str, sources: dict[str, str]) -> str:
-    """``text`` with ``images.NAME.source`` replaced by ``sources[NAME]``; the rest as written."""
+    """``text`` with ``images.NAME.source`` replaced by ``sources[NAME]`` (and a ``sha256: file:``
+    reference of those images by null); the rest as written."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise ImageError(f"cannot read {file}: {exc}", "Run `hosted validate` on the profile.") from None
     spans: list[tuple[int, int, str]] = []
+    unlisted: dict[int, tuple[int, int, str]] = {}
     images = _value(root, "images")
     for name, new in sources.items():
         node = _value(_value(images, name), "source")
@@ -25,10 +27,15 @@ def rewrite_sources(text: str, file: str, sources: dict[str, str]) -> str:
             raise ImageError(f"{file}: cannot find images.{name}.source to point it into the bundle",
                              "Write the image's `source:` as a plain value (not an alias).")
         spans.append((node.start_mark.index, node.end_mark.index, json.dumps(new)))
+        # `sha256: file:URL` would need the network where the bundle is used; the bundle's
+        # manifest carries and checks the image's digest instead.
+        listed = _value(_value(images, name), "sha256")
+        if isinstance(listed, yaml.ScalarNode) and str(listed.value).startswith("file:"):
+            unlisted[listed.start_mark.index] = (listed.start_mark.index, listed.end_mark.index, "null")
     if len({start for start, _, _ in spans}) != len(spans):
         raise ImageError(f"{file}: two images share one `source:` value (a YAML alias)",
                          "Write each image's `source:` out.")
-    for start, end, new in sorted(spans, reverse=True):
+    for start, end, new in sorted([*spans, *unlisted.values()], reverse=True):
         text = text[:start] + new + text[end:]
     return text
 

@@ -34,6 +34,6 @@ def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
 
 def profile_json_schema() -> dict[str, Any]:
     """The JSON Schema of the profile format, for ``hosted schema`` and editor plugins."""
-    from hosted.profile.loader import profile_json_schema as schema
+    from hosted.profile.json_schema import profile_json_schema as schema
 
     return schema()

@@ -18,6 +18,7 @@ import yaml
 from hosted import model
 from hosted.profile import schema
 from hosted.profile.source import KeyPath
+from hosted.profile.types import CHECKSUM_FILE_PREFIX
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,12 @@ def machine_spec(env_name: str, merged: Merged,
 
 
 def image_spec(name: str, image: schema.Image) -> model.ImageSpec:
-    return model.ImageSpec(name=name, source=str(image.source), sha256=image.sha256, kind=image.kind,
-                           arch=image.arch, cloud_init=image.cloud_init)
+    sha256: str | None = image.sha256
+    sha256_file = None
+    if sha256 is not None and sha256.startswith(CHECKSUM_FILE_PREFIX):  # read when fetched
+        sha256_file, sha256 = sha256.removeprefix(CHECKSUM_FILE_PREFIX), None
+    return model.ImageSpec(name=name, source=str(image.source), sha256=sha256, sha256_file=sha256_file,
+                           kind=image.kind, arch=image.arch, cloud_init=image.cloud_init)
 
 
 def user_data(value: dict[str, Any] | str | None) -> str | None:

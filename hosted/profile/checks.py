@@ -43,7 +43,7 @@ def _image_checksums(doc: Document, images: Mapping[str, schema.Image]) -> Itera
             yield doc.error(
                 ("images", name, "source"), "a download needs its sha256: it is verified before use",
                 "Add `sha256:` with the file's checksum (the download page lists it; "
-                "`sha256sum FILE` computes it).",
+                "`sha256sum FILE` computes it), or `sha256: file:URL` of the publisher's SHA256SUMS.",
             )
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from hosted import model
 from hosted.errors import ProfileError
-from hosted.profile import build, checks, schema
+from hosted.profile import build, checks
 from hosted.profile.source import parse
 from hosted.profile.validate import validate
 
@@ -44,8 +43,8 @@ def _in_directory(directory: Path) -> Path:
             return candidate.absolute()
     raise ProfileError(
         f"no {DEFAULT_NAMES[0]} in {directory.absolute()}",
-        f"Create {DEFAULT_NAMES[0]} there (see profiles/demo.yaml for an example), "
-        "or give the profile's path.",
+        "Run `hosted init` there to write a starter profile (`hosted init --list` shows the "
+        "templates), or give the profile's path with -f.",
         file=str(directory.absolute() / DEFAULT_NAMES[0]),
     )
 
@@ -91,18 +90,3 @@ def _read(file: str) -> str:
         raise ProfileError(f"cannot read the profile: {exc.strerror}", "Check the file's permissions.",
                            file=file) from None
 
-
-def profile_json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the profile format."""
-    result = schema.Profile.model_json_schema(mode="validation")
-    defs = result.get("$defs", {})
-    # Shorthands the models accept before validation: `- nat`, `shell: "script"`, `nat:` (empty).
-    defs["NicEntry"] = {"anyOf": [{"type": "string", "enum": list(schema.NIC_KINDS)}, defs["NicEntry"]]}
-    defs["Shell"] = {"anyOf": [{"type": "string", "description": "inline script"}, defs["Shell"]]}
-    machines = result["properties"]["machines"]
-    for pattern, machine in machines["patternProperties"].items():
-        machines["patternProperties"][pattern] = {"anyOf": [machine, {"type": "null"}]}
-    machines["additionalProperties"] = False
-    result["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    result["title"] = "hosted profile"
-    return result

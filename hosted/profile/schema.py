@@ -71,43 +71,56 @@ def _one_of(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
                                   {"what": what, "names": names, "found": found})
 
 
+def key(description: str, default: Any = None, *, shown: Any = None, **field: Any) -> Any:
+    """A profile key: ``default`` is what the model holds when the key is absent (None: not
+    given); ``shown`` is the default the JSON Schema tells editors, when there is one."""
+    if shown is not None:
+        field["json_schema_extra"] = {"default": shown}
+    return Field(default, description=description, **field)
+
+
+ADAPTER = "emulated NIC type (not declared: VirtualBox's, e.g. 82540EM); the guest needs its driver"
+NOT_DECLARED = "not declared: VirtualBox's setting stays"
+
+
 class Forward(Strict):
-    name: Name | None = Field(None, description="rule name, unique per NIC (default: tcp<guest>)")
-    guest: Port = Field(description="guest port")
-    host: HostPort = Field(None, description="host port, or 'auto' (the default) for a free one",
-                           json_schema_extra={"default": "auto"})
-    host_ip: HostIp = Field("127.0.0.1", description="host address to listen on ('' = all)")
-    guest_ip: GuestIp = ""
-    protocol: Literal["tcp", "udp"] = "tcp"
+    name: Name | None = key("rule name, unique within its NIC (default: tcp<guest>, or udp<guest>)")
+    guest: Port = key("port in the guest", ...)
+    host: HostPort = key("port on the host, or auto: a free one, kept across runs", shown="auto")
+    host_ip: HostIp = key("host address to listen on; '' (or 0.0.0.0) listens on all", "127.0.0.1",
+                          shown="127.0.0.1")
+    guest_ip: GuestIp = key("guest address ('': the guest's NAT address)", "", shown="")
+    protocol: Literal["tcp", "udp"] = key("protocol", "tcp", shown="tcp")
 
 
 class Nat(Strict):
-    forwards: list[Forward] = Field(default_factory=list)
-    adapter: Adapter | None = None
+    forwards: list[Forward] = Field(default_factory=list, description="port forwards from the host",
+                                    json_schema_extra={"default": []})
+    adapter: Adapter | None = key(ADAPTER)
 
 
 class Internal(Strict):
-    network: Name = Field(description="internal network name")
-    adapter: Adapter | None = None
+    network: Name = key("internal network name: machines on the same name reach each other", ...)
+    adapter: Adapter | None = key(ADAPTER)
 
 
 class HostOnly(Strict):
-    interface: Text | None = Field(None, description="host-only interface, e.g. vboxnet0")
-    adapter: Adapter | None = None
+    interface: Text | None = key(f"host-only interface, e.g. vboxnet0 ({NOT_DECLARED})")
+    adapter: Adapter | None = key(ADAPTER)
 
 
 class Bridged(Strict):
-    interface: Text | None = Field(None, description="host interface to bridge, e.g. eth0")
-    adapter: Adapter | None = None
+    interface: Text | None = key(f"host interface to bridge, e.g. eth0 ({NOT_DECLARED})")
+    adapter: Adapter | None = key(ADAPTER)
 
 
 class NicEntry(Strict):
     """``- nat`` or ``- nat: {...}`` / ``- internal: {...}`` / ..."""
 
-    nat: Nat | None = None
-    internal: Internal | None = None
-    hostonly: HostOnly | None = None
-    bridged: Bridged | None = None
+    nat: Nat | None = key("NAT, with optional port forwards")
+    internal: Internal | None = key("a VirtualBox internal network shared by machines")
+    hostonly: HostOnly | None = key("a host-only adapter")
+    bridged: Bridged | None = key("bridged to a host interface")
 
     @classmethod
     def normalize(cls, data: Any) -> Any:
@@ -124,30 +137,36 @@ class NicEntry(Strict):
 
 
 class SharedFolder(Strict):
-    host: ExistingDir = Field(description="host directory, relative to the profile file")
-    guest: str = Field("", description="mount point in the guest")
-    name: Name | None = Field(None, description="VirtualBox share name (default: from the guest path)")
-    readonly: Flag = False
+    host: ExistingDir = key("host directory, relative to the profile file; must exist", ...)
+    guest: str = key("mount point in the guest ('': none)", "", shown="")
+    name: Name | None = key("VirtualBox share name, unique per machine (default: from the guest path, "
+                            "/srv/src -> srv_src)")
+    readonly: Flag = key("the guest may not write", False, shown=False)
 
 
 class Ssh(Strict):
-    user: Text | None = Field(None, description="login user (default root)")
-    port: Port | None = Field(None, description="guest SSH port (default 22)")
-    private_key: ExistingFile | None = Field(None, description="private key, relative to the profile")
+    user: Text | None = key("login user", shown="root")
+    port: Port | None = key("SSH port in the guest; the host side is the NAT forward to it", shown=22)
+    private_key: ExistingFile | None = key("private key, relative to the profile (default: the "
+                                           "environment's own key)")
 
 
 class Ready(Strict):
-    vm_running: Seconds | None = None
-    guest_network: Seconds | None = None
-    tcp: Seconds | None = None
-    ssh: Seconds | None = None
-    command: Text | None = Field(None, description="a guest command that must succeed")
-    command_timeout: Seconds | None = None
+    """Seconds each readiness stage may take, and a command that must succeed."""
+
+    vm_running: Seconds | None = key("seconds until VirtualBox reports the VM running", shown=60)
+    guest_network: Seconds | None = key("seconds until the Guest Additions report an IPv4 address "
+                                        "(skipped without them)", shown=120)
+    tcp: Seconds | None = key("seconds until the forwarded SSH port accepts a connection", shown=300)
+    ssh: Seconds | None = key("seconds until the SSH banner arrives and a key login works "
+                              "(installer ISO machines: 3600)", shown=300)
+    command: Text | None = key("a command run over SSH that must exit 0 (default: none)")
+    command_timeout: Seconds | None = key("seconds the ready command may take", shown=120)
 
 
 class Shell(Strict):
-    inline: str | None = None
-    script: ExistingFile | None = None
+    inline: str | None = key("the script's text")
+    script: ExistingFile | None = key("a script file, relative to the profile")
 
     @classmethod
     def normalize(cls, data: Any) -> Any:
@@ -160,8 +179,8 @@ class Shell(Strict):
 
 
 class CopyFile(Strict):
-    source: ExistingPath = Field(description="host file or directory, relative to the profile")
-    destination: Text = Field(description="path in the guest")
+    source: ExistingPath = key("host file or directory, relative to the profile", ...)
+    destination: Text = key("path in the guest", ...)
 
 
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -169,12 +188,15 @@ EnvValue = str | int | float
 
 
 class ProvisionEntry(Strict):
-    shell: Shell | None = None
-    file: CopyFile | None = None
-    name: Name | None = Field(None, description="stable label (default: shell-1, file-2, ...)")
-    run: Literal["once", "always"] = "once"
-    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
-    privileged: Flag = False
+    shell: Shell | None = key("a shell script run in the guest: its text, or {script: FILE}")
+    file: CopyFile | None = key("copy a host file or directory to the guest")
+    name: Name | None = key("stable label, unique per machine; hosted records by name which steps ran "
+                            "(default: shell-1, file-2, ... by position)")
+    run: Literal["once", "always"] = key("once: until it succeeds, and again when it changes; "
+                                         "always: on every up", "once", shown="once")
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict, json_schema_extra={"default": {}},
+                                         description="environment variables for the step")
+    privileged: Flag = key("run as root (via sudo when ssh.user is not root)", False, shown=False)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ProvisionEntry:
@@ -191,52 +213,68 @@ def _matching(pattern: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-UserName = Annotated[str, _matching(r"[a-z_][a-z0-9_-]{0,31}", "a user name (lower case, digits, _ and -)")]
-Hostname = Annotated[str, _matching(r"(?=.{2,253}$)[A-Za-z0-9][A-Za-z0-9-]{1,62}(\.[A-Za-z0-9-]{1,63})*",
-                                    "a host name (letters, digits and -, dot-separated, at least "
-                                    "two characters before the first dot)")]
-Locale = Annotated[str, _matching(r"[a-z]{2,3}_[A-Z]{2}", "a locale such as en_US or de_DE")]
+def _pattern(pattern: str) -> Any:
+    return Field(json_schema_extra={"pattern": f"^{pattern}$"})  # for editors; checked by _matching
+
+
+USER_NAME, LOCALE = r"[a-z_][a-z0-9_-]{0,31}", r"[a-z]{2,3}_[A-Z]{2}"
+HOSTNAME = r"(?=.{2,253}$)[A-Za-z0-9][A-Za-z0-9-]{1,62}(\.[A-Za-z0-9-]{1,63})*"
+UserName = Annotated[str, _pattern(USER_NAME),
+                     _matching(USER_NAME, "a user name (lower case, digits, _ and -)")]
+Hostname = Annotated[str, _pattern(HOSTNAME),
+                     _matching(HOSTNAME, "a host name (letters, digits and -, dot-separated, at least "
+                                         "two characters before the first dot)")]
+Locale = Annotated[str, _pattern(LOCALE), _matching(LOCALE, "a locale such as en_US or de_DE")]
 
 
 class Install(Strict):
     """``install:`` of a machine whose image is an installer ISO (VirtualBox's unattended install)."""
 
-    user: UserName | None = Field(None, description="the user the installer creates (default hosted)")
-    password: Text | None = Field(None, description="the user's password (default: generated once, "
-                                  "kept in hosted's data directory)")
-    full_name: Text | None = Field(None, description="the user's full name (default: the user name)")
-    hostname: Hostname | None = Field(None, description="host name (default: the machine name); "
-                                      "without a domain it gets .localdomain")
-    guest_additions: Flag | None = Field(None, description="install the Guest Additions (default false)")
-    locale: Locale | None = Field(None, description="locale (default en_US)")
-    time_zone: Text | None = Field(None, description="time zone, e.g. Europe/Berlin (default Etc/UTC)")
+    user: UserName | None = key("the user the installer creates; also the machine's default ssh.user",
+                                shown="hosted")
+    password: Text | None = key("the user's password (default: generated once, kept in hosted's data "
+                                "directory; prefer ${VARIABLE} to writing it here)")
+    full_name: Text | None = key("the user's full name (default: the user name)")
+    hostname: Hostname | None = key("host name (default: the machine name); without a domain it gets "
+                                    ".localdomain")
+    guest_additions: Flag | None = key("install the Guest Additions too (needs VirtualBox's Guest "
+                                       "Additions ISO)", shown=False)
+    locale: Locale | None = key("installer and system locale", shown="en_US")
+    time_zone: Text | None = key("time zone, e.g. Europe/Berlin", shown="Etc/UTC")
 
 
 class Machine(Strict):
     """One machine; also the shape of ``defaults``."""
 
-    vm_name: Name | None = Field(None, description="VirtualBox name (default: ENV-MACHINE)")
-    os_type: Text | None = Field(None, description="VirtualBox guest OS type id, e.g. Debian_64")
-    cpus: Cpus | None = None
-    memory: MemoryMB | None = Field(None, description="MB, or a size such as 512M / 2G")
-    disk: DiskMB | None = Field(None, description="size of a new empty disk: MB or 10G")
-    firmware: Literal["bios", "efi"] | None = None
-    state: Literal["running", "poweroff"] | None = Field(None, description="desired power state")
-    nics: list[NicEntry] | None = Field(None, max_length=MAX_NICS)
-    shared_folders: list[SharedFolder] | None = None
-    dvd: ExistingFile | None = Field(None, description="ISO image, relative to the profile")
-    ssh: Ssh | None = None
-    ready: Ready | None = None
-    provision: list[ProvisionEntry] | None = None
-    baseline: Flag | None = None
-    image: Name | None = Field(None, description="an image named under `images:`: the machine starts from it")
-    linked: Flag | None = Field(None, description="with an image: a linked clone of its template "
-                                "(default true); false for a full clone")
-    cloud_init: CloudInit | None = Field(
-        None, description="cloud-init user-data for the NoCloud seed: a mapping (cloud-config) or text "
-        "starting with a cloud-init header such as #cloud-config")
-    install: Install | None = Field(None, description="with an installer ISO image: the unattended "
-                                    "install's user, password, host name, locale")
+    vm_name: Name | None = key("VirtualBox machine name (default: ENV-MACHINE)")
+    os_type: Text | None = key(f"VirtualBox guest OS type id, e.g. Debian_64, Ubuntu_64 ({NOT_DECLARED})")
+    cpus: Cpus | None = key(f"virtual CPUs, 1-64 ({NOT_DECLARED})")
+    memory: MemoryMB | None = key(f"RAM: megabytes, or a size such as 512M / 2G ({NOT_DECLARED})")
+    disk: DiskMB | None = key("size of a new, empty disk hosted creates: megabytes or 10G (default: none)")
+    firmware: Literal["bios", "efi"] | None = key(f"firmware type ({NOT_DECLARED})")
+    state: Literal["running", "poweroff"] | None = key("the power state `hosted up` leaves the machine in",
+                                                       shown="running")
+    nics: list[NicEntry] | None = key(f"network adapters in slot order, at most 8 ({NOT_DECLARED})",
+                                      max_length=MAX_NICS)
+    shared_folders: list[SharedFolder] | None = key(f"host directories shared with the guest "
+                                                    f"({NOT_DECLARED})")
+    dvd: ExistingFile | None = key("an ISO image to attach as a DVD, relative to the profile")
+    ssh: Ssh | None = key("how hosted logs in to the guest (default: root on port 22, with the "
+                          "environment's own key)")
+    ready: Ready | None = key("how long each readiness stage may take")
+    provision: list[ProvisionEntry] | None = key("steps run in the guest once it is ready, in order",
+                                                 shown=[])
+    baseline: Flag | None = key("take a snapshot named baseline once the machine is first ready and "
+                                "provisioned; `hosted reset` returns to it", shown=False)
+    image: Name | None = key("an image named under `images:`: the machine is made from it "
+                             "(default: an empty machine)")
+    linked: Flag | None = key("with an image: a linked clone of its template; false for a full copy",
+                              shown=True)
+    cloud_init: CloudInit | None = key(
+        "cloud-init user-data for the NoCloud seed (needs an image): a mapping (cloud-config, merged "
+        "over hosted's) or text starting with a cloud-init header such as #cloud-config")
+    install: Install | None = key("with an installer ISO image: the unattended install's user, password, "
+                                  "host name, locale")
 
 
 ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
@@ -245,23 +283,24 @@ ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
 class Image(Strict):
     """One base image under ``images:``."""
 
-    source: ImageSource = Field(description="path (relative to the profile; a file, or a directory such "
-                                "as a Vagrant box store entry) or an http(s) URL")
-    sha256: Sha256 | None = Field(None, description="expected sha256 of the file (required for URLs)")
-    kind: ImageKind = Field("auto", description="what the file is; auto detects it from its content")
-    arch: Literal["x86_64", "arm64"] | None = Field(
-        None, description="CPU architecture of the image (default: what the image says)")
-    cloud_init: Flag = Field(False, description="the image expects a cloud-init NoCloud seed")
+    source: ImageSource = key("path (relative to the profile; a file, or a directory such as a Vagrant "
+                              "box store entry) or an http(s) URL", ...)
+    sha256: Sha256 | None = key("expected sha256 of the file (required for URLs), or file:URL of the "
+                                "publisher's checksum file (SHA256SUMS) that lists it")
+    kind: ImageKind = key("what the file is; auto detects it from its content", "auto", shown="auto")
+    arch: Literal["x86_64", "arm64"] | None = key("CPU architecture of the image (default: what the "
+                                                  "image says)")
+    cloud_init: Flag = key("the image runs cloud-init: machines get a NoCloud seed", False, shown=False)
 
 
 class Profile(Strict):
     SUPPORTED_VERSIONS: ClassVar[tuple[int, ...]] = (1,)
 
-    version: Literal[1] = Field(description="profile format version")
-    name: Name = Field(description="environment name; every machine is tagged with it")
-    defaults: Machine | None = Field(None, description="machine keys applied under every machine")
-    images: dict[Name, Image] | None = Field(None, description="image name -> base image")
-    machines: dict[Name, Machine] = Field(min_length=1, description="machine name -> machine")
+    version: Literal[1] = key("profile format version: 1", ...)
+    name: Name = key("environment name; machines are tagged with it and named NAME-MACHINE", ...)
+    defaults: Machine | None = key("machine keys applied under every machine; a machine's own win")
+    images: dict[Name, Image] | None = key("base images by name, for machines' `image:`")
+    machines: dict[Name, Machine] = key("the machines by name, in this order", ..., min_length=1)
 
     @classmethod
     def normalize(cls, data: Any) -> Any:

@@ -175,13 +175,26 @@ def _cloud_config(value: Any) -> Any:
     return value
 
 
-def _sha256(value: str) -> str:
+def _sha256(value: str, info: ValidationInfo) -> str:
+    """64 hex digits, or ``file:`` and the URL or path of a checksum file that lists the digest."""
+    if value.startswith(CHECKSUM_FILE_PREFIX):
+        location = value.removeprefix(CHECKSUM_FILE_PREFIX)
+        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", location)
+        if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
+            raise PydanticCustomError("url_scheme", "'{scheme}://' checksum files are not supported",
+                                      {"scheme": scheme.group(1)})
+        if scheme is None:
+            location = _existing_path("file", location, info)
+        return CHECKSUM_FILE_PREFIX + location
     if not re.fullmatch(SHA256_PATTERN, value):
         raise PydanticCustomError("sha256", "'{value}' is not a sha256 digest", {"value": value[:80]})
     return value.lower()
 
 
 SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
+CHECKSUM_FILE_PREFIX = "file:"  # `sha256: file:URL-of-SHA256SUMS` (hosted.images.checksums)
+# file: and an http(s) URL, or a path (anything but another scheme's URL)
+CHECKSUM_FILE_PATTERN = r"^file:([Hh][Tt][Tt][Pp][Ss]?://.+|(?![A-Za-z][A-Za-z0-9+.-]*://).+)$"
 CLOUD_INIT_HEADERS = ("#cloud-config", "#!", "#include", "#cloud-boothook", "#part-handler",
                       "#cloud-config-archive", "#template:", "Content-Type:")
 
@@ -199,11 +212,25 @@ HostPort = Annotated[
     int | None, PlainValidator(_host_port),
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"const": "auto"}]}),
 ]
-HostIp = Annotated[str, _ip(allow_all=True, v4_only=False)]
-GuestIp = Annotated[str, _ip(allow_all=True, v4_only=True)]
+HostIp = Annotated[str, _ip(allow_all=True, v4_only=False), WithJsonSchema(
+    {"anyOf": [{"const": ""}, {"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]})]
+GuestIp = Annotated[str, _ip(allow_all=True, v4_only=True),
+                    WithJsonSchema({"anyOf": [{"const": ""}, {"type": "string", "format": "ipv4"}]})]
 ExistingFile = Annotated[str, _existing("file")]
 ExistingDir = Annotated[str, _existing("dir")]
 ExistingPath = Annotated[str, _existing("any")]
 ImageSource = Annotated[str, AfterValidator(_image_source)]
-Sha256 = Annotated[str, Field(json_schema_extra={"pattern": SHA256_PATTERN}), AfterValidator(_sha256)]
-CloudInit = Annotated[dict[str, Any] | str, BeforeValidator(_cloud_config)]
+Sha256 = Annotated[
+    str, AfterValidator(_sha256),
+    WithJsonSchema({"anyOf": [
+        {"type": "string", "pattern": SHA256_PATTERN, "description": "the file's sha256: 64 hex digits"},
+        {"type": "string", "pattern": CHECKSUM_FILE_PATTERN, "examples": ["file:https://host/path/SHA256SUMS"],
+         "description": "file: and the URL (or path) of a checksum file such as SHA256SUMS that lists the "
+                        "image's file name"},
+    ]}),
+]
+CloudInit = Annotated[dict[str, Any] | str, BeforeValidator(_cloud_config), WithJsonSchema({"anyOf": [
+    {"type": "object", "description": "cloud-config, merged over hosted's"},
+    {"type": "string", "pattern": "^\\s*(" + "|".join(CLOUD_INIT_HEADERS) + ")",
+     "description": "user-data text with a cloud-init header: #cloud-config, #!, #include, ..."},
+]})]

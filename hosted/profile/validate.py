@@ -204,7 +204,8 @@ _CUSTOM_HINTS = {
     "path_empty": "Give a path, relative to the profile's directory.",
     "one_of": "Give exactly one of {names}.",
     "url_scheme": "Give a local path (relative to the profile) or an http:// or https:// URL.",
-    "sha256": "Give the file's sha256 as 64 hexadecimal digits (`sha256sum FILE` prints it).",
+    "sha256": "Give the file's sha256 as 64 hexadecimal digits (`sha256sum FILE` prints it), or "
+              "`file:` and the URL of the publisher's SHA256SUMS.",
     "cloud_config_yaml": "Check the YAML under #cloud-config, or give `cloud_init:` as a mapping.",
     "cloud_config_header": "Start the text with #cloud-config (or #! for a script), or give a mapping.",
 }

@@ -264,7 +264,8 @@ machines:
     assert [s["kind"] for s in steps] == ["clone", "start", "wait-ready", "provision", "provision",
                                           "take-baseline"]
     assert [s["description"] for s in steps if s["kind"] == "provision"] == [
-        "provision shell-1 (not run on this machine yet)", "provision shell-2 (runs every time (run: always))"]
+        "provision shell-1 (not run on this machine yet)",
+        "provision shell-2 (runs every time (run: always))"]
     assert steps[2]["description"] == "wait for SSH (≤ 300 s) (the machine was started)"
     assert data["actions"] == 8
     assert main(["plan"]) == 0

@@ -21,7 +21,7 @@ KEYWORDS = {
     "const", "properties", "patternProperties", "additionalProperties", "items", "prefixItems", "required",
     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
     "minItems", "maxItems", "minProperties", "maxProperties", "title", "description", "default", "examples",
-    "propertyNames", "uniqueItems", "format",
+    "propertyNames", "uniqueItems", "format", "if", "then",
 }
 # Keys whose value maps names to subschemas (their keys are names, not keywords).
 NAMED = {"properties", "patternProperties", "$defs"}
@@ -38,7 +38,7 @@ def subschemas(schema: Any) -> Iterator[dict[str, Any]]:
             elif key in ("anyOf", "allOf", "oneOf", "prefixItems"):
                 for sub in value:
                     yield from subschemas(sub)
-            elif key in ("items", "additionalProperties", "not", "propertyNames"):
+            elif key in ("items", "additionalProperties", "not", "propertyNames", "if", "then"):
                 yield from subschemas(value)
 
 
@@ -67,6 +67,7 @@ def test_schema_refs_resolve(schema: dict[str, Any]) -> None:
 def test_schema_describes_the_format(schema: dict[str, Any]) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(schema["required"]) == {"version", "name", "machines"}
+    assert schema["$id"] == "urn:hosted:profile:1"
     assert schema["properties"]["version"]["const"] == 1
     assert "machines" in schema["properties"] and schema["additionalProperties"] is False
     machine = schema["$defs"]["Machine"]
@@ -77,12 +78,14 @@ def test_schema_describes_the_format(schema: dict[str, Any]) -> None:
     image = schema["$defs"]["Image"]
     assert image["required"] == ["source"] and image["additionalProperties"] is False
     assert set(image["properties"]) == {"source", "sha256", "kind", "arch", "cloud_init"}
-    assert image["properties"]["kind"]["enum"] == ["auto", "box", "ova", "ovf", "disk", "iso"]
+    assert image["properties"]["kind"]["anyOf"][0]["enum"] == ["auto", "box", "ova", "ovf", "disk", "iso"]
     forward = schema["$defs"]["Forward"]["properties"]
-    assert forward["guest"]["minimum"] == 1 and forward["guest"]["maximum"] == 65535
+    guest = forward["guest"]["anyOf"][0]
+    assert guest["minimum"] == 1 and guest["maximum"] == 65535
     assert {"const": "auto"} in forward["host"]["anyOf"]
     nic = schema["$defs"]["NicEntry"]["anyOf"]
-    assert nic[0]["enum"] == ["nat", "internal", "hostonly", "bridged"]
+    assert nic[0]["enum"] == ["nat", "hostonly", "bridged"], "`- internal` alone lacks its network"
+    assert nic[-1] == {"$ref": "#/$defs/Variable"}, "- ${NIC_KIND} is a NIC too"
 
 
 def test_schema_validates_the_examples_with_jsonschema(schema: dict[str, Any]) -> None:
@@ -91,8 +94,7 @@ def test_schema_validates_the_examples_with_jsonschema(schema: dict[str, Any]) -
     validator = jsonschema.Draft202012Validator(schema)
     for name in ("demo.yaml", "workshop.yaml"):
         data = yaml.safe_load((REPO / "profiles" / name).read_text())
-        data["machines"]["box" if name == "demo.yaml" else "web"]["memory"] = "256M"  # no ${VAR}
-        assert list(validator.iter_errors(data)) == []
+        assert list(validator.iter_errors(data)) == [], "${VAR} values included"
     assert list(validator.iter_errors({"version": 1, "name": "x", "machines": {"a": {"cpus": 0}}}))
     with_images = {"version": 1, "name": "x", "machines": {"a": {"image": "deb", "cloud_init": {"a": 1}}},
                    "images": {"deb": {"source": "https://x/y.box", "sha256": "ab" * 32, "kind": "box"}}}
@@ -116,7 +118,8 @@ def test_find_profile_without_a_profile(tmp_path: Path, monkeypatch: pytest.Monk
         find_profile(None)
     assert info.value.file == str(tmp_path / "hosted.yaml")
     assert "no hosted.yaml in" in info.value.reason
-    assert "profiles/demo.yaml" in info.value.hint
+    assert "`hosted init`" in info.value.hint and "profiles/" not in info.value.hint, \
+        "the hint names what the installed package has, not a file of the source tree"
 
 
 def test_find_profile_with_a_missing_path(tmp_path: Path) -> None:

@@ -43,8 +43,8 @@ class Rig:
         return paths.machine_dir(self.name, "web") / "provision.log"
 
     def env(self, *steps: ProvisionStep) -> Environment:
-        web = spec("web", vm_name=f"{self.name}-web", nics=(nat(fwd(22, None, "ssh")),), provision=steps, ready=QUICK,
-                   ssh=SshSpec(user="root", private_key=str(self.client_key)))
+        web = spec("web", vm_name=f"{self.name}-web", nics=(nat(fwd(22, None, "ssh")),), provision=steps,
+                   ready=QUICK, ssh=SshSpec(user="root", private_key=str(self.client_key)))
         return Environment(name=self.name, path="/p/hosted.yaml", machines=(web,))
 
     def run(self, *steps: ProvisionStep, force: bool = False) -> list[str]:
