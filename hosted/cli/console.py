@@ -86,14 +86,17 @@ def asker() -> Callable[[Sequence[str]], bool] | None:
     return confirm if can_ask() else None
 
 
+VERBOSE = False  # -v: also show each step as it starts (set by the entry point)
+
+
 class EventPrinter:
     """Renders library events as lines prefixed with the machine's name."""
 
     STYLE = {"warning": "yellow", "step-finished": "green", "step-noop": "dim", "stage": "cyan"}
 
-    def __init__(self, out: Console | None = None, verbose: bool = False) -> None:
+    def __init__(self, out: Console | None = None, verbose: bool | None = None) -> None:
         self.out = out or console
-        self.verbose = verbose
+        self.verbose = VERBOSE if verbose is None else verbose
         self._last_percent: dict[tuple[str | None, str], int] = {}
 
     def __call__(self, event: Event) -> None:
@@ -108,6 +111,8 @@ class EventPrinter:
             text += f" [dim]({event.seconds:.1f}s)[/]"
         if event.kind == "warning":
             text = "warning: " + text
+        if event.kind == "step-started":
+            text = "> " + text
         style = self.STYLE.get(event.kind)
         self.out.print(prefix + (f"[{style}]{text}[/]" if style else text))
 

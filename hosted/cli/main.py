@@ -167,6 +167,8 @@ COMMANDS: dict[str, Command] = {
 def _profile_arg(p: argparse.ArgumentParser, **extra: object) -> None:
     p.add_argument("-f", "--file", metavar="PATH", help="the profile (default: ./hosted.yaml)",
                    **extra)  # type: ignore[arg-type]
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="also show each step as it starts")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success, 1 operation failed, 2 invalid input, 3 VirtualBox unavailable.",
     )
     parser.add_argument("--version", action="version", version=f"hosted {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also show each step as it starts")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.help, description=command.help)
@@ -203,9 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module = importlib.import_module(f"hosted.cli.{COMMANDS[args.command].module}")
     handler: Callable[[argparse.Namespace], int] = getattr(module, "cmd_" + args.command.replace("-", "_"))
-    from hosted.cli.console import run_guarded
+    from hosted.cli import console
 
-    return run_guarded(handler, args)
+    console.VERBOSE = bool(getattr(args, "verbose", False))
+    return console.run_guarded(handler, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

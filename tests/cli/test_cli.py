@@ -272,3 +272,12 @@ machines:
     out = capsys.readouterr().out
     assert "images (on this host)" in out and "+ take the 'baseline' snapshot" in out
     assert cli_support.shared().list_machines() == [], "plan changed something"
+
+
+def test_verbose_shows_each_step_as_it_starts(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["up"]) == 0
+    assert "> create" not in capsys.readouterr().out
+    assert main(["destroy", "--yes", "-v"]) == 0
+    assert "web > destroy clitest-web (asked for)" in capsys.readouterr().out
+    assert main(["-v", "up"]) == 0
+    assert "web > create clitest-web" in capsys.readouterr().out
