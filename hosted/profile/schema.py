@@ -22,15 +22,18 @@ from hosted.profile.types import (
     ExistingPath,
     Flag,
     GuestIp,
+    GuestPath,
     HostIp,
     HostPort,
     ImageSource,
+    Line,
     MemoryMB,
     Name,
     Port,
     Seconds,
     Sha256,
     Text,
+    UserName,
 )
 
 Adapter = Literal["Am79C970A", "Am79C973", "82540EM", "82543GC", "82545EM", "virtio", "Am79C960"]
@@ -71,6 +74,21 @@ def _one_of(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
                                   {"what": what, "names": names, "found": found})
 
 
+def _fullmatch(pattern: str, value: str, what: str) -> str:
+    if not re.fullmatch(pattern, value):
+        raise PydanticCustomError("pattern", "'{value}' is not {what}", {"value": value[:60], "what": what})
+    return value
+
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    return AfterValidator(lambda value: _fullmatch(pattern, value, what))
+
+
+# pydantic matches `pattern` with Rust's regex, whose `$` is the end of the text only (no
+# trailing newline slips through, unlike Python's `re.match`).
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
 class Forward(Strict):
     name: Name | None = Field(None, description="rule name, unique per NIC (default: tcp<guest>)")
     guest: Port = Field(description="guest port")
@@ -92,12 +110,12 @@ class Internal(Strict):
 
 
 class HostOnly(Strict):
-    interface: Text | None = Field(None, description="host-only interface, e.g. vboxnet0")
+    interface: Line | None = Field(None, description="host-only interface, e.g. vboxnet0")
     adapter: Adapter | None = None
 
 
 class Bridged(Strict):
-    interface: Text | None = Field(None, description="host interface to bridge, e.g. eth0")
+    interface: Line | None = Field(None, description="host interface to bridge, e.g. eth0")
     adapter: Adapter | None = None
 
 
@@ -125,13 +143,15 @@ class NicEntry(Strict):
 
 class SharedFolder(Strict):
     host: ExistingDir = Field(description="host directory, relative to the profile file")
-    guest: str = Field("", description="mount point in the guest")
+    guest: GuestPath = Field("", description="mount point in the guest")
     name: Name | None = Field(None, description="VirtualBox share name (default: from the guest path)")
-    readonly: Flag = False
+    readonly: Flag = Field(True, description="the guest may not write (default); false makes it writable")
+    allow_sensitive: Flag = Field(False, description="allow sharing /, your home directory (or a directory "
+                                  "holding it) or a credentials directory such as ~/.ssh")
 
 
 class Ssh(Strict):
-    user: Text | None = Field(None, description="login user (default root)")
+    user: UserName | None = Field(None, description="login user (default root)")
     port: Port | None = Field(None, description="guest SSH port (default 22)")
     private_key: ExistingFile | None = Field(None, description="private key, relative to the profile")
 
@@ -161,10 +181,11 @@ class Shell(Strict):
 
 class CopyFile(Strict):
     source: ExistingPath = Field(description="host file or directory, relative to the profile")
-    destination: Text = Field(description="path in the guest")
+    destination: Line = Field(description="path in the guest")
+    allow_sensitive: Flag = Field(False, description="allow copying from a credentials directory "
+                                  "such as ~/.ssh, your home directory or /")
 
 
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EnvValue = str | int | float
 
 
@@ -182,41 +203,35 @@ class ProvisionEntry(Strict):
         return self
 
 
-def _matching(pattern: str, what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not re.fullmatch(pattern, value):
-            raise PydanticCustomError("pattern", "'{value}' is not {what}", {"value": value, "what": what})
-        return value
-
-    return AfterValidator(check)
-
-
-UserName = Annotated[str, _matching(r"[a-z_][a-z0-9_-]{0,31}", "a user name (lower case, digits, _ and -)")]
-Hostname = Annotated[str, _matching(r"(?=.{2,253}$)[A-Za-z0-9][A-Za-z0-9-]{1,62}(\.[A-Za-z0-9-]{1,63})*",
+InstallUser = Annotated[str, _matching(r"[a-z_][a-z0-9_-]{0,31}",
+                                       "a user name (lower case, digits, _ and -)")]
+Hostname = Annotated[str, _matching(r"(?=.{2,253}\Z)[A-Za-z0-9][A-Za-z0-9-]{1,62}(\.[A-Za-z0-9-]{1,63})*",
                                     "a host name (letters, digits and -, dot-separated, at least "
                                     "two characters before the first dot)")]
 Locale = Annotated[str, _matching(r"[a-z]{2,3}_[A-Z]{2}", "a locale such as en_US or de_DE")]
+TimeZone = Annotated[str, _matching(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*",
+                                    "a time zone such as Europe/Berlin")]
 
 
 class Install(Strict):
     """``install:`` of a machine whose image is an installer ISO (VirtualBox's unattended install)."""
 
-    user: UserName | None = Field(None, description="the user the installer creates (default hosted)")
-    password: Text | None = Field(None, description="the user's password (default: generated once, "
+    user: InstallUser | None = Field(None, description="the user the installer creates (default hosted)")
+    password: Line | None = Field(None, description="the user's password (default: generated once, "
                                   "kept in hosted's data directory)")
-    full_name: Text | None = Field(None, description="the user's full name (default: the user name)")
+    full_name: Line | None = Field(None, description="the user's full name (default: the user name)")
     hostname: Hostname | None = Field(None, description="host name (default: the machine name); "
                                       "without a domain it gets .localdomain")
     guest_additions: Flag | None = Field(None, description="install the Guest Additions (default false)")
     locale: Locale | None = Field(None, description="locale (default en_US)")
-    time_zone: Text | None = Field(None, description="time zone, e.g. Europe/Berlin (default Etc/UTC)")
+    time_zone: TimeZone | None = Field(None, description="time zone, e.g. Europe/Berlin (default Etc/UTC)")
 
 
 class Machine(Strict):
     """One machine; also the shape of ``defaults``."""
 
     vm_name: Name | None = Field(None, description="VirtualBox name (default: ENV-MACHINE)")
-    os_type: Text | None = Field(None, description="VirtualBox guest OS type id, e.g. Debian_64")
+    os_type: Line | None = Field(None, description="VirtualBox guest OS type id, e.g. Debian_64")
     cpus: Cpus | None = None
     memory: MemoryMB | None = Field(None, description="MB, or a size such as 512M / 2G")
     disk: DiskMB | None = Field(None, description="size of a new empty disk: MB or 10G")
@@ -259,6 +274,8 @@ class Profile(Strict):
 
     version: Literal[1] = Field(description="profile format version")
     name: Name = Field(description="environment name; every machine is tagged with it")
+    secrets: list[EnvName] | None = Field(None, description="names of the ${VARIABLES} whose values are "
+                                          "secret: never written to logs, bundles or JSON")
     defaults: Machine | None = Field(None, description="machine keys applied under every machine")
     images: dict[Name, Image] | None = Field(None, description="image name -> base image")
     machines: dict[Name, Machine] = Field(min_length=1, description="machine name -> machine")

@@ -36,6 +36,7 @@ class Document:
     data: Any
     key_marks: dict[KeyPath, Position] = field(default_factory=dict)
     value_marks: dict[KeyPath, Position] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)  # ${NAME} -> what it was replaced by
 
     def error(self, path: KeyPath, message: str, hint: str, *, at_key: bool = False) -> ProfileError:
         """A ProfileError located at ``path`` (its key if ``at_key``, else its value)."""
@@ -78,12 +79,27 @@ def _position(mark: yaml.Mark | None) -> Position:
 
 # Aliases are expanded as they are built: nested ones could otherwise blow up ("billion laughs").
 MAX_VALUES = 100_000
+# PyYAML composes recursively: a deeper document would end in a RecursionError.
+MAX_DEPTH = 64
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader used only to compose nodes and construct scalars."""
+    """SafeLoader used only to compose nodes and construct scalars; refuses deep nesting."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"mappings and lists are nested more than {MAX_DEPTH} levels deep", mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
 
 
 def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
@@ -95,6 +111,8 @@ def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
         raise _syntax_error(exc, file) from None
     except yaml.YAMLError as exc:
         raise ProfileError(f"not valid YAML: {exc}", "Check the file's syntax.", file=file) from None
+    except RecursionError:  # a backstop: MAX_DEPTH stops nesting first
+        raise ProfileError("not valid YAML: nested too deeply", "Flatten the profile.", file=file) from None
     finally:
         loader.dispose()
     if node is None:
@@ -103,11 +121,13 @@ def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
             "(see docs/profile.md).", file=file, line=1, column=1,
         )
     doc = Document(file=file, data=None)
-    builder = _Builder(doc, loader, Substituter(environ))
+    subst = Substituter(environ)
+    builder = _Builder(doc, loader, subst)
     try:
         doc.data = builder.build(node, ())
     except ProfileError as exc:  # the YAML cannot be read further: stop here
         raise ProfileError.of_all([*builder.problems, exc]) from None
+    doc.variables = subst.used
     if builder.problems:
         raise ProfileError.of_all(builder.problems)
     if not isinstance(doc.data, dict):
