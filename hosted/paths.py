@@ -19,7 +19,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 from hosted.errors import HostedError, UsageError
 
@@ -116,7 +116,7 @@ def _private_dir(path: Path) -> str | None:
     return None
 
 
-def open_private(path: Path, mode: str = "a") -> IO[str]:
+def open_private(path: Path, mode: str = "a") -> TextIO:
     """Open ``path`` for appending ("a") or writing ("w") as a 0600 text file of this user's.
 
     Never follows a symlink at ``path``; an existing file of another user's is
@@ -137,7 +137,7 @@ def open_private(path: Path, mode: str = "a") -> IO[str]:
                              "Remove it, or give hosted another directory.")
         if stat.S_IMODE(st.st_mode) & 0o077 and hasattr(os, "fchmod"):
             os.fchmod(fd, 0o600)
-        return os.fdopen(fd, mode, encoding="utf-8")
+        return open(fd, "a" if mode == "a" else "w", encoding="utf-8")
     except BaseException:
         os.close(fd)
         raise

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from hosted import paths
 from hosted.backend.base import Backend
 from hosted.errors import ProvisionError, SshError
 from hosted.events import Emit, Event
@@ -81,10 +82,12 @@ def _attempt(session: SshSession, step: ProvisionStep, fingerprint: str, label: 
 
 
 def _open_log(label: str, log_path: Path) -> TextIO:
+    """Appended to, 0600 (the output may show secrets), never through a planted symlink."""
     try:
-        return open(log_path, "a", encoding="utf-8")
-    except OSError as exc:
-        raise _log_error(label, log_path, exc) from exc
+        return paths.open_private(log_path)
+    except paths.UnsafePath as exc:
+        raise ProvisionError(f"{label}: cannot write the provisioning log {log_path}: {exc.message}",
+                             exc.hint) from exc
 
 
 def _log_error(label: str, log_path: Path, exc: OSError) -> ProvisionError:

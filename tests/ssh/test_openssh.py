@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hosted.errors import SshError
 from hosted.ssh import SshTarget, connect, openssh_argv, ssh_config_block
 from ssh.sshd import Sshd, client_key_fixture, sshd_fixture  # noqa: F401
 
@@ -30,7 +31,7 @@ def test_config_block(tmp_path: Path) -> None:
     assert block.startswith("Host web\n  HostName 127.0.0.1\n  Port 2222\n  User root\n")
     assert f'  IdentityFile "{tmp_path}/id key"\n' in block
     assert "StrictHostKeyChecking yes" in block and "StrictHostKeyChecking no" not in block
-    with pytest.raises(ValueError):
+    with pytest.raises(SshError):
         ssh_config_block("two words", _target(tmp_path))
 
 
