@@ -35,7 +35,7 @@ from hosted import paths
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, store
-from hosted.images.archive import extract_tar
+from hosted.images.archive import UnsafeArchive, extract_tar
 from hosted.images.cache import fetch
 from hosted.images.manifest import ALTERED, FORMAT, MANIFEST, SIGNATURE, BundleError, Manifest, parse
 from hosted.images.pack import profile_files
@@ -226,8 +226,11 @@ def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit) -> N
         work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
         try:
             emit(Event("info", f"extracting bundle {path.name}"))
-            extract_tar(path, work, refuse_unsafe=True, allowed=manifest.member_problem,
-                        skip=frozenset((MANIFEST, SIGNATURE)))
+            try:
+                extract_tar(path, work, refuse_unsafe=True, allowed=manifest.member_problem,
+                            skip=frozenset((MANIFEST, SIGNATURE)))
+            except UnsafeArchive as exc:
+                raise BundleError(exc.message, exc.hint) from None
             verify(work, manifest, remember=False)
             try:
                 os.rename(work, target)

@@ -76,6 +76,8 @@ class Manifest:
         bundle's folder) covers what lies under it: its tree digest covers
         every file in it, so an extra one is found when it is verified."""
         name = member.name
+        if member.issparse():
+            return "a sparse file (hosted never writes one)"
         if name == self.profile.path:
             return None if member.isfile() else "the profile is not a file"
         parts = name.split("/")
