@@ -44,8 +44,17 @@ def _file_lock(path: Path) -> Iterator[None]:
     from filelock import FileLock
 
     paths.private_dir(path.parent)
-    with _thread_lock, FileLock(path, mode=0o600):
-        yield
+    with _thread_lock:
+        lock = FileLock(path, mode=0o600)
+        try:
+            lock.acquire()
+        except OSError as exc:  # a symlink or a directory in the way: filelock never follows one
+            raise paths.UnsafePath(f"cannot lock {path}: {exc.strerror or exc}",
+                                   f"Remove {path}; hosted creates it again.") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 def port_is_listening(host_ip: str, port: int, protocol: str = "tcp") -> bool:

@@ -57,7 +57,8 @@ def test_a_valid_hand_made_bundle_opens(tmp_path: Path) -> None:
 # digest or whether it exists.
 @pytest.mark.parametrize("field", ["profile", "image", "file"])
 @pytest.mark.parametrize("where", ["/etc/hostname", "profile/../../../../etc/hostname"])
-def test_paths_outside_the_bundle_are_refused_without_an_oracle(tmp_path: Path, field: str, where: str) -> None:
+def test_paths_outside_the_bundle_are_refused_without_an_oracle(tmp_path: Path, field: str,
+                                                                where: str) -> None:
     target = Path("/etc/hostname")
     digest = sha(target.read_bytes()) if target.is_file() else "no such digest"
 
@@ -65,7 +66,8 @@ def test_paths_outside_the_bundle_are_refused_without_an_oracle(tmp_path: Path, 
         if field == "profile":
             m = manifest(profile=path)
         elif field == "image":
-            m = manifest(images=[{"name": "i", "sha256": "0" * 64, "kind": "disk", "source": "x", "path": path}])
+            image = {"name": "i", "sha256": "0" * 64, "kind": "disk", "source": "x", "path": path}
+            m = manifest(images=[image])
         else:
             m = manifest(files=[{"path": path, "sha256": "0" * 64}])
         return tar_of(tmp_path / name, m, {"profile/hosted.yaml": PROFILE})
@@ -88,14 +90,16 @@ def test_an_entry_the_manifest_does_not_list_is_refused(tmp_path: Path) -> None:
 
 def test_every_listed_file_is_verified(tmp_path: Path) -> None:
     script = b"#!/bin/sh\necho hi\n"
-    bundle = tar_of(tmp_path / "bad.bundle", manifest(files=[{"path": "profile/s.sh", "sha256": sha(b"other")}]),
+    listed = manifest(files=[{"path": "profile/s.sh", "sha256": sha(b"other")}])
+    bundle = tar_of(tmp_path / "bad.bundle", listed,
                     {"profile/hosted.yaml": PROFILE, "profile/s.sh": script})
     err = refused(bundle)
     assert "file profile/s.sh is corrupt" in err.message and sha(script) in err.message
 
 
 def test_a_refused_bundle_leaves_no_trace(tmp_path: Path, own_cache: Path) -> None:
-    bundle = tar_of(tmp_path / "bad.bundle", manifest(profile_sha256="1" * 64), {"profile/hosted.yaml": PROFILE})
+    bundle = tar_of(tmp_path / "bad.bundle", manifest(profile_sha256="1" * 64),
+                    {"profile/hosted.yaml": PROFILE})
     refused(bundle)
     assert not own_cache.exists(), list(own_cache.rglob("*"))
 
@@ -108,7 +112,8 @@ MALFORMED = [
     manifest(images=[{"name": "i", "sha256": "0" * 64, "kind": "rpm", "path": "images/" + "0" * 64 + "/x"}]),
     manifest(images=[{"name": "i", "sha256": "0" * 64, "kind": "disk", "path": "images/" + "1" * 64 + "/x"}]),
     manifest(files="profile/x"), manifest(files=[{"path": "profile/a"}]),
-    manifest(files=[{"path": "profile/a", "sha256": 5}]), manifest(files=[{"path": "elsewhere/a", "sha256": "0" * 64}]),
+    manifest(files=[{"path": "profile/a", "sha256": 5}]),
+    manifest(files=[{"path": "elsewhere/a", "sha256": "0" * 64}]),
     manifest(files=[{"path": "profile/a\nb", "sha256": "0" * 64}]),
     manifest(files=[{"path": "profile/a", "sha256": "0" * 64}, {"path": "profile/a/b", "sha256": "0" * 64}]),
     manifest(files=[{"path": "profile/hosted.yaml", "sha256": "0" * 64}]),
@@ -169,14 +174,16 @@ def test_bundle_packs_no_link_out_of_the_profile_directory(project: Path, tmp_pa
     assert load_profile(open_bundle(summary.path)).name == "lab", "the bundle it wrote opens"
 
 
-def test_a_token_in_an_image_url_never_reaches_the_bundle_or_the_cache(tmp_path: Path, own_cache: Path) -> None:
+def test_a_token_in_an_image_url_never_reaches_the_bundle_or_the_cache(tmp_path: Path,
+                                                                       own_cache: Path) -> None:
     from imagekit import serving
 
     directory = tmp_path / "p"
     directory.mkdir()
     (directory / "hosted.yaml").write_text(
         "version: 1\nname: lab\nsecrets: [DL]\nimages:\n"
-        f"  d: {{source: 'URL/d.vdi?token=${{DL}}', sha256: '{sha(DISK)}'}}\nmachines:\n  web: {{image: d}}\n")
+        f"  d: {{source: 'URL/d.vdi?token=${{DL}}', sha256: '{sha(DISK)}'}}\n"
+        "machines:\n  web: {image: d}\n")
     with serving({"/d.vdi": DISK}) as server:
         text = (directory / "hosted.yaml").read_text().replace("URL", server.url(""))
         (directory / "hosted.yaml").write_text(text)

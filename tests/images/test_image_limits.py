@@ -50,7 +50,8 @@ def test_a_sparse_file_bomb_is_refused_before_anything_is_written(tmp_path: Path
     assert sum(p.stat().st_size for p in own_cache.rglob("*") if p.is_file()) < 1024 * 1024
 
 
-def test_a_large_but_plain_archive_is_refused_by_its_ratio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_but_plain_archive_is_refused_by_its_ratio(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from hosted.images import archive
 
     monkeypatch.setattr(archive, "MIN_ALLOWANCE", 1000)
@@ -157,7 +158,8 @@ def test_a_token_in_a_url_stays_out_of_meta_json_and_http_errors(own_cache: Path
         meta = json.loads((local.path.parent / store.META).read_text())
         assert "s3cr3t" not in json.dumps(meta) and meta["source"].endswith("/d.vdi?token=***")
         with pytest.raises(ImageError) as info:
-            fetch(ImageSpec(name="x", source=server.url("/missing?token=s3cr3t"), sha256="0" * 64), attempts=1)
+            fetch(ImageSpec(name="x", source=server.url("/missing?token=s3cr3t"), sha256="0" * 64),
+                  attempts=1)
         text = info.value.message + info.value.hint
         assert "HTTP 404" in text and "s3cr3t" not in text and "/missing?token=***" in text
         with pytest.raises(ImageError) as info:

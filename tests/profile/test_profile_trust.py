@@ -162,7 +162,8 @@ def test_ordinary_directories_under_home_are_fine(home: Path, load: Load) -> Non
 
 
 def test_shared_folders_are_read_only_unless_declared_writable(load: Load) -> None:
-    env = load(web("shared_folders:\n  - {host: src, guest: /a}\n  - {host: src, guest: /b, readonly: false}"))
+    env = load(web("shared_folders:\n  - {host: src, guest: /a}\n"
+                   "  - {host: src, guest: /b, readonly: false}"))
     a, b = env.machines[0].shared_folders or ()
     assert (a.readonly, b.readonly) == (True, False)
 

@@ -35,6 +35,21 @@ def test_config_block(tmp_path: Path) -> None:
         ssh_config_block("two words", _target(tmp_path))
 
 
+@pytest.mark.parametrize("field", ["user", "host", "key"])
+def test_values_that_would_inject_ssh_config_are_refused(tmp_path: Path, field: str) -> None:
+    # Defect 2: a user name with a newline became a working ProxyCommand in `hosted ssh-config`.
+    from dataclasses import replace
+
+    target = _target(tmp_path)
+    bad = {"user": replace(target, user="root\nProxyCommand sh -c id"),
+           "host": replace(target, host="127.0.0.1\n  ProxyCommand id"),
+           "key": replace(target, private_key=tmp_path / "k\nProxyCommand id")}[field]
+    with pytest.raises(SshError, match="unsafe"):
+        ssh_config_block("web", bad)
+    with pytest.raises(SshError, match="unsafe"):
+        openssh_argv(bad, [], ssh="ssh")
+
+
 @pytest.mark.sshd
 def test_openssh_argv_logs_in_with_the_pin(sshd: Sshd, client_key: Path, tmp_path: Path) -> None:
     target = sshd.target(client_key, tmp_path / "pins dir" / "known_hosts")
