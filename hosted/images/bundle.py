@@ -26,7 +26,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -160,18 +160,21 @@ def _add_path(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
             _add_path(tar, full, f"{arcname}/{full.relative_to(path).as_posix()}")
 
 
-def open_bundle(path: Path, emit: Emit = discard, *, allowed_signers: Path | None = None) -> Path:
+def open_bundle(path: Path, emit: Emit = discard, *, allowed_signers: Path | None = None,
+                check: Callable[[Path], object] | None = None) -> Path:
     """Extract ``path`` (once), verify every checksum, and return the extracted profile's path.
 
     With ``allowed_signers``, the manifest's OpenSSH signature must verify
     first (``hosted.images.signing``): the very manifest that is then checked
-    against the contents."""
+    against the contents.  ``check`` (the profile loader) is called with the
+    extracted profile before the extraction is kept: a bundle whose profile is
+    refused leaves nothing behind."""
     manifest = read_manifest(path, allowed_signers)
     key = hashlib.sha256(manifest.raw).hexdigest()[:32]
     target = paths.cache_dir() / "bundles" / key
     try:
         if not target.is_dir():
-            _extract_once(path, manifest, target, emit)
+            _extract_once(path, manifest, target, emit, check)
         else:
             verify(target, manifest, remember=True)  # cheap: digests remembered by path and stat stamp
     except OSError as exc:
@@ -219,7 +222,8 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     return handle.read() if handle is not None else b""
 
 
-def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit) -> None:
+def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit,
+                  check: Callable[[Path], object] | None) -> None:
     """Into a temporary directory renamed to ``target``: a half extraction never looks complete,
     and a refused bundle leaves nothing behind (not even the directories made for it)."""
     with _made_dirs(target.parent):
@@ -232,6 +236,8 @@ def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit) -> N
             except UnsafeArchive as exc:
                 raise BundleError(exc.message, exc.hint) from None
             verify(work, manifest, remember=False)
+            if check is not None:
+                check(work / manifest.profile.path)
             try:
                 os.rename(work, target)
             except OSError:

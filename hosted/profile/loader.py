@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,13 @@ DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")
 MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a page of YAML; this is generous
 
 
-def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
+def find_profile(path: str | os.PathLike[str] | None = None,
+                 environ: Mapping[str, str] | None = None) -> Path:
     """The profile to use: ``path`` (a file, or a directory holding hosted.yaml), else ./hosted.yaml.
 
-    A bundle made by ``hosted bundle`` is extracted once (every checksum verified)
-    and its profile returned.
+    A bundle made by ``hosted bundle`` is extracted once (every checksum verified,
+    its profile validated with ``environ`` before the extraction is kept) and its
+    profile returned.
     """
     if path is not None:
         candidate = Path(path).expanduser()
@@ -34,9 +36,29 @@ def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
         from hosted.images.bundle import is_bundle, open_bundle
 
         if is_bundle(candidate):  # an offline bundle: its profile, extracted and verified
-            return open_bundle(candidate.absolute())
+            return open_bundle(candidate.absolute(), check=_bundled_check(candidate.absolute(), environ))
         return candidate.absolute()
     return _in_directory(Path.cwd())
+
+
+def _bundled_check(bundle: Path, environ: Mapping[str, str] | None) -> Callable[[Path], object]:
+    """Validate a bundle's extracted profile; its problems name it as ``BUNDLE/profile/NAME``."""
+
+    def check(profile: Path) -> object:
+        try:
+            return load_profile(profile, environ)
+        except ProfileError as exc:
+            shown = f"{bundle}/profile/{profile.name}"
+            work = str(profile.parent.parent)  # the extraction, removed again: name the bundle
+
+            def named(text: str) -> str:
+                return text.replace(work, str(bundle))
+
+            raise ProfileError.of_all(
+                ProfileError(named(p.reason), named(p.hint), file=shown, line=p.line, column=p.column,
+                             key=p.key) for p in exc.problems) from None
+
+    return check
 
 
 def _in_directory(directory: Path) -> Path:

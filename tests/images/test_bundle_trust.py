@@ -104,6 +104,21 @@ def test_a_refused_bundle_leaves_no_trace(tmp_path: Path, own_cache: Path) -> No
     assert not own_cache.exists(), list(own_cache.rglob("*"))
 
 
+def test_a_bundle_whose_profile_is_refused_leaves_no_trace(tmp_path: Path, own_cache: Path) -> None:
+    from hosted.errors import ProfileError
+    from hosted.profile import find_profile
+
+    hostile = b"version: 1\nname: lab\nmachines:\n  web:\n    ssh: {user: \"root\\nProxyCommand id\"}\n"
+    bundle = tar_of(tmp_path / "p.bundle", manifest(profile_sha256=sha(hostile)),
+                    {"profile/hosted.yaml": hostile})
+    with pytest.raises(ProfileError) as info:
+        find_profile(bundle, {})
+    err = info.value
+    assert (err.file, err.line, err.key) == (f"{bundle}/profile/hosted.yaml", 5, "machines.web.ssh.user")
+    assert ".extract-" not in str(err) + err.hint, "the removed extraction is not named"
+    assert not own_cache.exists(), list(own_cache.rglob("*"))
+
+
 # Defect 9: malformed manifests are a named error (exit 2), never a KeyError or TypeError.
 MALFORMED = [
     [], "text", None, {}, manifest(hosted_bundle="1"), manifest(environment=3), manifest(environment="a b"),
