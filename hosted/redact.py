@@ -8,6 +8,9 @@
 * ``printable(text)``: control and escape characters (and Unicode bidi
   overrides) shown as ``\\x1b``-style escapes, so text from a profile or a
   bundle can never move the cursor, retitle the window or hide what follows.
+* ``one_line(text)``: the same, and newlines and tabs too, for a value quoted
+  inside a one-line message (a key with a newline must not print a fake
+  "hint:" line of its own).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "***"
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi embeddings/overrides/isolates.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKING = re.compile("[\t\n]")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 
@@ -51,6 +55,11 @@ def redact_urls(text: str) -> str:
 def printable(text: str) -> str:
     """``text`` with control characters (but newline and tab) shown as escapes such as ``\\x1b``."""
     return _UNPRINTABLE.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """``printable(text)`` with tab and newline shown as ``\\t`` and ``\\n`` too."""
+    return _LINE_BREAKING.sub(lambda m: repr(m.group(0))[1:-1], printable(text))
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -17,6 +17,7 @@ import yaml
 
 from hosted.errors import ProfileError
 from hosted.profile.variables import Substituter
+from hosted.redact import one_line
 
 PathItem = str | int
 KeyPath = tuple[PathItem, ...]
@@ -42,7 +43,7 @@ class Document:
         """A ProfileError located at ``path`` (its key if ``at_key``, else its value)."""
         pos = self.position(path, at_key=at_key)
         return ProfileError(
-            message, hint, file=self.file, line=pos.line if pos else None,
+            one_line(message), hint, file=self.file, line=pos.line if pos else None,
             column=pos.column if pos else None, key=format_path(path),
         )
 
@@ -67,7 +68,7 @@ def format_path(path: KeyPath) -> str:
         if isinstance(item, int):
             out += f"[{item}]"
         else:
-            out += f".{item}" if out else str(item)
+            out += f".{one_line(item)}" if out else one_line(item)
     return out
 
 
@@ -102,9 +103,22 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` with the profile's nesting limit (for YAML inside a value, such as
+    ``#cloud-config`` text): a yaml.YAMLError past ``MAX_DEPTH``, not minutes of recursion."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
     """Parse ``text`` (the contents of ``file``) into a Document."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # its reader refuses characters YAML does not allow (a NUL...)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -149,6 +163,19 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ProfileError:
         "Check indentation and quoting around this line; values containing ': ' or "
         "starting with '{', '[', '*', '&' or '!' need quotes.",
         file=file, line=pos.line, column=pos.column,
+    )
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ProfileError:
+    """A character YAML does not allow (a NUL, most control characters), at its line and column."""
+    before = text[:exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character if isinstance(exc.character, int) else 0
+    return ProfileError(
+        f"not valid YAML: the character U+{char:04X} is not allowed in a YAML file",
+        "Remove it; write control characters in double-quoted strings as escapes such as \\t.",
+        file=file, line=line, column=column,
     )
 
 
@@ -226,6 +253,9 @@ class _Builder:
         except yaml.constructor.ConstructorError as exc:
             raise self.doc.error(path, f"cannot read this value: {exc.problem}",
                                  "Remove the YAML tag ('!...') or quote the value.") from None
+        except (ValueError, OverflowError) as exc:  # a date such as 2024-13-45, `!!int abc`
+            raise self.doc.error(path, f"cannot read this value: {exc}",
+                                 "Quote the value to give it as text, or correct it.") from None
         if isinstance(value, str) and "$" in value:
             try:
                 return self.subst.substitute(value, lambda msg, hint: self.doc.error(path, msg, hint))

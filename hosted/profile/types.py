@@ -17,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from hosted.profile.source import safe_load
 from hosted.profile.variables import Substituted
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # for the JSON Schema; matched with fullmatch below
@@ -199,13 +200,14 @@ def _cloud_config(value: Any) -> Any:
     first = value.lstrip().split("\n", 1)[0].strip()
     if first.startswith("#cloud-config"):
         try:
-            data = yaml.safe_load(value)
+            data = safe_load(value)
         except yaml.YAMLError as exc:
+            problem = str(exc).strip().splitlines() or ["syntax error"]
             raise PydanticCustomError("cloud_config_yaml", "the #cloud-config text is not valid YAML: "
-                                      "{problem}", {"problem": str(exc).splitlines()[0]}) from None
-        except RecursionError:
+                                      "{problem}", {"problem": problem[0]}) from None
+        except (ValueError, OverflowError) as exc:  # a date such as 2024-13-45
             raise PydanticCustomError("cloud_config_yaml", "the #cloud-config text is not valid YAML: "
-                                      "{problem}", {"problem": "nested too deeply"}) from None
+                                      "{problem}", {"problem": str(exc)}) from None
         if data is not None and not isinstance(data, dict):
             raise PydanticCustomError("cloud_config_yaml", "the #cloud-config text is not a mapping", {})
         return value

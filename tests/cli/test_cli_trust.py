@@ -33,6 +33,23 @@ def test_escape_sequences_in_a_profile_are_shown_escaped(tmp_path: Path) -> None
     assert "\\x1b]0;pwned\\x07\\x1b[2J" in proc.stderr and f"{bad}:2:" in proc.stderr
 
 
+def test_escape_sequences_reaching_the_console_from_elsewhere_are_escaped(tmp_path: Path) -> None:
+    # A message the profile loader cannot escape itself: the path it was given.
+    bad = tmp_path / "x\x1b]0;pwned\x07\x1b[2J\u202e.yaml"
+    proc = run("validate", "-f", str(bad))
+    assert proc.returncode == 2
+    assert not any(c in proc.stderr for c in "\x1b\x07\u202e"), repr(proc.stderr)
+    assert "x\\x1b]0;pwned\\x07\\x1b[2J\\u202e.yaml" in proc.stderr
+
+
+def test_a_newline_in_a_key_cannot_print_a_line_of_its_own(tmp_path: Path) -> None:
+    bad = tmp_path / "hosted.yaml"
+    bad.write_text('version: 1\nname: t\nmachines:\n  web:\n    "x\\nhint: all is well": 1\n')
+    proc = run("validate", "-f", str(bad))
+    assert proc.returncode == 2
+    assert "\nhint: all is well" not in proc.stderr and "machines.web.x\\nhint: all is well" in proc.stderr
+
+
 def test_text_is_not_turned_into_emoji(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "hosted.yaml"
     bad.write_text("version: 1\nname: t\nmachines:\n  web:\n    vm_name: 'a:b: :smile: :thumbs_up:'\n")

@@ -89,7 +89,34 @@ def test_a_deeply_nested_profile_is_a_profile_error(reject: Reject) -> None:
 def test_deep_cloud_config_text_is_a_profile_error(reject: Reject) -> None:
     deep = "[" * 5000 + "]" * 5000
     err = reject(web(f'cloud_init: "#cloud-config\\na: {deep}"'))
-    assert err.key.startswith("machines.web.cloud_init") and "nested too deeply" in err.reason
+    assert err.key.startswith("machines.web.cloud_init") and f"nested more than {MAX_DEPTH}" in err.reason
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("2024-13-45", "month must be in 1..12"),
+    ("2024-02-30", "day is out of range"),
+    ("2001-12-14t21:59:43.10-99:99", "offset"),
+    ("!!int abc", "cannot read this value"),
+    ("!!float x", "cannot read this value"),
+])
+def test_scalars_yaml_cannot_construct_are_profile_errors(reject: Reject, value: str, words: str) -> None:
+    # Defect 9: PyYAML raises ValueError (not a YAMLError) for these; it was an internal error.
+    err = reject(web(f"memory: {value}"))
+    assert (err.line, err.key) == (5, "machines.web.memory") and words in err.reason
+
+
+def test_a_character_yaml_does_not_allow_is_located(write: Write) -> None:
+    path = write("version: 1\nname: t\x00x\nmachines:\n  web: {}\n")
+    with pytest.raises(ProfileError) as info:
+        load_profile(path, {})
+    assert (info.value.line, info.value.column) == (2, 8) and "U+0000" in info.value.reason
+
+
+def test_control_characters_in_keys_and_values_are_escaped_in_messages(reject: Reject) -> None:
+    err = reject(web('"a\\nb\\e[2J": 1'))
+    assert err.key == "machines.web.a\\nb\\x1b[2J" and "\n" not in str(err) and "\x1b" not in str(err)
+    err = reject(web('nics: [{nat: {forwards: [{guest: 22, host_ip: "127.0.0.1\\n"}]}}]'))
+    assert "'127.0.0.1\\n' is not an IP address" in err.reason
 
 
 def test_a_profile_larger_than_the_limit_is_refused(write: Write) -> None:
