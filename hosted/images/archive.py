@@ -31,6 +31,10 @@ class UnsafeArchive(ImageError):
     exit_code = EXIT_INVALID
 
 
+class UnreadableArchive(ImageError):
+    """A file that is not a readable archive: truncated or damaged (a download is fetched again)."""
+
+
 def extract_tar(archive: Path, into: Path, *, refuse_unsafe: bool,
                 allowed: Callable[[tarfile.TarInfo], str | None] | None = None,
                 skip: frozenset[str] = frozenset()) -> None:
@@ -46,8 +50,8 @@ def extract_tar(archive: Path, into: Path, *, refuse_unsafe: bool,
             check_size(archive, into, members)
             tar.extractall(into, members=members, **_FILTER)
     except (tarfile.TarError, EOFError) as exc:
-        raise ImageError(f"{archive} is not a readable archive ({exc})",
-                         "The file may be truncated or corrupt: fetch or copy it again.") from None
+        raise UnreadableArchive(f"{archive} is not a readable archive ({_first_line(exc)})",
+                                "The file may be truncated or corrupt: fetch or copy it again.") from None
     except OSError as exc:
         name = Path(exc.filename) if exc.filename else into
         where = name.relative_to(into) if name.is_relative_to(into) else name
@@ -110,6 +114,11 @@ def check_size(archive: Path, into: Path, members: list[tarfile.TarInfo]) -> Non
     if total > free:
         raise ImageError(f"{archive} unpacks to {_size(total)}, but {where} has only {_size(free)} free",
                          f"Free space in {where} (`hosted images prune` removes unused images).")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].rstrip(":") if lines else type(exc).__name__
 
 
 def _size(n: int) -> str:

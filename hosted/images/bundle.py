@@ -35,7 +35,7 @@ from hosted import paths
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, store
-from hosted.images.archive import UnsafeArchive, extract_tar
+from hosted.images.archive import UnreadableArchive, UnsafeArchive, extract_tar
 from hosted.images.cache import fetch
 from hosted.images.manifest import ALTERED, FORMAT, MANIFEST, SIGNATURE, BundleError, Manifest, parse
 from hosted.images.pack import profile_files
@@ -212,7 +212,9 @@ def _head(path: Path) -> tuple[bytes, bytes | None]:
             signature = _read(tar, second) if second is not None and second.name == SIGNATURE \
                 and second.isfile() and second.size <= 64 * 1024 else None
     except (OSError, tarfile.TarError, EOFError) as exc:
-        raise BundleError(f"{path} is not a hosted bundle ({exc})",
+        why = "not a tar archive" if isinstance(exc, tarfile.ReadError) and "opened" in str(exc) \
+            else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BundleError(f"{path} is not a hosted bundle ({why})",
                           "Make bundles with `hosted bundle -f PROFILE -o FILE.bundle`.") from None
     return raw, signature
 
@@ -235,6 +237,9 @@ def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit,
                             skip=frozenset((MANIFEST, SIGNATURE)))
             except UnsafeArchive as exc:
                 raise BundleError(exc.message, exc.hint) from None
+            except UnreadableArchive as exc:  # truncated or damaged: invalid input, not a failed run
+                raise BundleError(exc.message, "The bundle is truncated or damaged: copy it again, or "
+                                  "ask for it again.") from None
             verify(work, manifest, remember=False)
             if check is not None:
                 check(work / manifest.profile.path)

@@ -150,6 +150,24 @@ def test_a_manifest_that_is_not_json_is_a_bundle_error(tmp_path: Path) -> None:
     assert "not JSON" in refused(bundle).message
 
 
+def test_a_truncated_bundle_is_invalid_input_and_leaves_no_trace(tmp_path: Path, own_cache: Path) -> None:
+    pad = b"x" * 5000
+    whole = tar_of(tmp_path / "whole.bundle", manifest(files=[{"path": "profile/pad", "sha256": sha(pad)}]),
+                   {"profile/hosted.yaml": PROFILE, "profile/pad": pad})
+    cut = tmp_path / "cut.bundle"
+    cut.write_bytes(whole.read_bytes()[:4000])  # the manifest is whole, the padding file is not
+    err = refused(cut)
+    assert "not a readable archive" in err.message and "truncated" in err.hint
+    assert not own_cache.exists(), list(own_cache.rglob("*"))
+
+
+def test_a_file_that_is_not_a_tar_is_named_so_in_one_line(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bundle"
+    junk.write_bytes(b"not a tar at all")
+    err = refused(junk)
+    assert err.message == f"{junk} is not a hosted bundle (not a tar archive)"
+
+
 # Defect 4 and 8: what `hosted bundle` packs.
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
