@@ -3,6 +3,8 @@
 * ``redact(text, secrets)``: every secret value replaced by ``***``.  A
   profile's secrets are ``Environment.secrets``: the values of the ``${VAR}``
   variables it declares secret (see docs/profile.md, "Secrets").
+* ``redact_data(data, secrets)``: the same through every string (and key) of
+  JSON-shaped data, for ``--json`` output such as a plan or a status.
 * ``redact_url(url)``: a URL without its user name, password, query values and
   fragment, which is where download tokens live.
 * ``printable(text)``: control and escape characters (and Unicode bidi
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
@@ -31,6 +34,25 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+def redact_data(data: Any, secrets: Iterable[str]) -> Any:
+    """A copy of ``data`` (dicts, lists, tuples, strings, numbers) with ``redact`` applied to
+    every string in it, keys included; other values are returned as they are."""
+    found = tuple(secrets)
+    if not any(found):
+        return data
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, found)
+        if isinstance(value, dict):
+            return {walk(k): walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(data)
 
 
 def redact_url(url: str) -> str:

@@ -14,19 +14,22 @@ from hosted.events import Emit, Event
 from hosted.model import ProvisionStep
 from hosted.provision.record import already_done, mark_done, step_fingerprint
 from hosted.provision.steps import run_step
+from hosted.redact import redact
 from hosted.ssh import SshSession
 from hosted.ssh.commands import OutputCallback
 
 
 def provision(session: SshSession, backend: Backend, uuid: str, machine_label: str,
               steps: Sequence[ProvisionStep], emit: Emit, log_path: Path,
-              force: bool = False) -> list[str]:
+              force: bool = False, secrets: Sequence[str] = ()) -> list[str]:
     """Run ``steps`` on the machine; returns the names of the steps that ran.
 
     ``run: once`` steps whose recorded fingerprint matches are skipped unless
     ``force``.  Output lines go to ``emit`` as ``output`` events and are
-    appended to ``log_path``.  The first failing step raises ProvisionError;
-    the steps after it do not run.
+    appended to ``log_path``, with every value of ``secrets`` (the profile's,
+    ``Environment.secrets``) masked: a script that echoes a token does not
+    put it in the log, on the terminal or in the error.  The first failing
+    step raises ProvisionError; the steps after it do not run.
     """
     ran: list[str] = []
     try:
@@ -39,14 +42,14 @@ def provision(session: SshSession, backend: Backend, uuid: str, machine_label: s
             emit(Event("info", f"provision {step.name}: skipped (ran before, unchanged)",
                        machine=machine_label))
             continue
-        _run_logged(session, step, fingerprint, machine_label, emit, log_path)
+        _run_logged(session, step, fingerprint, machine_label, emit, log_path, tuple(secrets))
         mark_done(backend, uuid, step, fingerprint)
         ran.append(step.name)
     return ran
 
 
 def _run_logged(session: SshSession, step: ProvisionStep, fingerprint: str, label: str,
-                emit: Emit, log_path: Path) -> None:
+                emit: Emit, log_path: Path, secrets: tuple[str, ...]) -> None:
     emit(Event("info", f"provision {step.name}: running ({step.kind})", machine=label))
     began = time.monotonic()
     with _open_log(label, log_path) as log:
@@ -54,11 +57,13 @@ def _run_logged(session: SshSession, step: ProvisionStep, fingerprint: str, labe
                   f"({step.kind}, run {step.run}) ===\n")
 
         def on_output(line: str) -> None:
+            line = redact(line, secrets)
             log.write(line + "\n")
             log.flush()
             emit(Event("output", line, machine=label))
 
         status, tail = _attempt(session, step, fingerprint, label, on_output, log)
+        tail = redact(tail, secrets)
         seconds = time.monotonic() - began
         log.write(f"=== exit status {status} after {seconds:.1f} s ===\n")
     if status != 0:
