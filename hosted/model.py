@@ -96,7 +96,7 @@ class SharedFolder:
     name: str  # VirtualBox share name
     host: str  # absolute host path
     guest: str  # mount point in the guest ("" = none declared)
-    readonly: bool = False
+    readonly: bool = True  # the guest may write only where the profile says `readonly: false`
     automount: bool = True
 
 
@@ -216,6 +216,12 @@ class Environment:
     path: str  # the profile file (absolute)
     machines: tuple[MachineSpec, ...]
     images: tuple[ImageSpec, ...] = ()
+    # Risky but allowed settings, each "file:line: key: what and why" (forwards on every
+    # address or a privileged port, shares the profile explicitly allows): shown before a plan.
+    warnings: tuple[str, ...] = ()
+    # Values of the ${VAR}s the profile declares secret: hosted.redact.redact(text, env.secrets)
+    # keeps them out of logs, bundles and JSON.  Never shown (repr=False).
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def machine(self, name: str) -> MachineSpec | None:
         return next((m for m in self.machines if m.name == name), None)

@@ -1,41 +1,77 @@
-"""Where hosted keeps its own files: per-user data (keys, host-key pins, logs)
-and cache (images).
+"""Where hosted keeps its own files: per-user data (keys, host-key pins, logs),
+cache (images) and state (port reservations, the debug log).
 
-Linux and other Unix: the XDG base directories (``$XDG_DATA_HOME/hosted``,
-default ``~/.local/share/hosted``; ``$XDG_CACHE_HOME/hosted``, default
-``~/.cache/hosted``).  macOS: ``~/Library/Application Support/hosted`` and
-``~/Library/Caches/hosted``.  Windows: ``%LOCALAPPDATA%\\hosted`` (data) and
-``%LOCALAPPDATA%\\hosted\\Cache``.  Functions only compute paths; callers
-create the directories they write to.
+The directories are platformdirs' (Linux and other Unix: the XDG base
+directories, ``~/.local/share/hosted``, ``~/.cache/hosted`` and
+``~/.local/state/hosted``; macOS: ``~/Library/Application Support/hosted`` and
+``~/Library/Caches/hosted``; Windows: ``%LOCALAPPDATA%\\hosted`` and
+``%LOCALAPPDATA%\\hosted\\Cache``).  The data, cache and state functions only
+compute paths; ``state_dir`` and ``private_dir`` also create the directory and
+refuse one that another user could have planted (owned by someone else, a
+symlink, or writable by others), and ``open_private`` opens a file no one else
+can read, never through a symlink.  Nothing lives at a predictable name in a
+shared directory such as /tmp.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
+from typing import Any, TextIO
 
-from hosted.errors import UsageError
+from hosted.errors import HostedError, UsageError
 
 APP = "hosted"
+DEBUG_LOG = "debug.log"
+
+
+class UnsafePath(HostedError):
+    """A directory or file hosted writes private data to could be read or replaced by another user."""
+
+
+def _dirs() -> Any:
+    # Chosen here (not by platformdirs at import) so the platform can be switched in tests.
+    if sys.platform == "win32":
+        from platformdirs.windows import Windows
+
+        return Windows(APP, appauthor=False)
+    if sys.platform == "darwin":
+        from platformdirs.macos import MacOS
+
+        return MacOS(APP)
+    from platformdirs.unix import Unix
+
+    return Unix(APP)
 
 
 def data_dir() -> Path:
     """The per-user data directory (keys, pins, provisioning logs)."""
-    if sys.platform == "win32":
-        return _local_appdata() / APP
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP
-    return _xdg("XDG_DATA_HOME", Path.home() / ".local" / "share") / APP
+    return Path(_dirs().user_data_dir)
 
 
 def cache_dir() -> Path:
     """The per-user cache directory (downloaded images); safe to delete."""
-    if sys.platform == "win32":
-        return _local_appdata() / APP / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / APP
-    return _xdg("XDG_CACHE_HOME", Path.home() / ".cache") / APP
+    return Path(_dirs().user_cache_dir)
+
+
+def state_dir() -> Path:
+    """The per-user state directory (port reservations, locks, the debug log), created 0700.
+
+    ``$XDG_RUNTIME_DIR/hosted`` when that variable names a directory of this
+    user's that only they can enter (as the XDG spec requires), else
+    platformdirs' user state directory.  Never a name under /tmp.
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isabs(runtime) and _private_dir(Path(runtime)) is None:
+        return private_dir(Path(runtime) / APP)
+    return private_dir(Path(_dirs().user_state_dir))
+
+
+def debug_log_path() -> Path:
+    """Where the CLI writes tracebacks of bugs: in the state directory, opened with ``open_private``."""
+    return state_dir() / DEBUG_LOG
 
 
 def environment_dir(env_name: str) -> Path:
@@ -48,20 +84,68 @@ def machine_dir(env_name: str, machine: str) -> Path:
     return environment_dir(env_name) / "machines" / _component(machine, "machine")
 
 
-def _xdg(variable: str, default: Path) -> Path:
-    # The XDG spec says relative values are invalid and must be ignored.
-    value = os.environ.get(variable, "")
-    return Path(value) if value and os.path.isabs(value) else default
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory only this user can use: created 0700 when missing, else checked."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UnsafePath(f"cannot create the directory {path}: {exc.strerror or exc}",
+                         f"Check the permissions of {path.parent}.") from None
+    problem = _private_dir(path)
+    if problem is not None:
+        raise UnsafePath(f"refusing to use {path}: {problem}",
+                         "Another user may have created it to read or replace hosted's files: remove it "
+                         "(or fix its owner and mode to your own, 0700) and run the command again.")
+    return path
 
 
-def _local_appdata() -> Path:
-    value = os.environ.get("LOCALAPPDATA", "")
-    return Path(value) if value else Path.home() / "AppData" / "Local"
+def _private_dir(path: Path) -> str | None:
+    """Why ``path`` is not a directory of this user's that others cannot write to (None: it is)."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if stat.S_ISLNK(st.st_mode):
+        return "it is a symbolic link"
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a directory"
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return f"it belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return f"others can write to it (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def open_private(path: Path, mode: str = "a") -> TextIO:
+    """Open ``path`` for appending ("a") or writing ("w") as a 0600 text file of this user's.
+
+    Never follows a symlink at ``path``; an existing file of another user's is
+    refused, and one of this user's that others could read is made 0600.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= os.O_APPEND if mode == "a" else os.O_TRUNC
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise UnsafePath(f"cannot open {path}: {exc.strerror or exc}",
+                         f"Check that {path} is a file of yours, not a symbolic link, in a directory you "
+                         "can write to.") from None
+    try:
+        st = os.fstat(fd)
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            raise UnsafePath(f"refusing to write to {path}: it belongs to another user",
+                             "Remove it, or give hosted another directory.")
+        if stat.S_IMODE(st.st_mode) & 0o077 and hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        return open(fd, "a" if mode == "a" else "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _component(name: str, what: str) -> str:
     """A name used as one path component: never empty, never a path of its own."""
-    if not name or name in (".", "..") or any(c in name for c in "/\\\0:"):
+    if not name or name in (".", "..") or any(c in name for c in "/\\\0:") or not name.isprintable():
         raise UsageError(f"{what} name {name!r} cannot be used as a directory name",
                          hint="use letters, digits, '-', '_' and '.'")
     return name

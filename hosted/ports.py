@@ -6,6 +6,11 @@ those, powered-off machines included), nobody listens on it, and no other run
 reserved it in the last few minutes.  The lock is held from choosing the port
 until it is written to the reservations file; the reservation covers the short
 time until VirtualBox has saved the forward.
+
+The reservations live in the user's own state directory (``paths.state_dir``:
+created 0700, refused when another user owns it); the lock is ``filelock``'s,
+and the reservations file is replaced through a temporary file of a random
+name, so a symlink planted in the directory is never followed.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
+from hosted import paths
 from hosted.errors import OperationFailed
 
 DEFAULT_RANGE = (2200, 2999)
@@ -28,25 +34,27 @@ _thread_lock = threading.Lock()
 
 
 def default_state_dir() -> Path:
-    """Host-wide (not per-user-home) so that every run of this user shares it."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(base) / f"hosted-{uid}"
+    """The user's own state directory (never a shared /tmp name): every run of this user shares it."""
+    return paths.state_dir()
 
 
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _thread_lock, open(path, "a+") as fh:
+    """This process's threads queue on a thread lock; processes on ``filelock``'s lock of ``path``."""
+    from filelock import FileLock
+
+    paths.private_dir(path.parent)
+    with _thread_lock:
+        lock = FileLock(path, mode=0o600)
         try:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # Windows
-            import msvcrt
-
-            msvcrt.locking(fh.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
-        yield
+            lock.acquire()
+        except OSError as exc:  # a symlink or a directory in the way: filelock never follows one
+            raise paths.UnsafePath(f"cannot lock {path}: {exc.strerror or exc}",
+                                   f"Remove {path}; hosted creates it again.") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 def port_is_listening(host_ip: str, port: int, protocol: str = "tcp") -> bool:
@@ -88,8 +96,22 @@ class PortAllocator:
             data = json.loads(self._reservations.read_text())
         except (OSError, ValueError):
             return {}
+        if not isinstance(data, dict):
+            return {}
         now = self._now()
         return {k: v for k, v in data.items() if isinstance(v, int | float) and now - v < RESERVATION_SECONDS}
+
+    def _save(self, reserved: dict[str, float]) -> None:
+        # A temporary file of a random name (O_EXCL): a planted `ports.tmp` symlink is never followed.
+        fd, tmp = tempfile.mkstemp(prefix=".ports.", suffix=".tmp", dir=self.state_dir)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps(reserved))
+            os.replace(tmp, self._reservations)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def allocate(self, host_ip: str, taken: Collection[int]) -> int:
         """Pick a free port for ``host_ip`` that is not in ``taken`` and reserve it."""
@@ -100,9 +122,7 @@ class PortAllocator:
                 if port in taken or str(port) in reserved or port_is_listening(host_ip, port):
                     continue
                 reserved[str(port)] = self._now()
-                tmp = self._reservations.with_suffix(".tmp")
-                tmp.write_text(json.dumps(reserved))
-                os.replace(tmp, self._reservations)
+                self._save(reserved)
                 return port
         raise OperationFailed(
             f"no free host port in {lo}-{hi} for an automatic forward",

@@ -24,6 +24,7 @@ os.environ["VBOX_IPC_SOCKETID"] = f"hosted-test-{os.getpid()}"
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="hosted-test-data-")
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="hosted-test-cache-")
 os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="hosted-test-run-")
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="hosted-test-state-")
 
 
 def pytest_unconfigure(config: object) -> None:

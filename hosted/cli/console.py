@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,19 +16,29 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
-from hosted import __version__
+from hosted import __version__, paths
 from hosted.errors import EXIT_FAILED, HostedError, ProfileError
 from hosted.events import Event
+from hosted.redact import printable
 
 JSON_FORMAT_VERSION = 1
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Console(Console):
+    """Text from profiles and bundles is shown as text: control characters escaped, no emoji codes."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(printable(text), **kwargs)
+
+
+console = _Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def debug_log_path() -> Path:
-    return Path(tempfile.gettempdir()) / f"hosted-debug-{os.getuid() if hasattr(os, 'getuid') else 0}.log"
+    return paths.debug_log_path()
 
 
 def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -43,9 +52,12 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
         err_console.print("interrupted")
         return 130
     except Exception as exc:  # a bug: short on screen, full in the debug log
-        path = debug_log_path()
-        with open(path, "a") as fh:
-            fh.write(f"hosted {__version__} {sys.argv!r}\n{traceback.format_exc()}\n")
+        try:
+            path = debug_log_path()
+            with paths.open_private(path) as fh:
+                fh.write(f"hosted {__version__} {sys.argv!r}\n{traceback.format_exc()}\n")
+        except HostedError as log_error:
+            path = Path(f"nowhere ({log_error.message})")
         err_console.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")
         err_console.print(f"This is a bug in hosted. The full traceback is in {path}")
         return EXIT_FAILED

@@ -137,12 +137,19 @@ def _prune_templates(keep: set[str]) -> tuple[list[str], str]:
 
 def cmd_bundle(args: argparse.Namespace) -> int:
     if not args.output:
-        raise UsageError("no output file", "Give one: hosted bundle -f PROFILE -o FILE.bundle")
+        raise UsageError("no output file", "Give one: hosted bundle -f PROFILE -o FILE.bundle [--sign KEY]")
+    # `--sign KEY` (an OpenSSH private key): the parser in main.py declares it.
+    sign = getattr(args, "sign", None)
+    key = Path(sign).expanduser() if sign else None
+    if key is not None and not key.is_file():
+        raise UsageError(f"no signing key at {key}", "Give an OpenSSH private key: --sign ~/.ssh/id_ed25519")
     with _printer() as emit:
-        summary = write_bundle(load_profile(find_profile(args.file)), Path(args.output), emit)
+        summary = write_bundle(load_profile(find_profile(args.file)), Path(args.output), emit, sign_key=key)
     names = ", ".join(name for name, _ in summary.images) or "no images"
+    signed = f", signed with {escape(str(key))}" if summary.signed else ", not signed"
     console.print(f"[green]wrote[/] {escape(str(summary.path))} ({_size(summary.bytes)}): environment "
-                  f"{escape(summary.environment)!r}, {escape(names)}, {len(summary.files)} other file(s)")
+                  f"{escape(summary.environment)!r}, {escape(names)}, {len(summary.files)} other file(s)"
+                  f"{signed}")
     console.print(f"Use it offline with: hosted up -f {escape(str(summary.path))}")
     return 0
 

@@ -6,7 +6,9 @@ For the VirtualBox side (templates, clones), the entry points are::
     inspect(local: LocalImage) -> ImageInfo            # hosted.images.sources: OVF, disks, arch
     needs_seed(env, machine) / write_seed(env, machine) -> Path   # hosted.images.seed
     prune_cache(keep: set[str]) -> list[Removed]       # hosted.images.inventory
-    open_bundle(path) -> Path                          # hosted.images.bundle
+    open_bundle(path, allowed_signers=None) -> Path    # hosted.images.bundle
+    sign_bundle(path, key) / verify_bundle(path, allowed_signers) -> signer   # hosted.images.signing
+    summarize(env) -> list[str]                        # hosted.images.trust: what it shares, copies, runs
 
 Only the standard library is used for HTTP; ``pycdlib`` (pure Python) writes seeds.
 The names below are imported on first use: ``hosted.apply`` needs templates and
@@ -19,24 +21,31 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hosted.images.bundle import BundleSummary, is_bundle, open_bundle, write_bundle
+    from hosted.images.bundle import BundleError, BundleSummary, is_bundle, open_bundle, write_bundle
     from hosted.images.cache import LocalImage, fetch
     from hosted.images.inventory import Removed, digests_in_use, list_cache, prune_cache
+    from hosted.images.signing import BadSignature, UnsignedBundle, sign_bundle, verify_bundle
     from hosted.images.sources import ImageInfo, inspect
+    from hosted.images.trust import summarize
     from hosted.model import is_url
 
 _WHERE = {
-    **dict.fromkeys(("BundleSummary", "is_bundle", "open_bundle", "write_bundle"), "bundle"),
+    **dict.fromkeys(("BundleError", "BundleSummary", "is_bundle", "open_bundle", "write_bundle"), "bundle"),
+    **dict.fromkeys(("BadSignature", "UnsignedBundle", "sign_bundle", "verify_bundle"), "signing"),
+    "summarize": "trust",
     **dict.fromkeys(("LocalImage", "fetch"), "cache"),
     **dict.fromkeys(("Removed", "digests_in_use", "list_cache", "prune_cache"), "inventory"),
     **dict.fromkeys(("ImageInfo", "inspect"), "sources"),
 }
 
 __all__ = [
+    "BadSignature",
+    "BundleError",
     "BundleSummary",
     "ImageInfo",
     "LocalImage",
     "Removed",
+    "UnsignedBundle",
     "digests_in_use",
     "fetch",
     "inspect",
@@ -45,6 +54,9 @@ __all__ = [
     "list_cache",
     "open_bundle",
     "prune_cache",
+    "sign_bundle",
+    "summarize",
+    "verify_bundle",
     "write_bundle",
 ]
 

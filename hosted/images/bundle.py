@@ -3,25 +3,31 @@
 Layout of the tar (uncompressed: images are compressed already)::
 
     hosted-bundle.json            manifest: environment, profile, images and files with sha256
+    hosted-bundle.sig             (signed bundles) OpenSSH signature of the manifest, see ``signing``
     profile/<profile>.yaml        the profile, its image sources pointing into images/
     profile/<relative path>       files the profile refers to (scripts, ISOs...) under its directory
     images/<sha256>/<file>        each image (a file, or a directory such as a box store entry)
 
-``open_bundle`` extracts a bundle once under the cache directory, verifies
-every checksum before anything is used (a mismatch is refused and nothing is
-kept), and returns the extracted profile: loading it fetches nothing.
+``open_bundle`` reads the manifest as untrusted input (``manifest.parse``),
+refuses any entry the manifest does not list before extracting anything,
+extracts once under the cache directory, verifies every checksum before
+anything is used (a mismatch is refused and nothing is kept), and returns the
+extracted profile: loading it fetches nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +35,17 @@ from hosted import paths
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, store
-from hosted.images.archive import extract_tar
+from hosted.images.archive import UnreadableArchive, UnsafeArchive, extract_tar
 from hosted.images.cache import fetch
+from hosted.images.manifest import ALTERED, FORMAT, MANIFEST, SIGNATURE, BundleError, Manifest, parse
+from hosted.images.pack import profile_files
 from hosted.images.rewrite import referenced_paths, rewrite_sources
 from hosted.model import Environment
+from hosted.redact import redact, redact_url
 
-MANIFEST = "hosted-bundle.json"
-FORMAT = 1
 SUFFIX = ".bundle"
+__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "BundleError", "BundleSummary", "is_bundle", "open_bundle",
+           "write_bundle"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class BundleSummary:
     files: tuple[str, ...]  # other files, relative to the profile
     skipped: tuple[str, ...]  # referenced paths outside the profile's directory (not bundled)
     bytes: int
+    signed: bool = False
 
 
 def is_bundle(path: Path) -> bool:
@@ -56,47 +66,68 @@ def is_bundle(path: Path) -> bool:
     return path.is_file() and path.suffix not in (".yaml", ".yml") and tarfile.is_tarfile(path)
 
 
-def write_bundle(env: Environment, output: Path, emit: Emit = discard) -> BundleSummary:
-    """Fetch the profile's images (from the cache when there) and write the bundle to ``output``.
+def write_bundle(env: Environment, output: Path, emit: Emit = discard, *,
+                 sign_key: Path | None = None) -> BundleSummary:
+    """Fetch the profile's images (from the cache when there) and write the bundle to ``output``;
+    with ``sign_key``, signed with that OpenSSH key (see ``hosted.images.signing``).
 
     Takes the loaded profile (the profile package opens bundles, so it is the
     one that imports this module, not the other way round)."""
     locals_ = [fetch(image, emit) for image in env.images]
     base = Path(env.path).parent
     sources = {li.name: f"../images/{li.sha256}/{li.path.name}" for li in locals_}
-    files, skipped = referenced_paths(env)
+    inside, skipped = referenced_paths(env)
     for outside in skipped:
         emit(Event("warning", f"{outside} is outside the profile's directory: not in the bundle "
                               "(it must exist where the bundle is used)"))
+    files = profile_files(base, inside, emit)
     profile_bytes = rewrite_sources(Path(env.path).read_text(encoding="utf-8"), env.path, sources).encode()
-    members = [(f, f"profile/{f.relative_to(base).as_posix()}") for f in files]
+    members = [(f.source, f"profile/{f.name}") for f in files]
     manifest: dict[str, Any] = {
         "hosted_bundle": FORMAT, "environment": env.name, "profile": f"profile/{Path(env.path).name}",
         "profile_sha256": hashlib.sha256(profile_bytes).hexdigest(),
-        "images": [{"name": li.name, "sha256": li.sha256, "kind": li.kind, "source": li.source,
+        "images": [{"name": li.name, "sha256": li.sha256, "kind": li.kind, "source": _shown(li.source),
                     "path": sources[li.name].removeprefix("../")} for li in locals_],
-        "files": [{"path": name, "sha256": digest.sha256_of(f)} for f, name in members],
+        "files": [{"path": name, "sha256": digest.sha256_file(path)} for path, name in members],
     }
     members += [(li.path, sources[li.name].removeprefix("../")) for li in locals_]
-    _write_tar(output, manifest, profile_bytes, members, emit)
+    raw = redact(json.dumps(manifest, indent=1), env.secrets).encode()
+    signature = None
+    if sign_key is not None:
+        from hosted.images.signing import sign_data
+
+        signature = sign_data(raw, sign_key)
+    _write_tar(output, raw, signature, manifest["profile"], profile_bytes, members, emit)
     return BundleSummary(output, env.name, tuple((li.name, li.sha256) for li in locals_),
-                         tuple(str(f.relative_to(base)) for f in files), tuple(map(str, skipped)),
-                         output.stat().st_size)
+                         tuple(f.name for f in files), tuple(map(str, skipped)),
+                         output.stat().st_size, signature is not None)
 
 
-def _write_tar(output: Path, manifest: dict[str, Any], profile_bytes: bytes,
-               members: list[tuple[Path, str]], emit: Emit) -> None:
-    """The manifest first (read without scanning the whole tar), then the profile, files and images."""
+def _shown(source: str) -> str:
+    """An image's source as the manifest records it: a URL without its tokens, a path's file name."""
+    return redact_url(source) if "://" in source else Path(source).name
+
+
+def _write_tar(output: Path, manifest: bytes, signature: bytes | None, profile_name: str,
+               profile_bytes: bytes, members: list[tuple[Path, str]], emit: Emit) -> None:
+    """The manifest first (read without scanning the whole tar), its signature, then the rest."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    tmp = Path(name)
     try:
-        with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT, dereference=True) as tar:
-            _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
-            _add_bytes(tar, manifest["profile"], profile_bytes)
-            for path, name in members:
-                if name.startswith("images/"):
-                    emit(Event("info", f"adding {name}"))
-                tar.add(path, name)
+        with os.fdopen(fd, "wb") as out, \
+                tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            add_bytes(tar, MANIFEST, manifest)
+            if signature is not None:
+                add_bytes(tar, SIGNATURE, signature)
+            add_bytes(tar, profile_name, profile_bytes)
+            for path, arcname in members:
+                if arcname.startswith("images/"):
+                    emit(Event("info", f"adding {arcname}"))
+                _add_path(tar, path, arcname)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o644 & ~umask)  # a bundle is made to be handed out
         os.replace(tmp, output)
     except OSError as exc:
         raise ImageError(f"cannot write the bundle {output}: {exc.strerror or exc} ({exc.filename or tmp})",
@@ -106,75 +137,148 @@ def _write_tar(output: Path, manifest: dict[str, Any], profile_bytes: bytes,
         tmp.unlink(missing_ok=True)
 
 
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mode = 0o644
     tar.addfile(info, fileobj=io.BytesIO(data))
 
 
-def open_bundle(path: Path, emit: Emit = discard) -> Path:
-    """Extract ``path`` (once), verify every checksum, and return the extracted profile's path."""
-    manifest, raw = _read_manifest(path)
-    key = hashlib.sha256(raw).hexdigest()[:32]
+def _add_path(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
+    """A regular file, or a directory's regular files (an image directory): never a link or device."""
+    if not path.is_dir():
+        with open(path, "rb") as fh:
+            tar.addfile(tar.gettarinfo(arcname=arcname, fileobj=fh), fh)
+        return
+    for directory, dirs, files in os.walk(path, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            full = Path(directory, name)
+            if not stat.S_ISREG(os.lstat(full).st_mode):
+                raise ImageError(f"{full} is not a regular file: a bundle holds plain files only",
+                                 f"Remove it from {path}, or copy the image without links.")
+            _add_path(tar, full, f"{arcname}/{full.relative_to(path).as_posix()}")
+
+
+def open_bundle(path: Path, emit: Emit = discard, *, allowed_signers: Path | None = None,
+                check: Callable[[Path], object] | None = None) -> Path:
+    """Extract ``path`` (once), verify every checksum, and return the extracted profile's path.
+
+    With ``allowed_signers``, the manifest's OpenSSH signature must verify
+    first (``hosted.images.signing``): the very manifest that is then checked
+    against the contents.  ``check`` (the profile loader) is called with the
+    extracted profile before the extraction is kept: a bundle whose profile is
+    refused leaves nothing behind."""
+    manifest = read_manifest(path, allowed_signers)
+    key = hashlib.sha256(manifest.raw).hexdigest()[:32]
     target = paths.cache_dir() / "bundles" / key
     try:
         if not target.is_dir():
-            _extract_once(path, manifest, target, emit)
+            _extract_once(path, manifest, target, emit, check)
         else:
-            verify(target, manifest)  # cheap: digests are remembered by path, size and mtime
+            verify(target, manifest, remember=True)  # cheap: digests remembered by path and stat stamp
     except OSError as exc:
         raise store.os_error(exc, f"extract the bundle {path}") from None
-    return target / str(manifest["profile"])
+    return target / manifest.profile.path
 
 
-def _extract_once(path: Path, manifest: dict[str, Any], target: Path, emit: Emit) -> None:
-    """Into a temporary directory renamed to ``target``: a half extraction never looks complete."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
+def read_manifest(path: Path, allowed_signers: Path | None = None) -> Manifest:
+    """The bundle's manifest, checked field by field (and its signature, with ``allowed_signers``)."""
+    raw, signature = _head(path)
+    manifest = parse(raw, str(path))
+    if allowed_signers is not None:
+        from hosted.images.signing import verify_signature
+
+        manifest = replace(manifest, signer=verify_signature(path, raw, signature, allowed_signers))
+    return manifest
+
+
+def _head(path: Path) -> tuple[bytes, bytes | None]:
+    """The manifest's bytes and the signature's (None: unsigned), from the first two entries."""
     try:
-        emit(Event("info", f"extracting bundle {path.name}"))
-        extract_tar(path, work, refuse_unsafe=True)
-        verify(work, manifest)
-        try:
-            os.rename(work, target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
-    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise BundleError(f"{path} is not a regular file", "Give the path of the bundle file itself.")
         with tarfile.open(path, "r:*") as tar:
             first = tar.next()  # the manifest comes first: no scan through the images
-            if first is None or first.name != MANIFEST:
-                raise KeyError(f"no {MANIFEST} at its start")
-            member = tar.extractfile(first)
-            raw = member.read() if member is not None else b""
-        manifest = json.loads(raw)
-    except (OSError, tarfile.TarError, KeyError, ValueError) as exc:
-        raise ImageError(f"{path} is not a hosted bundle ({exc})",
-                         "Make bundles with `hosted bundle -f PROFILE -o FILE.bundle`.") from None
-    if not isinstance(manifest, dict) or manifest.get("hosted_bundle") != FORMAT:
-        raise ImageError(f"{path}: unsupported bundle format {manifest.get('hosted_bundle')!r}",
-                         "Make the bundle again with this version of hosted.")
-    return manifest, raw
+            if first is None or first.name != MANIFEST or not first.isfile():
+                raise BundleError(f"{path} is not a hosted bundle (no {MANIFEST} at its start)",
+                                  "Make bundles with `hosted bundle -f PROFILE -o FILE.bundle`.")
+            from hosted.images.manifest import MAX_MANIFEST_BYTES
+
+            if first.size > MAX_MANIFEST_BYTES:
+                raise BundleError(f"{path}: its manifest is larger than {MAX_MANIFEST_BYTES} bytes", ALTERED)
+            raw = _read(tar, first)
+            second = tar.next()
+            signature = _read(tar, second) if second is not None and second.name == SIGNATURE \
+                and second.isfile() and second.size <= 64 * 1024 else None
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        why = "not a tar archive" if isinstance(exc, tarfile.ReadError) and "opened" in str(exc) \
+            else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BundleError(f"{path} is not a hosted bundle ({why})",
+                          "Make bundles with `hosted bundle -f PROFILE -o FILE.bundle`.") from None
+    return raw, signature
 
 
-def verify(root: Path, manifest: dict[str, Any]) -> None:
-    """Every image, file and the profile match the manifest; ImageError with both digests if not."""
-    checks = [(f"image {i['name']!r}", i["path"], i["sha256"]) for i in manifest.get("images", [])]
-    checks += [(f"file {f['path']}", f["path"], f["sha256"]) for f in manifest.get("files", [])]
-    checks.append(("the profile", manifest["profile"], manifest.get("profile_sha256", "")))
-    for what, relative, expected in checks:
-        item = root / relative
-        if not item.exists():
-            raise ImageError(f"the bundle lacks {what} ({relative})",
-                             "The bundle is incomplete: copy it again or make it again.")
-        got = digest.sha256_of(item)
-        if got != expected:
-            raise ImageError(
-                f"the bundle's {what} is corrupt: sha256 expected {expected}, got {got} (nothing was used)",
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    handle = tar.extractfile(member)
+    return handle.read() if handle is not None else b""
+
+
+def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit,
+                  check: Callable[[Path], object] | None) -> None:
+    """Into a temporary directory renamed to ``target``: a half extraction never looks complete,
+    and a refused bundle leaves nothing behind (not even the directories made for it)."""
+    with _made_dirs(target.parent):
+        work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
+        try:
+            emit(Event("info", f"extracting bundle {path.name}"))
+            try:
+                extract_tar(path, work, refuse_unsafe=True, allowed=manifest.member_problem,
+                            skip=frozenset((MANIFEST, SIGNATURE)))
+            except UnsafeArchive as exc:
+                raise BundleError(exc.message, exc.hint) from None
+            except UnreadableArchive as exc:  # truncated or damaged: invalid input, not a failed run
+                raise BundleError(exc.message, "The bundle is truncated or damaged: copy it again, or "
+                                  "ask for it again.") from None
+            verify(work, manifest, remember=False)
+            if check is not None:
+                check(work / manifest.profile.path)
+            try:
+                os.rename(work, target)
+            except OSError:
+                if not target.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _made_dirs(directory: Path) -> Iterator[None]:
+    """Create ``directory`` (and its missing parents); remove those again, if empty, on failure."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+
+
+def verify(root: Path, manifest: Manifest, *, remember: bool) -> None:
+    """Every image, file and the profile match the manifest; BundleError with both digests if not.
+
+    Only paths inside ``root`` are read (``manifest.parse`` confined them).
+    ``remember`` uses (and fills) the cache of digests by path and stat stamp."""
+    for item in manifest.items:
+        target = root / item.path
+        if not target.exists() or target.is_symlink():
+            raise BundleError(f"the bundle lacks {item.what} ({item.path})",
+                              "The bundle is incomplete: copy it again or make it again.")
+        got = digest.sha256_of(target) if remember else digest.sha256_uncached(target)
+        if got != item.sha256:
+            raise BundleError(
+                f"the bundle's {item.what} is corrupt: sha256 expected {item.sha256}, got {got} "
+                "(nothing was used)",
                 "Copy the bundle again (the copy may be damaged), or make it again with `hosted bundle`.")

@@ -2,9 +2,13 @@
 
 A URL is downloaded (resuming an earlier interrupted try) into the
 content-addressed cache and verified before it is kept; a URL whose sha256 is
-already cached never touches the network.  A local path is used where it is,
-hashed (once per path, size and mtime) and checked against ``sha256`` when the
-profile gives one.
+already cached never touches the network.  A cached file is used as long as
+its stat stamp (size, mtime, inode, ctime) is the one recorded when it was
+verified; any other stamp has it hashed again, and a file that no longer
+matches its digest is deleted and downloaded again.  A local path is used
+where it is, hashed (once per path and stamp) and checked against ``sha256``
+when the profile gives one.  The cache records a URL without its query and
+user info, where download tokens live.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from hosted.events import Emit, Event, discard
 from hosted.images import checksums, digest, download, store
 from hosted.images.detect import Kind, detect
 from hosted.model import ImageSpec, is_url
+from hosted.redact import redact_url
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,9 @@ def _download(image: ImageSpec, expected: str, emit: Emit, attempts: int) -> sto
     directory.mkdir(parents=True, exist_ok=True)
     os.replace(partial, directory / name)
     now = time.time()
-    return store.record(expected, source=image.source, name=image.name, file=name,
-                        size=(directory / name).stat().st_size, added=now)
+    return store.record(expected, source=redact_url(image.source), name=image.name, file=name,
+                        size=(directory / name).stat().st_size, added=now,
+                        stamp=tuple(digest.stamp(directory / name)))
 
 
 def _hash_path(image: ImageSpec, emit: Emit) -> store.Entry:
@@ -129,10 +135,20 @@ def mismatch(image: ImageSpec, expected: str, got: str, what: str) -> ImageError
 
 
 def _intact(entry: store.Entry) -> bool:
+    """The cached file is the one verified: same stamp, or hashed again and matching (else deleted)."""
     try:
-        return entry.path.stat().st_size == entry.size
+        now = tuple(digest.stamp(entry.path))
+        if now[0] != entry.size:
+            return False
+        if now == entry.stamp:
+            return True
+        if digest.sha256_file(entry.path) != entry.sha256:
+            entry.path.unlink(missing_ok=True)  # altered or damaged: downloaded again
+            return False
     except OSError:
         return False
+    store.record(entry.sha256, stamp=tuple(digest.stamp(entry.path)))
+    return True
 
 
 def _file_name(image: ImageSpec) -> str:

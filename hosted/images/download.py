@@ -5,6 +5,12 @@ the next run) asks for the rest with ``Range: bytes=N-``; a server that ignores
 the range answers 200 and the file starts over.  The digest is computed while
 writing (after re-reading what an earlier attempt left), so a finished download
 is verified without reading it again.
+
+Redirects are followed to http(s) URLs only (never ftp: or file:).  A
+download is refused when the server announces more than the free space, and
+one without Content-Length stops at ``MAX_UNKNOWN_LENGTH``.  Messages show
+URLs without their user info and query (``redact_url``): that is where
+download tokens live.
 """
 
 from __future__ import annotations
@@ -12,19 +18,43 @@ from __future__ import annotations
 import hashlib
 import http.client
 import re
+import shutil
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from hosted.errors import ImageError
+from hosted.errors import EXIT_INVALID, ImageError
 from hosted.events import Emit, Event
+from hosted.redact import redact_url
 
 CHUNK = 256 * 1024
 TIMEOUT = 30.0  # seconds without a byte before an attempt fails
 REPORT_EVERY = 0.25  # seconds between progress events
+MAX_UNKNOWN_LENGTH = 64 * 1024**3  # a download whose size the server does not say stops here
+
+
+class RefusedDownload(ImageError):
+    """The server asked for something hosted does not do (a redirect to ftp:, an endless body)."""
+
+    exit_code = EXIT_INVALID
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib follows redirects to ftp: too; an image is fetched over http(s) only."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        if not newurl.lower().startswith(("http://", "https://")) and "://" in newurl:
+            raise RefusedDownload(f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}: only "
+                                  "http and https are followed", "Give the image's final http(s) URL.")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _open(request: urllib.request.Request, timeout: float) -> Any:
+    return urllib.request.build_opener(_HttpOnlyRedirects).open(request, timeout=timeout)
 
 
 class _Interrupted(Exception):
@@ -72,6 +102,9 @@ def download(url: str, partial: Path, label: str, emit: Emit, *, attempts: int =
     for attempt in range(1, attempts + 1):
         try:
             return _attempt(url, partial, label, emit, timeout)
+        except RefusedDownload:
+            partial.unlink(missing_ok=True)
+            raise
         except (_Interrupted, OSError, http.client.HTTPException) as exc:
             if isinstance(exc, urllib.error.HTTPError):
                 raise _http_error(url, exc) from None
@@ -92,7 +125,7 @@ def _attempt(url: str, partial: Path, label: str, emit: Emit, timeout: float) ->
         headers["Range"] = f"bytes={have}-"
     request = urllib.request.Request(url, headers=headers)
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = _open(request, timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # nothing after `have`: the file is complete
             return _hash_file(partial)
@@ -101,6 +134,7 @@ def _attempt(url: str, partial: Path, label: str, emit: Emit, timeout: float) ->
         have = _resume_point(response, have)
         length = response.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else None
+        _check_room(url, partial, total, have)
         if have:
             emit(Event("info", f"resuming the download of {label} at {_mb(have)}"))
         digest = hashlib.sha256()
@@ -122,12 +156,25 @@ def _resume_point(response: http.client.HTTPResponse, have: int) -> int:
     return 0
 
 
+def _check_room(url: str, partial: Path, total: int | None, have: int) -> None:
+    if total is None:
+        return
+    free = shutil.disk_usage(partial.parent).free
+    if total - have > free:
+        raise ImageError(f"{redact_url(url)} is {_mb(total)}, but {partial.parent} has only {_mb(free)} free",
+                         "Free space there (`hosted images prune` removes unused images).")
+
+
 def _copy(response: IO[bytes], out: IO[bytes], digest: hashlib._Hash, meter: _Meter, done: int) -> int:
     meter.update(done)
     while True:
         chunk = response.read(CHUNK)
         if not chunk:
             break
+        if meter.total is None and done + len(chunk) > MAX_UNKNOWN_LENGTH:
+            raise RefusedDownload(f"the download of {meter.label} sends more than {_mb(MAX_UNKNOWN_LENGTH)} "
+                                  "without saying its size: stopped",
+                                  "Check the image's `source:` URL; the server may be broken or hostile.")
         out.write(chunk)
         digest.update(chunk)
         done += len(chunk)
@@ -152,7 +199,7 @@ def _hash_file(path: Path) -> str:
 
 def _gave_up(url: str, label: str, partial: Path, reason: str, have: int, unreachable: bool) -> ImageError:
     if unreachable:
-        err = ImageError(f"cannot download {label} from {url}: {reason}",
+        err = ImageError(f"cannot download {label} from {redact_url(url)}: {reason}",
                          "Check the network connection and the image's `source:` URL; offline, "
                          "use a bundle made with `hosted bundle` where there is a network.")
     else:
@@ -163,7 +210,7 @@ def _gave_up(url: str, label: str, partial: Path, reason: str, have: int, unreac
 
 
 def _http_error(url: str, exc: urllib.error.HTTPError) -> ImageError:
-    err = ImageError(f"downloading {url} failed: HTTP {exc.code} {exc.reason}",
+    err = ImageError(f"downloading {redact_url(url)} failed: HTTP {exc.code} {exc.reason}",
                      "Check the image's `source:` URL; open it in a browser to see what the server says.")
     err.retryable = exc.code >= 500 or exc.code == 429
     return err

@@ -3,7 +3,8 @@
 Threads of one ``hosted up`` (one per machine) and two runs at once use the same
 cache.  A thread lock comes first, so that threads queue in the process and do
 not depend on how the platform's file lock treats two descriptors of one
-process; the file lock then orders processes.  Lock files are kept (under
+process; the file lock (``filelock``: flock on Unix, LockFileEx on Windows)
+then orders processes.  Lock files are kept (under
 ``images/locks``): deleting one while a process holds it would let the next
 process lock a new file of the same name.
 """
@@ -11,7 +12,6 @@ process lock a new file of the same name.
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,8 +41,10 @@ def acquired(lock: threading.Lock, waiting: Callable[[], None] | None = None) ->
 
 @contextlib.contextmanager
 def held(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold the thread lock named after ``path`` and an exclusive lock on that file;
+    """Hold the thread lock named after ``path`` and ``filelock``'s exclusive lock on that file;
     ``waiting`` is called (once) when another thread or process holds it."""
+    from filelock import FileLock, Timeout
+
     told = False
 
     def tell() -> None:
@@ -53,30 +55,13 @@ def held(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None
 
     with acquired(thread_lock(str(path)), tell):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+b") as fh:  # closing it releases the file lock
-            if not _lock_file(fh.fileno(), block=False):
-                tell()
-                _lock_file(fh.fileno(), block=True)
-            yield
-
-
-def _lock_file(fd: int, *, block: bool) -> bool:
-    """Lock ``fd`` exclusively; without ``block``, False when another process holds it."""
-    if sys.platform == "win32":
-        import msvcrt
-
-        while True:  # LK_LOCK gives up after about 10 seconds; a download takes longer
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK if block else msvcrt.LK_NBLCK, 1)
-                return True
-            except OSError:
-                if not block:
-                    return False
-    else:
-        import fcntl
-
+        lock = FileLock(path, mode=0o600)  # never through a symlink; the file is kept on release
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
+            lock.acquire(timeout=0)
+        except Timeout:
+            tell()
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()

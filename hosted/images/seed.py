@@ -8,9 +8,11 @@ becomes a second part of a MIME multi-part document, as cloud-init reads it).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +136,23 @@ def write_seed(env: Environment, machine: MachineSpec, destination: Path | None 
              "user-data": user_data(machine, key).encode()}
     target = destination or paths.machine_dir(env.name, machine.name) / SEED_NAME
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(build_iso(files))
-        os.replace(tmp, target)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write_private(target, build_iso(files))
     except OSError as exc:
         raise ImageError(f"cannot write the cloud-init seed for {machine.name}: {exc}",
                          f"Check that {target.parent} is writable.") from None
     return target
+
+
+def _write_private(target: Path, data: bytes) -> None:
+    """``data`` into ``target``, readable by this user only (the user-data may hold secrets),
+    through a temporary file of a random name: never through a planted symlink."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise

@@ -18,7 +18,7 @@ from typing import Any
 from hosted.errors import ImageError
 from hosted.images import ovf, store
 from hosted.images.arch import normalize_arch
-from hosted.images.archive import extract_tar
+from hosted.images.archive import UnsafeArchive, extract_tar
 from hosted.images.cache import LocalImage
 from hosted.images.detect import Kind
 
@@ -98,7 +98,7 @@ def _from_ovf(kind: Kind, digest: str, descriptor: Path, metadata: dict[str, Any
     read = ovf.read(descriptor)
     disks = []
     for href in read.files:
-        disk = descriptor.parent / href
+        disk = _beside(descriptor, href)
         if not disk.is_file():
             raise ImageError(f"{descriptor.name} refers to {href}, which is not beside it",
                              f"Put the OVF's disk files next to it in {descriptor.parent}.")
@@ -106,3 +106,16 @@ def _from_ovf(kind: Kind, digest: str, descriptor: Path, metadata: dict[str, Any
     arch = normalize_arch(str(metadata.get("architecture") or "")) or read.arch
     return ImageInfo(kind, digest, ovf=descriptor, disks=tuple(disks), arch=arch, os_type=read.os_type,
                      box=metadata)
+
+
+def _beside(descriptor: Path, href: str) -> Path:
+    """The file an OVF ``href`` names, which must lie in the descriptor's directory (VirtualBox would
+    import any path, /etc/shadow or another user's disk included)."""
+    directory = Path(os.path.realpath(descriptor.parent))
+    disk = Path(os.path.realpath(descriptor.parent / href))
+    if "://" in href or href.startswith(("/", "\\")) or ".." in href.replace("\\", "/").split("/") \
+            or not href.isprintable() or not disk.is_relative_to(directory):
+        raise UnsafeArchive(f"{descriptor.name} refers to {href[:200]!r}, outside its directory: refused",
+                            "An OVF's disks lie beside it; this image was not made by an image tool, "
+                            "or was altered: do not use it.")
+    return disk

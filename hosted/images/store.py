@@ -2,7 +2,7 @@
 
 Layout under ``paths.cache_dir()/images``::
 
-    sha256/<digest>/meta.json     source, name, kind, size, added, last used
+    sha256/<digest>/meta.json     source (a URL without its tokens), name, kind, size, stamp, added, last used
     sha256/<digest>/<file>        a downloaded image (absent for a local path source)
     sha256/<digest>/unpacked/     a box or OVA unpacked once (see ``sources``)
     downloads/<digest>.partial    an interrupted download, resumed by the next fetch
@@ -59,6 +59,9 @@ class Entry:
     size: int = 0  # bytes of the image file
     added: float = 0.0
     last_used: float = 0.0
+    # The file's stat stamp (size, mtime, inode, ctime) when its sha256 was last verified:
+    # another stamp means the file may have changed, so it is hashed again before use.
+    stamp: tuple[int, ...] = ()
 
     @property
     def directory(self) -> Path:
@@ -77,8 +80,9 @@ class Entry:
 def read(digest: str) -> Entry | None:
     try:
         data: dict[str, Any] = json.loads((entry_dir(digest) / META).read_text(encoding="utf-8"))
-        return Entry(**{k: v for k, v in data.items() if k in Entry.__dataclass_fields__})
-    except (OSError, ValueError, TypeError):
+        entry = Entry(**{k: v for k, v in data.items() if k in Entry.__dataclass_fields__})
+        return replace(entry, stamp=tuple(entry.stamp))
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
 
 

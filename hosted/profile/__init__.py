@@ -25,11 +25,15 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
     return load(path, environ)
 
 
-def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
-    """``path`` if given (a file, a directory with hosted.yaml, or a bundle), else ./hosted.yaml."""
+def find_profile(path: str | os.PathLike[str] | None = None,
+                 environ: Mapping[str, str] | None = None) -> Path:
+    """``path`` if given (a file, a directory with hosted.yaml, or a bundle), else ./hosted.yaml.
+
+    A bundle's profile is validated (``${VAR}`` from ``environ``, default os.environ) before the
+    extracted bundle is kept."""
     from hosted.profile.loader import find_profile as find
 
-    return find(path)
+    return find(path, environ)
 
 
 def profile_json_schema() -> dict[str, Any]:

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import stat
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from hosted import model
 from hosted.errors import ProfileError
-from hosted.profile import build, checks
+from hosted.profile import build, checks, exposure
 from hosted.profile.source import parse
 from hosted.profile.validate import validate
 
 DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")
+MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a page of YAML; this is generous
 
 
-def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
+def find_profile(path: str | os.PathLike[str] | None = None,
+                 environ: Mapping[str, str] | None = None) -> Path:
     """The profile to use: ``path`` (a file, or a directory holding hosted.yaml), else ./hosted.yaml.
 
-    A bundle made by ``hosted bundle`` is extracted once (every checksum verified)
-    and its profile returned.
+    A bundle made by ``hosted bundle`` is extracted once (every checksum verified,
+    its profile validated with ``environ`` before the extraction is kept) and its
+    profile returned.
     """
     if path is not None:
         candidate = Path(path).expanduser()
@@ -31,9 +35,29 @@ def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
         from hosted.images.bundle import is_bundle, open_bundle
 
         if is_bundle(candidate):  # an offline bundle: its profile, extracted and verified
-            return open_bundle(candidate.absolute())
+            return open_bundle(candidate.absolute(), check=_bundled_check(candidate.absolute(), environ))
         return candidate.absolute()
     return _in_directory(Path.cwd())
+
+
+def _bundled_check(bundle: Path, environ: Mapping[str, str] | None) -> Callable[[Path], object]:
+    """Validate a bundle's extracted profile; its problems name it as ``BUNDLE/profile/NAME``."""
+
+    def check(profile: Path) -> object:
+        try:
+            return load_profile(profile, environ)
+        except ProfileError as exc:
+            shown = f"{bundle}/profile/{profile.name}"
+            work = str(profile.parent.parent)  # the extraction, removed again: name the bundle
+
+            def named(text: str) -> str:
+                return text.replace(work, str(bundle))
+
+            raise ProfileError.of_all(
+                ProfileError(named(p.reason), named(p.hint), file=shown, line=p.line, column=p.column,
+                             key=p.key) for p in exc.problems) from None
+
+    return check
 
 
 def _in_directory(directory: Path) -> Path:
@@ -63,20 +87,34 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
     machines = [build.Merged(name, own, profile.defaults) for name, own in profile.machines.items()]
     images = profile.images or {}
     problems = checks.check(doc, profile.name, machines, images)
+    problems += exposure.sensitive_paths(doc, machines)
     if problems:
         raise ProfileError.of_all(problems)
+    specs = tuple(build.machine_spec(profile.name, m, images) for m in machines)
+    passwords = [m.install.password for m in specs if m.install is not None and m.install.password]
     return model.Environment(
         name=profile.name,
         path=file,
-        machines=tuple(build.machine_spec(profile.name, m, images) for m in machines),
+        machines=specs,
         images=tuple(build.image_spec(name, image) for name, image in images.items()),
+        warnings=tuple(exposure.warnings(doc, machines)),
+        secrets=exposure.secrets(profile.secrets, doc.variables, passwords),
     )
 
 
 def _read(file: str) -> str:
     try:
-        with open(file, encoding="utf-8") as handle:
-            return handle.read()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        with open(os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ProfileError(f"{file} is not a regular file",
+                                   "Give the path of the profile file itself.", file=file)
+            raw = handle.read(MAX_PROFILE_BYTES + 1)
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise ProfileError(f"the profile is larger than {MAX_PROFILE_BYTES // 1024} KiB",
+                               "A profile describes machines; put large scripts and data in files it "
+                               "refers to.", file=file)
+        return raw.decode("utf-8")
     except FileNotFoundError:
         raise ProfileError(f"no profile at {file}", "Check the path given for the profile.",
                            file=file) from None

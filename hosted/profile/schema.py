@@ -22,15 +22,18 @@ from hosted.profile.types import (
     ExistingPath,
     Flag,
     GuestIp,
+    GuestPath,
     HostIp,
     HostPort,
     ImageSource,
+    Line,
     MemoryMB,
     Name,
     Port,
     Seconds,
     Sha256,
     Text,
+    UserName,
 )
 
 Adapter = Literal["Am79C970A", "Am79C973", "82540EM", "82543GC", "82545EM", "virtio", "Am79C960"]
@@ -83,6 +86,25 @@ ADAPTER = "emulated NIC type (not declared: VirtualBox's, e.g. 82540EM); the gue
 NOT_DECLARED = "not declared: VirtualBox's setting stays"
 
 
+def _fullmatch(pattern: str, value: str, what: str) -> str:
+    if not re.fullmatch(pattern, value):
+        raise PydanticCustomError("pattern", "'{value}' is not {what}", {"value": value[:60], "what": what})
+    return value
+
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    return AfterValidator(lambda value: _fullmatch(pattern, value, what))
+
+
+def _pattern(pattern: str) -> Any:
+    return Field(json_schema_extra={"pattern": f"^{pattern}$"})  # for editors; checked by _matching
+
+
+# pydantic matches `pattern` with Rust's regex, whose `$` is the end of the text only (no
+# trailing newline slips through, unlike Python's `re.match`).
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
 class Forward(Strict):
     name: Name | None = key("rule name, unique within its NIC (default: tcp<guest>, or udp<guest>)")
     guest: Port = key("port in the guest", ...)
@@ -105,12 +127,12 @@ class Internal(Strict):
 
 
 class HostOnly(Strict):
-    interface: Text | None = key(f"host-only interface, e.g. vboxnet0 ({NOT_DECLARED})")
+    interface: Line | None = key(f"host-only interface, e.g. vboxnet0 ({NOT_DECLARED})")
     adapter: Adapter | None = key(ADAPTER)
 
 
 class Bridged(Strict):
-    interface: Text | None = key(f"host interface to bridge, e.g. eth0 ({NOT_DECLARED})")
+    interface: Line | None = key(f"host interface to bridge, e.g. eth0 ({NOT_DECLARED})")
     adapter: Adapter | None = key(ADAPTER)
 
 
@@ -138,14 +160,17 @@ class NicEntry(Strict):
 
 class SharedFolder(Strict):
     host: ExistingDir = key("host directory, relative to the profile file; must exist", ...)
-    guest: str = key("mount point in the guest ('': none)", "", shown="")
+    guest: GuestPath = key("mount point in the guest ('': none)", "", shown="")
     name: Name | None = key("VirtualBox share name, unique per machine (default: from the guest path, "
                             "/srv/src -> srv_src)")
-    readonly: Flag = key("the guest may not write", False, shown=False)
+    readonly: Flag = key("the guest may not write (the default); false makes the share writable", True,
+                         shown=True)
+    allow_sensitive: Flag = key("allow sharing /, your home directory (or a directory holding it) or a "
+                                "credentials directory such as ~/.ssh", False, shown=False)
 
 
 class Ssh(Strict):
-    user: Text | None = key("login user", shown="root")
+    user: UserName | None = key("login user", shown="root")
     port: Port | None = key("SSH port in the guest; the host side is the NAT forward to it", shown=22)
     private_key: ExistingFile | None = key("private key, relative to the profile (default: the "
                                            "environment's own key)")
@@ -180,10 +205,11 @@ class Shell(Strict):
 
 class CopyFile(Strict):
     source: ExistingPath = key("host file or directory, relative to the profile", ...)
-    destination: Text = key("path in the guest", ...)
+    destination: Line = key("path in the guest", ...)
+    allow_sensitive: Flag = key("allow copying from a credentials directory such as ~/.ssh, your home "
+                                "directory or /", False, shown=False)
 
 
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EnvValue = str | int | float
 
 
@@ -204,50 +230,39 @@ class ProvisionEntry(Strict):
         return self
 
 
-def _matching(pattern: str, what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not re.fullmatch(pattern, value):
-            raise PydanticCustomError("pattern", "'{value}' is not {what}", {"value": value, "what": what})
-        return value
-
-    return AfterValidator(check)
-
-
-def _pattern(pattern: str) -> Any:
-    return Field(json_schema_extra={"pattern": f"^{pattern}$"})  # for editors; checked by _matching
-
-
 USER_NAME, LOCALE = r"[a-z_][a-z0-9_-]{0,31}", r"[a-z]{2,3}_[A-Z]{2}"
-HOSTNAME = r"(?=.{2,253}$)[A-Za-z0-9][A-Za-z0-9-]{1,62}(\.[A-Za-z0-9-]{1,63})*"
-UserName = Annotated[str, _pattern(USER_NAME),
-                     _matching(USER_NAME, "a user name (lower case, digits, _ and -)")]
-Hostname = Annotated[str, _pattern(HOSTNAME),
+HOSTNAME = r"(?=.{2,253}\Z)[A-Za-z0-9][A-Za-z0-9-]{1,62}(\.[A-Za-z0-9-]{1,63})*"
+TIME_ZONE = r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*"
+InstallUser = Annotated[str, _pattern(USER_NAME),
+                        _matching(USER_NAME, "a user name (lower case, digits, _ and -)")]
+Hostname = Annotated[str, Field(json_schema_extra={"pattern": "^" + HOSTNAME.replace("\\Z", "$") + "$"}),
                      _matching(HOSTNAME, "a host name (letters, digits and -, dot-separated, at least "
                                          "two characters before the first dot)")]
 Locale = Annotated[str, _pattern(LOCALE), _matching(LOCALE, "a locale such as en_US or de_DE")]
+TimeZone = Annotated[str, _pattern(TIME_ZONE), _matching(TIME_ZONE, "a time zone such as Europe/Berlin")]
 
 
 class Install(Strict):
     """``install:`` of a machine whose image is an installer ISO (VirtualBox's unattended install)."""
 
-    user: UserName | None = key("the user the installer creates; also the machine's default ssh.user",
-                                shown="hosted")
-    password: Text | None = key("the user's password (default: generated once, kept in hosted's data "
-                                "directory; prefer ${VARIABLE} to writing it here)")
-    full_name: Text | None = key("the user's full name (default: the user name)")
+    user: InstallUser | None = key("the user the installer creates; also the machine's default ssh.user",
+                                   shown="hosted")
+    password: Line | None = key("the user's password (default: generated once, kept in hosted's data "
+                                "directory; prefer ${VARIABLE}, listed under `secrets:`, to writing it here)")
+    full_name: Line | None = key("the user's full name (default: the user name)")
     hostname: Hostname | None = key("host name (default: the machine name); without a domain it gets "
                                     ".localdomain")
     guest_additions: Flag | None = key("install the Guest Additions too (needs VirtualBox's Guest "
                                        "Additions ISO)", shown=False)
     locale: Locale | None = key("installer and system locale", shown="en_US")
-    time_zone: Text | None = key("time zone, e.g. Europe/Berlin", shown="Etc/UTC")
+    time_zone: TimeZone | None = key("time zone, e.g. Europe/Berlin", shown="Etc/UTC")
 
 
 class Machine(Strict):
     """One machine; also the shape of ``defaults``."""
 
     vm_name: Name | None = key("VirtualBox machine name (default: ENV-MACHINE)")
-    os_type: Text | None = key(f"VirtualBox guest OS type id, e.g. Debian_64, Ubuntu_64 ({NOT_DECLARED})")
+    os_type: Line | None = key(f"VirtualBox guest OS type id, e.g. Debian_64, Ubuntu_64 ({NOT_DECLARED})")
     cpus: Cpus | None = key(f"virtual CPUs, 1-64 ({NOT_DECLARED})")
     memory: MemoryMB | None = key(f"RAM: megabytes, or a size such as 512M / 2G ({NOT_DECLARED})")
     disk: DiskMB | None = key("size of a new, empty disk hosted creates: megabytes or 10G (default: none)")
@@ -298,6 +313,8 @@ class Profile(Strict):
 
     version: Literal[1] = key("profile format version: 1", ...)
     name: Name = key("environment name; machines are tagged with it and named NAME-MACHINE", ...)
+    secrets: list[EnvName] | None = key("names of the ${VARIABLES} whose values are secret: never written "
+                                        "to logs, bundles or JSON")
     defaults: Machine | None = key("machine keys applied under every machine; a machine's own win")
     images: dict[Name, Image] | None = key("base images by name, for machines' `image:`")
     machines: dict[Name, Machine] = key("the machines by name, in this order", ..., min_length=1)

@@ -17,6 +17,7 @@ import yaml
 
 from hosted.errors import ProfileError
 from hosted.profile.variables import Substituter
+from hosted.redact import one_line
 
 PathItem = str | int
 KeyPath = tuple[PathItem, ...]
@@ -36,12 +37,13 @@ class Document:
     data: Any
     key_marks: dict[KeyPath, Position] = field(default_factory=dict)
     value_marks: dict[KeyPath, Position] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)  # ${NAME} -> what it was replaced by
 
     def error(self, path: KeyPath, message: str, hint: str, *, at_key: bool = False) -> ProfileError:
         """A ProfileError located at ``path`` (its key if ``at_key``, else its value)."""
         pos = self.position(path, at_key=at_key)
         return ProfileError(
-            message, hint, file=self.file, line=pos.line if pos else None,
+            one_line(message), hint, file=self.file, line=pos.line if pos else None,
             column=pos.column if pos else None, key=format_path(path),
         )
 
@@ -66,7 +68,7 @@ def format_path(path: KeyPath) -> str:
         if isinstance(item, int):
             out += f"[{item}]"
         else:
-            out += f".{item}" if out else str(item)
+            out += f".{one_line(item)}" if out else one_line(item)
     return out
 
 
@@ -78,23 +80,53 @@ def _position(mark: yaml.Mark | None) -> Position:
 
 # Aliases are expanded as they are built: nested ones could otherwise blow up ("billion laughs").
 MAX_VALUES = 100_000
+# PyYAML composes recursively: a deeper document would end in a RecursionError.
+MAX_DEPTH = 64
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader used only to compose nodes and construct scalars."""
+    """SafeLoader used only to compose nodes and construct scalars; refuses deep nesting."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"mappings and lists are nested more than {MAX_DEPTH} levels deep", mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` with the profile's nesting limit (for YAML inside a value, such as
+    ``#cloud-config`` text): a yaml.YAMLError past ``MAX_DEPTH``, not minutes of recursion."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
     """Parse ``text`` (the contents of ``file``) into a Document."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # its reader refuses characters YAML does not allow (a NUL...)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, file) from None
     except yaml.YAMLError as exc:
         raise ProfileError(f"not valid YAML: {exc}", "Check the file's syntax.", file=file) from None
+    except RecursionError:  # a backstop: MAX_DEPTH stops nesting first
+        raise ProfileError("not valid YAML: nested too deeply", "Flatten the profile.", file=file) from None
     finally:
         loader.dispose()
     if node is None:
@@ -103,11 +135,13 @@ def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
             "(see docs/profile.md).", file=file, line=1, column=1,
         )
     doc = Document(file=file, data=None)
-    builder = _Builder(doc, loader, Substituter(environ))
+    subst = Substituter(environ)
+    builder = _Builder(doc, loader, subst)
     try:
         doc.data = builder.build(node, ())
     except ProfileError as exc:  # the YAML cannot be read further: stop here
         raise ProfileError.of_all([*builder.problems, exc]) from None
+    doc.variables = subst.used
     if builder.problems:
         raise ProfileError.of_all(builder.problems)
     if not isinstance(doc.data, dict):
@@ -129,6 +163,19 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ProfileError:
         "Check indentation and quoting around this line; values containing ': ' or "
         "starting with '{', '[', '*', '&' or '!' need quotes.",
         file=file, line=pos.line, column=pos.column,
+    )
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ProfileError:
+    """A character YAML does not allow (a NUL, most control characters), at its line and column."""
+    before = text[:exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character if isinstance(exc.character, int) else 0
+    return ProfileError(
+        f"not valid YAML: the character U+{char:04X} is not allowed in a YAML file",
+        "Remove it; write control characters in double-quoted strings as escapes such as \\t.",
+        file=file, line=line, column=column,
     )
 
 
@@ -206,6 +253,9 @@ class _Builder:
         except yaml.constructor.ConstructorError as exc:
             raise self.doc.error(path, f"cannot read this value: {exc.problem}",
                                  "Remove the YAML tag ('!...') or quote the value.") from None
+        except (ValueError, OverflowError) as exc:  # a date such as 2024-13-45, `!!int abc`
+            raise self.doc.error(path, f"cannot read this value: {exc}",
+                                 "Quote the value to give it as text, or correct it.") from None
         if isinstance(value, str) and "$" in value:
             try:
                 return self.subst.substitute(value, lambda msg, hint: self.doc.error(path, msg, hint))

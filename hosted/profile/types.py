@@ -11,15 +11,21 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from hosted.profile.source import safe_load
 from hosted.profile.variables import Substituted
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-_NAME = re.compile(NAME_PATTERN)
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # for the JSON Schema; matched with fullmatch below
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# Control characters (tab and newline included) and the Unicode bidi overrides: never in a
+# one-line value that reaches a file name, an ssh_config, a command line or an answer file.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+USER_PATTERN = r"[A-Za-z_][A-Za-z0-9_.-]{0,31}"
 _SIZE = re.compile(r"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT]?)(?:i?B)?", re.IGNORECASE)
 _UNIT_MB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
 
@@ -41,7 +47,7 @@ def _from_variable(value: Any) -> Any:
 
 
 def _check_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise PydanticCustomError(
             "name", "'{value}' is not a valid name", {"value": value, "pattern": NAME_PATTERN},
         )
@@ -126,30 +132,62 @@ def _existing(kind: str) -> AfterValidator:
 def _existing_path(kind: str, value: str, info: ValidationInfo) -> str:
     if not value:
         raise PydanticCustomError("path_empty", "the path is empty", {})
+    _one_line(value)
     base = (info.context or {}).get("base")
     if base is None:  # validating without a profile file: nothing to resolve against
         return value
     path = Path(base, Path(value).expanduser())
     resolved = os.path.normpath(path.absolute())
+    _one_line(resolved)  # `~` may expand to anything
     if not path.exists():
         raise PydanticCustomError("path_missing", "{path} does not exist", {"path": resolved})
-    if kind == "file" and not path.is_file():
-        raise PydanticCustomError("path_kind", "{path} is not a file", {"path": resolved})
     if kind == "dir" and not path.is_dir():
         raise PydanticCustomError("path_kind", "{path} is not a directory", {"path": resolved})
+    if not path.is_dir() and not path.is_file():  # /dev/zero, a FIFO, a socket: never read
+        raise PydanticCustomError("path_special", "{path} is not a regular file", {"path": resolved})
+    if kind == "file" and not path.is_file():
+        raise PydanticCustomError("path_kind", "{path} is not a file", {"path": resolved})
     return resolved
+
+
+def _one_line(value: str) -> str:
+    """A value without control characters (newline, escape...) or bidi overrides."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise PydanticCustomError("control_character", "the value holds the control character {char}",
+                                  {"char": f"U+{ord(found.group(0)):04X}"})
+    return value
+
+
+def _user_name(value: str) -> str:
+    _one_line(value)
+    if not re.fullmatch(USER_PATTERN, value):
+        raise PydanticCustomError("user_name", "'{value}' is not a user name", {"value": value[:40]})
+    return value
+
+
+def _guest_path(value: str) -> str:
+    """A path in the guest: one line, no NUL; shell quoting does the rest."""
+    return _one_line(value)
 
 
 def _image_source(value: str, info: ValidationInfo) -> str:
     """An http(s) URL as given, or a path (file or directory) relative to the profile."""
     if not value:
         raise PydanticCustomError("path_empty", "the path is empty", {})
-    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", value)
     if scheme is None:
         return _existing_path("any", value, info)
     if scheme.group(1).lower() not in ("http", "https"):
         raise PydanticCustomError("url_scheme", "'{scheme}://' sources are not supported",
                                   {"scheme": scheme.group(1)})
+    _one_line(value)
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise PydanticCustomError("url_host", "the URL names no host it can reach", {})
     return value
 
 
@@ -162,10 +200,14 @@ def _cloud_config(value: Any) -> Any:
     first = value.lstrip().split("\n", 1)[0].strip()
     if first.startswith("#cloud-config"):
         try:
-            data = yaml.safe_load(value)
+            data = safe_load(value)
         except yaml.YAMLError as exc:
+            problem = str(exc).strip().splitlines() or ["syntax error"]
             raise PydanticCustomError("cloud_config_yaml", "the #cloud-config text is not valid YAML: "
-                                      "{problem}", {"problem": str(exc).splitlines()[0]}) from None
+                                      "{problem}", {"problem": problem[0]}) from None
+        except (ValueError, OverflowError) as exc:  # a date such as 2024-13-45
+            raise PydanticCustomError("cloud_config_yaml", "the #cloud-config text is not valid YAML: "
+                                      "{problem}", {"problem": str(exc)}) from None
         if data is not None and not isinstance(data, dict):
             raise PydanticCustomError("cloud_config_yaml", "the #cloud-config text is not a mapping", {})
         return value
@@ -201,7 +243,11 @@ CLOUD_INIT_HEADERS = ("#cloud-config", "#!", "#include", "#cloud-boothook", "#pa
 _Lax = BeforeValidator(_from_variable)
 
 Name = Annotated[str, Field(json_schema_extra={"pattern": NAME_PATTERN}), AfterValidator(_check_name)]
-Text = Annotated[str, Field(min_length=1)]
+Text = Annotated[str, Field(min_length=1)]  # free text (a command): may span lines
+Line = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]  # one line, no control characters
+UserName = Annotated[str, Field(json_schema_extra={"pattern": f"^{USER_PATTERN}$"}),
+                     AfterValidator(_user_name)]
+GuestPath = Annotated[str, AfterValidator(_guest_path)]
 Cpus = Annotated[int, Field(ge=1, le=64), _Lax]
 Port = Annotated[int, Field(ge=1, le=65535), _Lax]
 Seconds = Annotated[float, Field(ge=0, le=7 * 24 * 3600), _Lax]

@@ -208,6 +208,11 @@ _CUSTOM_HINTS = {
               "`file:` and the URL of the publisher's SHA256SUMS.",
     "cloud_config_yaml": "Check the YAML under #cloud-config, or give `cloud_init:` as a mapping.",
     "cloud_config_header": "Start the text with #cloud-config (or #! for a script), or give a mapping.",
+    "control_character": "This value goes into a file name, a command line or a configuration file: write "
+                         "it on one line, without control characters.",
+    "user_name": "Give a user name such as root or debian (letters, digits, '_', '.', '-'; at most 32).",
+    "path_special": "Give a regular file or a directory; devices, FIFOs and sockets are never read.",
+    "url_host": "Give a URL such as https://example.org/debian12.box.",
 }
 
 

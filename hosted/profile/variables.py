@@ -28,6 +28,7 @@ class Substituted(str):
 class Substituter:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
+        self.used: dict[str, str] = {}  # variable name -> the text it was replaced by
 
     def substitute(self, value: str, error: ErrorFactory) -> str:
         """Replace every reference in ``value``; ``error`` builds the ProfileError to raise."""
@@ -58,8 +59,10 @@ class Substituter:
         value = self.environ.get(name)
         # As in the shell, ':-' also replaces a variable that is set but empty.
         if default is not None and not value:
+            self.used[name] = default
             return default
         if value is not None:
+            self.used[name] = value
             return value
         raise error(
             f"environment variable {name} is not set",

@@ -2,17 +2,24 @@
 
 The step's own fingerprint is widened by the content of the files it uses, so
 editing a script or a copied file runs a ``run: once`` step again.  A machine
-rebuilt from scratch has no records and so runs everything again.
+rebuilt from scratch has no records and so runs everything again.  Files are
+hashed in chunks (a multi-gigabyte ``file:`` source costs no memory); anything
+but regular files and directories (a FIFO, /dev/zero, a socket) is refused,
+and links to directories are not followed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from hosted.errors import ProvisionError
 from hosted.model import ProvisionStep
+
+CHUNK = 1024 * 1024
 
 
 def step_fingerprint(step: ProvisionStep) -> str:
@@ -31,10 +38,37 @@ def step_fingerprint(step: ProvisionStep) -> str:
 
 
 def _hash_tree(root: Path, digest: hashlib._Hash) -> None:
-    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-    for path in files:
-        if not path.exists():
-            continue  # reported when the step runs
-        name = path.relative_to(root).as_posix() if root.is_dir() else path.name
-        digest.update(f"\0{name}\0{os.stat(path).st_mode & 0o7777:o}\0".encode())
-        digest.update(path.read_bytes())
+    for path, name in _files(root):
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):  # replaced since it was listed
+                raise _not_regular(path)
+            digest.update(f"\0{name}\0{st.st_mode & 0o7777:o}\0".encode())
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+
+
+def _files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Regular files of ``root`` (a file or a directory), sorted, with the name each is hashed under."""
+    if not root.is_dir():
+        if not root.exists():
+            return  # reported when the step runs
+        if not root.is_file():
+            raise _not_regular(root)
+        yield root, root.name
+        return
+    found: list[tuple[str, Path]] = []
+    for directory, _, names in os.walk(root, followlinks=False):
+        for name in names:
+            path = Path(directory, name)
+            if not path.is_file():  # follows a link to a file, as the copy does
+                if path.is_symlink() and not path.exists():
+                    continue  # a dangling link: the copy skips it too
+                raise _not_regular(path)
+            found.append((path.relative_to(root).as_posix(), path))
+    for name, path in sorted(found, key=lambda item: item[0].split("/")):  # as Path objects sort
+        yield path, name
+
+
+def _not_regular(path: Path) -> OSError:
+    return OSError(0, "not a regular file (a FIFO, device or socket is never read)", str(path))

@@ -6,27 +6,31 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from hosted import paths
 from hosted.errors import ProvisionError, SshError
 from hosted.events import Emit, Event
 from hosted.model import ProvisionStep
 from hosted.provisioning.provisioners import run_step
+from hosted.redact import redact
 from hosted.ssh import SshSession
 from hosted.ssh.commands import OutputCallback
 
 
 def run_logged(session: SshSession, step: ProvisionStep, fingerprint: str, label: str,
-               emit: Emit, log_path: Path) -> None:
+               emit: Emit, log_path: Path, secrets: tuple[str, ...] = ()) -> None:
     """Run one provisioning step, streaming its output as ``output`` events and appending it
-    to ``log_path``; ProvisionError (exit status, output tail) when it fails."""
+    to ``log_path`` (0600), with every value of ``secrets`` (``Environment.secrets``) masked:
+    a script that echoes a token does not put it in the log, on the terminal or in the
+    error.  ProvisionError (exit status, output tail) when it fails."""
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _log_error(label, log_path, exc) from exc
-    _run_logged(session, step, fingerprint, label, emit, log_path)
+    _run_logged(session, step, fingerprint, label, emit, log_path, secrets)
 
 
 def _run_logged(session: SshSession, step: ProvisionStep, fingerprint: str, label: str,
-                emit: Emit, log_path: Path) -> None:
+                emit: Emit, log_path: Path, secrets: tuple[str, ...]) -> None:
     emit(Event("info", f"provision {step.name}: running ({step.kind})", machine=label))
     began = time.monotonic()
     with _open_log(label, log_path) as log:
@@ -34,11 +38,13 @@ def _run_logged(session: SshSession, step: ProvisionStep, fingerprint: str, labe
                   f"({step.kind}, run {step.run}) ===\n")
 
         def on_output(line: str) -> None:
+            line = redact(line, secrets)
             log.write(line + "\n")
             log.flush()
             emit(Event("output", line, machine=label))
 
         status, tail = _attempt(session, step, fingerprint, label, on_output, log)
+        tail = redact(tail, secrets)
         seconds = time.monotonic() - began
         log.write(f"=== exit status {status} after {seconds:.1f} s ===\n")
     if status != 0:
@@ -62,10 +68,12 @@ def _attempt(session: SshSession, step: ProvisionStep, fingerprint: str, label: 
 
 
 def _open_log(label: str, log_path: Path) -> TextIO:
+    """Appended to, 0600 (the output may show secrets), never through a planted symlink."""
     try:
-        return open(log_path, "a", encoding="utf-8")
-    except OSError as exc:
-        raise _log_error(label, log_path, exc) from exc
+        return paths.open_private(log_path)
+    except paths.UnsafePath as exc:
+        raise ProvisionError(f"{label}: cannot write the provisioning log {log_path}: {exc.message}",
+                             exc.hint) from exc
 
 
 def _log_error(label: str, log_path: Path, exc: OSError) -> ProvisionError:

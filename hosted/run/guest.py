@@ -39,7 +39,7 @@ def provision(step: Provision, ctx: StepContext) -> None:
     if ctx.session is None:
         raise SshError(f"{spec.name}: not logged in to provision {step.step!r}", "run `hosted up` again")
     log = paths.machine_dir(ctx.env.name, spec.name) / "provision.log"
-    run_logged(ctx.session, which, fingerprint, spec.name, ctx.emit, log)
+    run_logged(ctx.session, which, fingerprint, spec.name, ctx.emit, log, ctx.env.secrets)
     if which.run == "once":
         ctx.backend.record_provisioned(uuid, which.name, fingerprint)
 

@@ -125,10 +125,13 @@ def test_virtualbox_unavailable_exits_3_with_a_hint(profile: Path, monkeypatch: 
     assert "error: VirtualBox is not installed" in err and "hint: install VirtualBox" in err
 
 
-def test_a_bug_is_short_on_screen_and_logged_in_full(profile: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bug_is_short_on_screen_and_logged_in_full(
+        profile: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
     monkeypatch.setenv("HOSTED_BACKEND", "cli_support:broken")
-    monkeypatch.setenv("TMPDIR", str(profile.parent))
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(profile.parent))
@@ -136,8 +139,13 @@ def test_a_bug_is_short_on_screen_and_logged_in_full(profile: Path, monkeypatch:
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: a bug in a backend" in err
     assert "Traceback" not in err
-    log = next(profile.parent.glob("hosted-debug-*.log")).read_text()
+    # In the user's own state directory, readable by them only; nothing at a /tmp name.
+    path = runtime / "hosted" / "debug.log"
+    assert str(path) in err
+    log = path.read_text()
     assert "Traceback" in log and "a bug in a backend" in log
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert not list(profile.parent.glob("hosted-debug-*.log"))
 
 
 def test_plan_up_status_destroy(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:

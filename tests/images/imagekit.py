@@ -97,6 +97,8 @@ class Server:
     corrupt_resume: set[str] = field(default_factory=set)  # serve the rest of these files flipped
     ignore_range: bool = False
     chunk_delay: float = 0.0  # seconds between 64 KiB chunks
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location of a 302
+    no_length: set[str] = field(default_factory=set)  # served without Content-Length (until closed)
     port: int = 0
 
     def url(self, path: str) -> str:
@@ -114,6 +116,11 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             rng = self.headers.get("Range")
             server.requests.append((self.path, rng))
+            if self.path in server.redirects:
+                self.send_response(302)
+                self.send_header("Location", server.redirects[self.path])
+                self.end_headers()
+                return
             data = server.files.get(self.path)
             if data is None:
                 self.send_error(404, "Not Found")
@@ -125,7 +132,10 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
             self.send_response(206 if start else 200)
             if start:
                 self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            self.send_header("Content-Length", str(len(body)))
+            if self.path in server.no_length:
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             cuts = server.drop_after.get(self.path)
             if cuts:

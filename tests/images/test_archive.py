@@ -41,8 +41,10 @@ def test_an_ova_with_a_link_and_a_path_outside_unpacks_without_them(tmp_path: Pa
 
 
 def test_a_bundle_with_a_link_is_refused(tmp_path: Path) -> None:
-    manifest = json.dumps({"hosted_bundle": 1, "environment": "lab", "profile": "profile/lab.yaml"})
+    manifest = json.dumps({"hosted_bundle": 1, "environment": "lab", "profile": "profile/lab.yaml",
+                           "profile_sha256": "0" * 64})
     bundle = tar_with_odd_entries(write(tmp_path / "odd.bundle", b""), {MANIFEST: manifest.encode()})
     with pytest.raises(ImageError) as err:
         open_bundle(bundle)
-    assert "unsafe entry 'passwd'" in err.value.message and "altered" in err.value.hint
+    assert "refusing the entry 'passwd'" in err.value.message and "altered" in err.value.hint
+    assert err.value.exit_code == 2

@@ -86,7 +86,7 @@ def test_a_bundle_with_a_damaged_image_is_refused(bundle: Path, tmp_path: Path) 
         open_bundle(damaged)
     message = str(info.value)
     assert "image 'net' is corrupt" in message and f"expected {sha(DISK)}, got " in message
-    assert not list((tmp_path / "elsewhere-cache" / "hosted" / "bundles").iterdir()), "nothing kept"
+    assert not (tmp_path / "elsewhere-cache" / "hosted" / "bundles").exists(), "nothing kept"
 
 
 def test_a_bundle_missing_an_image_is_refused(bundle: Path, tmp_path: Path) -> None:

@@ -41,7 +41,9 @@ def test_a_bundle_that_cannot_be_written_is_an_image_error(tmp_path: Path) -> No
 
 
 def test_a_bundle_that_cannot_be_extracted_is_an_image_error(tmp_path: Path) -> None:
-    manifest = json.dumps({"hosted_bundle": 1, "environment": "lab", "profile": "profile/lab.yaml"})
+    files = [{"path": "profile/x", "sha256": "0" * 64}, {"path": "profile/x/y", "sha256": "1" * 64}]
+    manifest = json.dumps({"hosted_bundle": 1, "environment": "lab", "profile": "profile/lab.yaml",
+                           "profile_sha256": "2" * 64, "files": files})
     bundle = tmp_path / "odd.bundle"
     with tarfile.open(bundle, "w") as tar:
         for name, data in ((MANIFEST, manifest.encode()), ("profile/x", b"a file"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hosted.errors import SshError
 from hosted.ssh import SshTarget, connect, openssh_argv, ssh_config_block
 from ssh.sshd import Sshd, client_key_fixture, sshd_fixture  # noqa: F401
 
@@ -30,8 +31,23 @@ def test_config_block(tmp_path: Path) -> None:
     assert block.startswith("Host web\n  HostName 127.0.0.1\n  Port 2222\n  User root\n")
     assert f'  IdentityFile "{tmp_path}/id key"\n' in block
     assert "StrictHostKeyChecking yes" in block and "StrictHostKeyChecking no" not in block
-    with pytest.raises(ValueError):
+    with pytest.raises(SshError):
         ssh_config_block("two words", _target(tmp_path))
+
+
+@pytest.mark.parametrize("field", ["user", "host", "key"])
+def test_values_that_would_inject_ssh_config_are_refused(tmp_path: Path, field: str) -> None:
+    # Defect 2: a user name with a newline became a working ProxyCommand in `hosted ssh-config`.
+    from dataclasses import replace
+
+    target = _target(tmp_path)
+    bad = {"user": replace(target, user="root\nProxyCommand sh -c id"),
+           "host": replace(target, host="127.0.0.1\n  ProxyCommand id"),
+           "key": replace(target, private_key=tmp_path / "k\nProxyCommand id")}[field]
+    with pytest.raises(SshError, match="unsafe"):
+        ssh_config_block("web", bad)
+    with pytest.raises(SshError, match="unsafe"):
+        openssh_argv(bad, [], ssh="ssh")
 
 
 @pytest.mark.sshd
