@@ -62,6 +62,16 @@ def _connected(backend: Backend | None, emit: Emit) -> Iterator[Backend]:
         opened.close()
 
 
+@contextlib.contextmanager
+def _changing(env: Environment, command: str, backend: Backend | None, emit: Emit,
+              wait_lock: bool) -> Iterator[Backend]:
+    """The environment held for ``command`` (one run at a time), and a connection."""
+    from hosted.run.lock import environment_lock
+
+    with environment_lock(env.name, command, emit, wait=wait_lock), _connected(backend, emit) as b:
+        yield b
+
+
 def _options(yes: bool, confirm: Confirm | None, parallel: int) -> RunOptions:
     return RunOptions(yes=yes, confirm=confirm, parallel=parallel)
 
@@ -78,10 +88,10 @@ def plan(env: Environment, machines: Sequence[str] = (), *, wait: bool = True, p
 
 def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, confirm: Confirm | None = None,
        on_event: OnEvent | None = None, parallel: int = 0, wait: bool = True, provision: bool = True,
-       backend: Backend | None = None) -> RunResult:
+       backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Make VirtualBox match the profile: create, configure, start, wait for SSH, provision."""
     emit = on_event or discard
-    with _connected(backend, emit) as b:
+    with _changing(env, "up", backend, emit, wait_lock) as b:
         known = facts_.for_up(env, b, machines, provision=provision and wait)
         the_plan = plans.plan(env, known, only=machines, options=UpOptions(wait=wait, provision=provision))
         return run(the_plan, env, b, emit, _options(yes, confirm, parallel))
@@ -90,10 +100,10 @@ def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, con
 def reload(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
            confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
            wait: bool = True, provision: bool = True, timeout: float = 60.0,
-           backend: Backend | None = None) -> RunResult:
+           backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Shut the machines down, apply what needs them off, and bring them up again."""
     emit = on_event or discard
-    with _connected(backend, emit) as b:
+    with _changing(env, "reload", backend, emit, wait_lock) as b:
         known = facts_.for_up(env, b, machines, provision=provision and wait)
         the_plan = plans.plan_reload(env, known, only=machines, timeout=timeout,
                                      options=UpOptions(wait=wait, provision=provision))
@@ -101,10 +111,10 @@ def reload(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
 
 
 def provision(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
-              parallel: int = 0, backend: Backend | None = None) -> RunResult:
+              parallel: int = 0, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Run every provisioning step again ("once" steps too) on the running machines."""
     emit = on_event or discard
-    with _connected(backend, emit) as b:
+    with _changing(env, "provision", backend, emit, wait_lock) as b:
         known = facts_.for_machines(env, b, snapshots=True, provisioning=True)
         return run(plans.plan_provision(env, known, machines), env, b, emit, _options(False, None, parallel))
 
@@ -116,75 +126,80 @@ def status(env: Environment, machines: Sequence[str] = (), *, backend: Backend |
         return machine_status(env, b.list_machines(), machines)
 
 
-def _power(planner: Callable[[Environment, facts_.Facts], Plan], env: Environment, emit: Emit,
-           backend: Backend | None, options: RunOptions, *, snapshots: bool = False,
-           provisioning: bool = False) -> RunResult:
-    with _connected(backend, emit) as b:
+def _change(env: Environment, command: str, planner: Callable[[facts_.Facts], Plan],
+            on_event: OnEvent | None, backend: Backend | None, *, yes: bool = False,
+            confirm: Confirm | None = None, parallel: int = 0, wait_lock: bool = True,
+            snapshots: bool = False, provisioning: bool = False) -> RunResult:
+    """Hold the environment, read its machines (and snapshots, and what provisioning needs),
+    plan, run."""
+    emit = on_event or discard
+    with _changing(env, command, backend, emit, wait_lock) as b:
         known = facts_.for_machines(env, b, snapshots=snapshots, provisioning=provisioning)
-        return run(planner(env, known), env, b, emit, options)
+        return run(planner(known), env, b, emit, _options(yes, confirm, parallel))
 
 
 def halt(env: Environment, machines: Sequence[str] = (), *, force: bool = False, timeout: float = 60.0,
-         on_event: OnEvent | None = None, parallel: int = 0, backend: Backend | None = None) -> RunResult:
+         on_event: OnEvent | None = None, parallel: int = 0, backend: Backend | None = None,
+         wait_lock: bool = True) -> RunResult:
     """Shut machines down (ACPI, then power off after ``timeout``); ``force``: power off at once."""
-    return _power(lambda e, f: plans.plan_halt(e, f, machines, force=force, timeout=timeout), env,
-                  on_event or discard, backend, _options(False, None, parallel))
+    return _change(env, "halt", lambda f: plans.plan_halt(env, f, machines, force=force, timeout=timeout),
+                   on_event, backend, parallel=parallel, wait_lock=wait_lock)
 
 
 def suspend(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
-            parallel: int = 0, backend: Backend | None = None) -> RunResult:
-    return _power(lambda e, f: plans.plan_suspend(e, f, machines), env, on_event or discard, backend,
-                  _options(False, None, parallel))
+            parallel: int = 0, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
+    return _change(env, "suspend", lambda f: plans.plan_suspend(env, f, machines), on_event, backend,
+                   parallel=parallel, wait_lock=wait_lock)
 
 
 def resume(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
-           parallel: int = 0, backend: Backend | None = None) -> RunResult:
-    return _power(lambda e, f: plans.plan_resume(e, f, machines), env, on_event or discard, backend,
-                  _options(False, None, parallel))
+           parallel: int = 0, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
+    return _change(env, "resume", lambda f: plans.plan_resume(env, f, machines), on_event, backend,
+                   parallel=parallel, wait_lock=wait_lock)
 
 
 def destroy(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
             confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
-            backend: Backend | None = None) -> RunResult:
+            backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Power off and delete the environment's machines (only those hosted made; asked first)."""
-    return _power(lambda e, f: plans.plan_destroy(e, f, machines), env, on_event or discard, backend,
-                  _options(yes, confirm, parallel))
+    return _change(env, "destroy", lambda f: plans.plan_destroy(env, f, machines), on_event, backend,
+                   yes=yes, confirm=confirm, parallel=parallel, wait_lock=wait_lock)
 
 
 def snapshot_save(env: Environment, name: str, machines: Sequence[str] = (), *, force: bool = False,
-                  on_event: OnEvent | None = None, parallel: int = 0,
-                  backend: Backend | None = None) -> RunResult:
+                  on_event: OnEvent | None = None, parallel: int = 0, backend: Backend | None = None,
+                  wait_lock: bool = True) -> RunResult:
     """Take snapshot ``name`` of each machine (live when it runs); ``force`` replaces one of that name."""
-    return _power(lambda e, f: plans.plan_save(e, f, name, machines, force=force), env, on_event or discard,
-                  backend, _options(False, None, parallel), snapshots=True)
+    return _change(env, "snapshot save", lambda f: plans.plan_save(env, f, name, machines, force=force),
+                   on_event, backend, parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
 
 def snapshot_restore(env: Environment, name: str, machines: Sequence[str] = (), *, yes: bool = False,
                      confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
-                     backend: Backend | None = None) -> RunResult:
+                     backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Back to snapshot ``name`` and to its power state (discarding a running state is confirmed)."""
-    return _power(lambda e, f: plans.plan_restore(e, f, name, machines), env, on_event or discard, backend,
-                  _options(yes, confirm, parallel), snapshots=True)
+    return _change(env, "snapshot restore", lambda f: plans.plan_restore(env, f, name, machines), on_event,
+                   backend, yes=yes, confirm=confirm, parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
 
 def snapshot_delete(env: Environment, name: str, machines: Sequence[str] = (), *,
-                    on_event: OnEvent | None = None, parallel: int = 0,
-                    backend: Backend | None = None) -> RunResult:
-    return _power(lambda e, f: plans.plan_delete(e, f, name, machines), env, on_event or discard, backend,
-                  _options(False, None, parallel), snapshots=True)
+                    on_event: OnEvent | None = None, parallel: int = 0, backend: Backend | None = None,
+                    wait_lock: bool = True) -> RunResult:
+    return _change(env, "snapshot delete", lambda f: plans.plan_delete(env, f, name, machines), on_event,
+                   backend, parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
 
 def snapshot_push(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
-                  parallel: int = 0, backend: Backend | None = None) -> RunResult:
-    return _power(lambda e, f: plans.plan_push(e, f, machines), env, on_event or discard, backend,
-                  _options(False, None, parallel), snapshots=True)
+                  parallel: int = 0, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
+    return _change(env, "snapshot push", lambda f: plans.plan_push(env, f, machines), on_event, backend,
+                   parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
 
 def snapshot_pop(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
                  confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
-                 backend: Backend | None = None) -> RunResult:
-    return _power(lambda e, f: plans.plan_pop(e, f, machines), env, on_event or discard, backend,
-                  _options(yes, confirm, parallel), snapshots=True)
+                 backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
+    return _change(env, "snapshot pop", lambda f: plans.plan_pop(env, f, machines), on_event, backend,
+                   yes=yes, confirm=confirm, parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
 
 def snapshot_list(env: Environment, machines: Sequence[str] = (), *,
@@ -198,12 +213,13 @@ def snapshot_list(env: Environment, machines: Sequence[str] = (), *,
 
 def reset(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
           confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
-          wait: bool = True, backend: Backend | None = None) -> RunResult:
+          wait: bool = True, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Back to the 'baseline' snapshot, then to the desired state: ready, and "always" steps run
     (``wait=False``: started, without waiting for SSH or provisioning)."""
     options = UpOptions(wait=wait)
-    return _power(lambda e, f: plans.plan_reset(e, f, machines, options), env, on_event or discard, backend,
-                  _options(yes, confirm, parallel), snapshots=True, provisioning=wait)
+    return _change(env, "reset", lambda f: plans.plan_reset(env, f, machines, options), on_event, backend,
+                   yes=yes, confirm=confirm, parallel=parallel, wait_lock=wait_lock, snapshots=True,
+                   provisioning=wait)
 
 
 def log_paths(env: Environment, machine: str, *, backend: Backend | None = None) -> dict[str, str]:

@@ -76,12 +76,12 @@ def debug_log_path() -> Path:
 
 def environment_dir(env_name: str) -> Path:
     """One environment's data: its SSH key pair, and its machines below."""
-    return data_dir() / "environments" / _component(env_name, "environment")
+    return data_dir() / "environments" / component(env_name, "environment")
 
 
 def machine_dir(env_name: str, machine: str) -> Path:
     """One machine's data: its host-key pin file and its provisioning log."""
-    return environment_dir(env_name) / "machines" / _component(machine, "machine")
+    return environment_dir(env_name) / "machines" / component(machine, "machine")
 
 
 def private_dir(path: Path) -> Path:
@@ -143,7 +143,7 @@ def open_private(path: Path, mode: str = "a") -> TextIO:
         raise
 
 
-def _component(name: str, what: str) -> str:
+def component(name: str, what: str) -> str:
     """A name used as one path component: never empty, never a path of its own."""
     if not name or name in (".", "..") or any(c in name for c in "/\\\0:") or not name.isprintable():
         raise UsageError(f"{what} name {name!r} cannot be used as a directory name",

@@ -20,19 +20,19 @@ def cmd_halt(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
     return report(api.halt(env, args.machines, force=args.force, timeout=args.timeout,
-                           on_event=EventPrinter()))
+                           on_event=EventPrinter(), wait_lock=not args.no_wait_lock))
 
 
 def cmd_suspend(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    return report(api.suspend(env, args.machines, on_event=EventPrinter()))
+    return report(api.suspend(env, args.machines, on_event=EventPrinter(), wait_lock=not args.no_wait_lock))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    return report(api.resume(env, args.machines, on_event=EventPrinter()))
+    return report(api.resume(env, args.machines, on_event=EventPrinter(), wait_lock=not args.no_wait_lock))
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
     with live.printer() as printer:
         result = api.reload(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                             parallel=args.parallel, wait=not args.no_wait, provision=not args.no_provision,
-                            timeout=args.timeout)
+                            timeout=args.timeout, wait_lock=not args.no_wait_lock)
     return report(result)
 
 

@@ -22,7 +22,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     with live.printer() as printer, backend_session(printer) as backend:
         result = api.up(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                         parallel=args.parallel, wait=not args.no_wait, provision=not args.no_provision,
-                        backend=backend)
+                        backend=backend, wait_lock=not args.no_wait_lock)
         where = endpoints(env, backend, result)
     code = report(result)
     for name, user, host, port in where:
@@ -54,4 +54,5 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
     printer = EventPrinter()
-    return report(api.destroy(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer))
+    return report(api.destroy(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
+                              wait_lock=not args.no_wait_lock))

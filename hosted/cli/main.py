@@ -89,6 +89,8 @@ def _init(p: argparse.ArgumentParser) -> None:
 
 
 JSON = _flag("--json", "machine-readable output")
+NO_WAIT_LOCK = _flag("--no-wait-lock", "fail at once when another run holds the environment "
+                     "(default: wait for it)")
 FORCE_HALT = _flag("--force", "power off at once, no ACPI shutdown")
 FORCE_SAVE = _flag("--force", "replace a snapshot of the same name")
 
@@ -103,14 +105,15 @@ class Command:
 
 SNAPSHOT = {
     "save": Command("", "take a snapshot (live if the machine runs) of each machine",
-                    (_name, _machines, FORCE_SAVE)),
+                    (_name, _machines, FORCE_SAVE, NO_WAIT_LOCK)),
     "restore": Command("", "go back to a snapshot and to its power state (asks before discarding a "
-                       "running state)", (_name, _machines, _yes)),
+                       "running state)", (_name, _machines, _yes, NO_WAIT_LOCK)),
     "list": Command("", "show each machine's snapshot tree", (_machines, JSON)),
     "delete": Command("", "delete a snapshot; a child absorbs its changes, as VirtualBox does",
-                      (_name, _machines)),
-    "push": Command("", "take the next push-N snapshot: try something, then `pop`", (_machines,)),
-    "pop": Command("", "restore the last pushed snapshot and delete it", (_machines, _yes)),
+                      (_name, _machines, NO_WAIT_LOCK)),
+    "push": Command("", "take the next push-N snapshot: try something, then `pop`",
+                    (_machines, NO_WAIT_LOCK)),
+    "pop": Command("", "restore the last pushed snapshot and delete it", (_machines, _yes, NO_WAIT_LOCK)),
 }
 IMAGES = {
     "list": Command("", "show cached images: digest, kind, size, name, last use and source", (JSON,)),
@@ -128,29 +131,31 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("profile_cmds", "print the profile's JSON Schema (for editor plugins)",
                       (_schema_output,)),
     "up": Command("machine_cmds", "create, configure and start the machines so VirtualBox matches the "
-                  "profile, wait for SSH and provision", (_machines, _yes, _up, _parallel)),
+                  "profile, wait for SSH and provision",
+                  (_machines, _yes, _up, _parallel, NO_WAIT_LOCK)),
     "status": Command("machine_cmds",
                       "list the machines: power state, drift from the profile, forwarded ports",
                       (JSON, _machines)),
     "destroy": Command("machine_cmds", "power off and delete machines hosted created (asks first)",
-                       (_machines, _yes)),
+                       (_machines, _yes, NO_WAIT_LOCK)),
     "doctor": Command("doctor_cmd", "check the VirtualBox install, bindings and service, and say how to fix "
                       "them", (JSON,)),
     "halt": Command("lifecycle_cmds", "shut machines down (ACPI, then power off after a timeout)",
-                    (_machines, FORCE_HALT, _timeout)),
-    "suspend": Command("lifecycle_cmds", "save machines' running state and stop them", (_machines,)),
-    "resume": Command("lifecycle_cmds", "bring suspended machines back", (_machines,)),
+                    (_machines, FORCE_HALT, _timeout, NO_WAIT_LOCK)),
+    "suspend": Command("lifecycle_cmds", "save machines' running state and stop them",
+                       (_machines, NO_WAIT_LOCK)),
+    "resume": Command("lifecycle_cmds", "bring suspended machines back", (_machines, NO_WAIT_LOCK)),
     "reload": Command("lifecycle_cmds",
                       "halt, apply changes that need power-off, and bring machines up again",
-                      (_machines, _yes, _up, _parallel, _timeout)),
+                      (_machines, _yes, _up, _parallel, _timeout, NO_WAIT_LOCK)),
     "logs": Command("lifecycle_cmds", "show a machine's serial console log (or VBox.log with --vbox)",
                     (_logs,)),
     "snapshot": Command("snapshot_cmds", "save, restore, list and delete snapshots; push/pop to try and undo",
                         actions=SNAPSHOT),
     "reset": Command("snapshot_cmds", "restore machines' 'baseline' snapshot and bring them to their desired "
-                     "state", (_machines, _yes)),
+                     "state", (_machines, _yes, NO_WAIT_LOCK)),
     "provision": Command("ssh_cmds", "run the provisioning steps again on running machines (\"once\" steps "
-                         "too)", (_machines,)),
+                         "too)", (_machines, NO_WAIT_LOCK)),
     "ssh": Command("ssh_cmds", "open an SSH session (or run a command) with your own OpenSSH client",
                    (_ssh,)),
     "ssh-config": Command("ssh_cmds", "print an OpenSSH config block per machine, with its pinned host key",

@@ -27,18 +27,21 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     if action == "list":
         return _list(args, env.name, api.snapshot_list(env, args.machines))
     printer = EventPrinter()
+    lock = not args.no_wait_lock
     result: RunResult
     if action == "save":
-        result = api.snapshot_save(env, args.name, args.machines, force=args.force, on_event=printer)
+        result = api.snapshot_save(env, args.name, args.machines, force=args.force, on_event=printer,
+                                   wait_lock=lock)
     elif action == "restore":
         result = api.snapshot_restore(env, args.name, args.machines, yes=args.yes, confirm=asker(),
-                                      on_event=printer)
+                                      on_event=printer, wait_lock=lock)
     elif action == "delete":
-        result = api.snapshot_delete(env, args.name, args.machines, on_event=printer)
+        result = api.snapshot_delete(env, args.name, args.machines, on_event=printer, wait_lock=lock)
     elif action == "push":
-        result = api.snapshot_push(env, args.machines, on_event=printer)
+        result = api.snapshot_push(env, args.machines, on_event=printer, wait_lock=lock)
     else:
-        result = api.snapshot_pop(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer)
+        result = api.snapshot_pop(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
+                                  wait_lock=lock)
     return report(result)
 
 
@@ -46,7 +49,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
     with live.printer() as printer:
-        result = api.reset(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer)
+        result = api.reset(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
+                           wait_lock=not args.no_wait_lock)
     return report(result)
 
 

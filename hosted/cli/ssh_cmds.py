@@ -17,7 +17,7 @@ from hosted.ssh import openssh_argv, ssh_config_block
 def cmd_provision(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    return report(api.provision(env, args.machines, on_event=EventPrinter()))
+    return report(api.provision(env, args.machines, on_event=EventPrinter(), wait_lock=not args.no_wait_lock))
 
 
 def cmd_ssh(args: argparse.Namespace) -> int:

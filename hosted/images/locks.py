@@ -28,7 +28,7 @@ def thread_lock(name: str) -> threading.Lock:
 
 @contextlib.contextmanager
 def acquired(lock: threading.Lock, waiting: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold ``lock``; ``waiting`` is called first when someone else holds it."""
+    """Hold ``lock``; ``waiting`` is called first when someone else holds it (it may raise)."""
     if not lock.acquire(blocking=False):
         if waiting is not None:
             waiting()
@@ -39,16 +39,24 @@ def acquired(lock: threading.Lock, waiting: Callable[[], None] | None = None) ->
         lock.release()
 
 
+class Busy(Exception):
+    """Someone else holds the lock and the caller would not wait."""
+
+
 @contextlib.contextmanager
-def held(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+def held(path: Path, waiting: Callable[[], None] | None = None, *, wait: bool = True) -> Iterator[None]:
     """Hold the thread lock named after ``path`` and ``filelock``'s exclusive lock on that file;
-    ``waiting`` is called (once) when another thread or process holds it."""
+    ``waiting`` is called (once) when another thread or process holds it.  ``wait=False``:
+    raise Busy instead of waiting.  A process that dies holding the lock releases it (the
+    operating system drops a dead process's file locks)."""
     from filelock import FileLock, Timeout
 
     told = False
 
     def tell() -> None:
         nonlocal told
+        if not wait:
+            raise Busy(str(path))
         if waiting is not None and not told:
             told = True
             waiting()
