@@ -676,6 +676,12 @@ class MemoryBackend:
             self._leave("prepare_unattended", uuid)
             return replace(info, media=(str(aux),))
 
+    def recover(self, emit: Emit) -> list[str]:
+        """Nothing to recover: the double's operations are atomic (no crash windows)."""
+        with self._lock:
+            self._enter("recover", None)
+            return []
+
     def close(self) -> None:
         self.calls.append(Call("close", None))
         self.closed = True

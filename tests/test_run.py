@@ -229,3 +229,11 @@ def test_all_changes_of_a_machine_go_in_one_configure_call(backend: MemoryBacken
     assert backend.count("configure") == 1
     [call] = [c for c in backend.calls if c.method == "configure"]
     assert set(call.args[0]) == {"cpus", "disk_mb"}
+
+
+def test_a_plan_with_work_first_recovers_what_a_killed_run_left(backend: MemoryBackend) -> None:
+    e = env(spec("db", state="poweroff", memory_mb=64))
+    assert up(e, backend).ok
+    assert backend.count("recover") == 1
+    assert up(e, backend).ok  # nothing to do: nothing is swept either
+    assert backend.count("recover") == 1

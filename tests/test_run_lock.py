@@ -92,9 +92,9 @@ def test_a_second_run_waits_saying_for_whom_then_goes_on(backend: MemoryBackend,
 def test_runs_of_one_process_on_one_environment_take_turns(backend: MemoryBackend) -> None:
     order: list[str] = []
     with environment_lock("turns", "up", lambda e: None):
-        with pytest.raises(EnvironmentBusy, match="`hosted up`"):
-            with environment_lock("turns", "destroy", lambda e: None, wait=False):
-                order.append("never")
+        with pytest.raises(EnvironmentBusy, match="`hosted up`"), \
+                environment_lock("turns", "destroy", lambda e: None, wait=False):
+            order.append("never")
         order.append("first")
     with environment_lock("turns", "destroy", lambda e: None, wait=False):
         order.append("second")

@@ -244,6 +244,12 @@ class Backend(Protocol):
         """
         ...
 
+    def recover(self, emit: Emit) -> list[str]:
+        """Remove what a run killed in the middle of creating, cloning or importing a machine
+        left behind (files, disks, a machine never tagged); returns what was removed.  What
+        a live run is doing, and any finished machine of hosted's, is left alone."""
+        ...
+
     def close(self) -> None:
         """Release the connection to the hypervisor."""
         ...

@@ -76,6 +76,7 @@ def prune_templates(
     backend: Backend, emit: Emit, *, keep: frozenset[str] = frozenset()
 ) -> list[TemplateInfo]:
     """Remove every template no machine uses (digests in ``keep`` stay); returns the removed ones."""
+    backend.recover(emit)  # a template import a kill interrupted: its leftovers go first
     removed = []
     for template in backend.list_templates():
         if template.users or template.digest in keep:

@@ -37,6 +37,15 @@ def _resolve(facts: Facts, machines: Sequence[ObservedMachine], pick: Pick, what
     return targets
 
 
+def _named(env: Environment, facts: Facts, name: str,
+           names: Sequence[str]) -> tuple[list[ObservedMachine], dict[str, SnapshotInfo]]:
+    """The machines, and each one's snapshot called ``name`` (see ``_resolve``)."""
+    check_name(name)
+    machines = select(env, facts, names)
+    return machines, _resolve(facts, machines, lambda infos: find(infos, name), f"snapshot named {name!r}",
+                              bool(names))
+
+
 def _back_to(m: ObservedMachine, snap: SnapshotInfo) -> list[Step]:
     """Power off if needed, then restore ``snap`` (the machine is then saved or off)."""
     if not (m.power.is_on or m.power.is_off):
@@ -80,10 +89,7 @@ def plan_save(env: Environment, facts: Facts, name: str, names: Sequence[str] = 
 
 def plan_restore(env: Environment, facts: Facts, name: str, names: Sequence[str] = ()) -> Plan:
     """Back to ``name`` and to its power state: a live snapshot resumes running."""
-    check_name(name)
-    machines = select(env, facts, names)
-    targets = _resolve(facts, machines, lambda infos: find(infos, name), f"snapshot named {name!r}",
-                       bool(names))
+    machines, targets = _named(env, facts, name, names)
 
     def steps(m: ObservedMachine) -> list[Step]:
         snap = targets.get(m.uuid)
@@ -98,10 +104,7 @@ def plan_restore(env: Environment, facts: Facts, name: str, names: Sequence[str]
 
 def plan_delete(env: Environment, facts: Facts, name: str, names: Sequence[str] = ()) -> Plan:
     """Delete ``name`` (named explicitly, so even one hosted did not take); children absorb it."""
-    check_name(name)
-    machines = select(env, facts, names)
-    targets = _resolve(facts, machines, lambda infos: find(infos, name), f"snapshot named {name!r}",
-                       bool(names))
+    machines, targets = _named(env, facts, name, names)
     crowded = [m.label for m in machines if (s := targets.get(m.uuid)) and len(s.children) > 1]
     if crowded:
         raise SnapshotError(f"{', '.join(crowded)}: {name!r} has several children and VirtualBox cannot "

@@ -24,6 +24,7 @@ from hosted import paths
 from hosted.errors import HostedError
 from hosted.events import Emit, Event
 from hosted.images import locks
+from hosted.processes import alive
 
 
 class EnvironmentBusy(HostedError):
@@ -47,7 +48,7 @@ def environment_lock(env_name: str, command: str, emit: Emit, *, wait: bool = Tr
     try:
         with locks.held(path, waiting, wait=wait):
             left = _read(holder)
-            if left and not _alive(left.get("pid")):
+            if left and not alive(left.get("pid")):
                 emit(Event("info", f"environment {env_name!r}: {_describe(holder)} ended without "
                                    "finishing; its lock is taken over"))
             _write(holder, command)
@@ -83,17 +84,3 @@ def _describe(holder: Path) -> str:
         return "another hosted run"
     since = time.strftime("%H:%M:%S", time.localtime(float(str(record.get("started", 0)))))
     return f"`hosted {record.get('command', '?')}` (process {record.get('pid', '?')}, since {since})"
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    if pid == os.getpid() or sys.platform == "win32":  # Windows' os.kill(pid, 0) would terminate it
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True

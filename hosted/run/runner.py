@@ -51,6 +51,8 @@ def run(plan: Plan, env: Environment, backend: Backend, emit: Emit, options: Run
     require_confirmation(plan.needing_confirmation(), options.yes, options.confirm)
     for warning in plan.warnings:
         emit(Event("warning", warning))
+    if plan.has_actions:
+        backend.recover(emit)  # what a killed run left: removed before this one makes anything
     shared = Shared()
     lanes = _image_lanes(plan.images)
     images = _each(list(lanes.items()), options.parallel,

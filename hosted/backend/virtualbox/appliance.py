@@ -14,6 +14,7 @@ from typing import Any
 
 from hosted.backend.base import TemplateSource
 from hosted.backend.virtualbox import extradata as xd
+from hosted.backend.virtualbox import journal
 from hosted.backend.virtualbox import template_store as ts
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.create import find
@@ -47,13 +48,16 @@ def import_template(ctx: Ctx, source: TemplateSource, emit: Emit) -> Any:
         raise ImageError(f"image file {source.path} does not exist", "fetch the image again")
     name = template_name(ctx, source)
     emit(Event("info", f"importing image '{source.image_name}' as template {name}"))
-    machine = _import_ovf(ctx, source, name, emit) if source.kind == "ovf" \
-        else _import_disk(ctx, source, name, emit)
-    try:
-        _finish(ctx, machine, source, emit)
-    except BaseException:
-        discard(ctx, machine, emit)
-        raise
+    folder = os.path.dirname(str(ctx.vbox.composeMachineFilename(name, "", "", "")))
+    # VBoxSVC finishes an import its client no longer waits for: what a kill leaves is swept.
+    with journal.recorded("template import", folder, name):
+        machine = _import_ovf(ctx, source, name, emit) if source.kind == "ovf" \
+            else _import_disk(ctx, source, name, emit)
+        try:
+            _finish(ctx, machine, source, emit)
+        except BaseException:
+            discard(ctx, machine, emit)
+            raise
     return machine
 
 

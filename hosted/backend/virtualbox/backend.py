@@ -22,6 +22,7 @@ from hosted.backend.virtualbox import (
     appliance,
     clone,
     create,
+    journal,
     power,
     snapshots,
     statewait,
@@ -217,6 +218,10 @@ class VirtualBoxBackend:
     def prepare_unattended(self, uuid: str, spec: UnattendedSpec, emit: Emit) -> UnattendedInfo:
         with boundary(self._ctx, f"preparing the unattended install of {spec.iso_path}"):
             return unattended.prepare(self._ctx, self._owned(uuid, "install an OS on"), spec, emit)
+
+    def recover(self, emit: Emit) -> list[str]:
+        with boundary(self._ctx, "removing what an interrupted run left"):
+            return journal.sweep(self._ctx, emit)
 
     def close(self) -> None:
         """Drop this backend's references; the process-wide manager is released at exit."""

@@ -8,7 +8,7 @@ import os
 import shutil
 from typing import Any
 
-from hosted.backend.virtualbox import driverless
+from hosted.backend.virtualbox import driverless, journal
 from hosted.backend.virtualbox import extradata as xd
 from hosted.backend.virtualbox import template_store as ts
 from hosted.backend.virtualbox.context import Ctx
@@ -53,23 +53,24 @@ def clone(
     c = ctx.const
     options = [c.CloneOptions_Link] if linked else []
     what = f"{'linked' if linked else 'full'} clone of {template.name}"
-    try:
-        wait_progress(ctx, snapshot.machine.cloneTo(target, c.CloneMode_MachineState, options),
-                      what, emit, spec.vm_name)
-        # Tagged before it is registered, as create does: a crash in between must
-        # not leave an untagged machine under the profile's name (NameConflict forever).
-        xd.write_tags(target, tags)
-        target.saveSettings()
-        ctx.vbox.registerMachine(target)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)  # made by this call: it did not exist before
-        raise
-    try:
-        with locked(ctx, target, write=True) as session:
-            _configure(ctx, session.machine, spec, tags, template_uuid, emit, allocate)
-    except BaseException:
-        rollback(ctx, target, emit)
-        raise
+    with journal.recorded("clone", folder, spec.vm_name):  # a kill from here on is swept later
+        try:
+            wait_progress(ctx, snapshot.machine.cloneTo(target, c.CloneMode_MachineState, options),
+                          what, emit, spec.vm_name)
+            # Tagged before it is registered, as create does: a crash in between must
+            # not leave an untagged machine under the profile's name (NameConflict forever).
+            xd.write_tags(target, tags)
+            target.saveSettings()
+            ctx.vbox.registerMachine(target)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # made by this call: it did not exist before
+            raise
+        try:
+            with locked(ctx, target, write=True) as session:
+                _configure(ctx, session.machine, spec, tags, template_uuid, emit, allocate)
+        except BaseException:
+            rollback(ctx, target, emit)
+            raise
     return target
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from hosted.backend.virtualbox import driverless
+from hosted.backend.virtualbox import driverless, journal
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import DEFAULT_OS_TYPE, Allocate, Edit, apply_keys, set_serial_log
 from hosted.backend.virtualbox.extradata import read_tags, write_tags
@@ -57,18 +58,20 @@ def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
 
 def create(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit, allocate: Allocate) -> Any:
     check_name(ctx, spec.vm_name)
-    machine = _skeleton(ctx, spec, tags, emit)
-    edit: Edit | None = None
-    try:
-        with locked(ctx, machine, write=True) as session:
-            edit = Edit(ctx, session.machine, emit, allocate, None)
-            apply_keys(edit, spec, MachineSpec.CONFIG_KEYS, tags, creating=True)
-            set_serial_log(edit)
-            ensure_dvd_drive(ctx, edit.sm)
-    except BaseException:
-        remove_machine(ctx, machine, ctx.const.CleanupMode_DetachAllReturnNone,
-                       edit.created_media if edit else [], emit,
-                       what="deleting the machine's settings", quiet=True)
-        raise
+    folder = os.path.dirname(str(ctx.vbox.composeMachineFilename(spec.vm_name, "", "", "")))
+    with journal.recorded("create", folder, spec.vm_name):  # a disk made, then a kill: swept later
+        machine = _skeleton(ctx, spec, tags, emit)
+        edit: Edit | None = None
+        try:
+            with locked(ctx, machine, write=True) as session:
+                edit = Edit(ctx, session.machine, emit, allocate, None)
+                apply_keys(edit, spec, MachineSpec.CONFIG_KEYS, tags, creating=True)
+                set_serial_log(edit)
+                ensure_dvd_drive(ctx, edit.sm)
+        except BaseException:
+            remove_machine(ctx, machine, ctx.const.CleanupMode_DetachAllReturnNone,
+                           edit.created_media if edit else [], emit,
+                           what="deleting the machine's settings", quiet=True)
+            raise
     return machine
 
