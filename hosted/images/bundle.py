@@ -44,8 +44,8 @@ from hosted.model import Environment
 from hosted.redact import redact, redact_url
 
 SUFFIX = ".bundle"
-__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "BundleError", "BundleSummary", "is_bundle", "open_bundle",
-           "write_bundle"]
+__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "BundleError", "BundleSummary", "OpenedBundle", "is_bundle",
+           "open_bundle", "unpack_bundle", "write_bundle"]
 
 
 @dataclass(frozen=True)
@@ -160,18 +160,50 @@ def _add_path(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
             _add_path(tar, full, f"{arcname}/{full.relative_to(path).as_posix()}")
 
 
+@dataclass(frozen=True)
+class OpenedBundle:
+    """A bundle extracted and verified: where its profile is, and who vouches for it."""
+
+    bundle: Path
+    profile: Path  # the extracted profile (load it with hosted.profile.load_profile)
+    environment: str
+    signed: bool  # it carries a signature (good or not checked)
+    signer: str | None = None  # the allowed signer whose good signature it carries; None: nobody's
+
+
 def open_bundle(path: Path, emit: Emit = discard, *, allowed_signers: Path | None = None,
                 check: Callable[[Path], object] | None = None) -> Path:
     """Extract ``path`` (once), verify every checksum, and return the extracted profile's path.
 
     With ``allowed_signers``, the manifest's OpenSSH signature must verify
-    first (``hosted.images.signing``): the very manifest that is then checked
-    against the contents.  ``check`` (the profile loader) is called with the
-    extracted profile before the extraction is kept: a bundle whose profile is
-    refused leaves nothing behind."""
-    manifest = read_manifest(path, allowed_signers)
-    key = hashlib.sha256(manifest.raw).hexdigest()[:32]
-    target = paths.cache_dir() / "bundles" / key
+    first (``hosted.images.signing``; an unsigned bundle is UnsignedBundle):
+    the very manifest that is then checked against the contents.  ``check``
+    (the profile loader) is called with the extracted profile before the
+    extraction is kept: a bundle whose profile is refused leaves nothing behind."""
+    return unpack_bundle(path, emit, allowed_signers=allowed_signers, check=check,
+                         unsigned_ok=False).profile
+
+
+def unpack_bundle(path: Path, emit: Emit = discard, *, allowed_signers: Path | None = None,
+                  check: Callable[[Path], object] | None = None, unsigned_ok: bool = True) -> OpenedBundle:
+    """``open_bundle``, saying who signed: with ``allowed_signers`` a signature must be good
+    (BadSignature if not), and an unsigned bundle (``unsigned_ok``) opens with ``signer`` None,
+    for the caller to ask about (``hosted.images.trust.require_trust``)."""
+    raw, signature = _head(path)
+    manifest = parse(raw, str(path))
+    signer = None
+    if allowed_signers is not None and (signature is not None or not unsigned_ok):
+        from hosted.images.signing import verify_signature
+
+        signer = verify_signature(path, raw, signature, allowed_signers)
+    target = _unpack(path, manifest, emit, check)
+    return OpenedBundle(path, target / manifest.profile.path, manifest.environment, signature is not None,
+                        signer)
+
+
+def _unpack(path: Path, manifest: Manifest, emit: Emit, check: Callable[[Path], object] | None) -> Path:
+    """The directory the bundle is extracted to, named by its manifest's digest (extracted once)."""
+    target = paths.cache_dir() / "bundles" / hashlib.sha256(manifest.raw).hexdigest()[:32]
     try:
         if not target.is_dir():
             _extract_once(path, manifest, target, emit, check)
@@ -179,7 +211,7 @@ def open_bundle(path: Path, emit: Emit = discard, *, allowed_signers: Path | Non
             verify(target, manifest, remember=True)  # cheap: digests remembered by path and stat stamp
     except OSError as exc:
         raise store.os_error(exc, f"extract the bundle {path}") from None
-    return target / manifest.profile.path
+    return target
 
 
 def read_manifest(path: Path, allowed_signers: Path | None = None) -> Manifest:
