@@ -9,10 +9,12 @@ Layout of the tar (uncompressed: images are compressed already)::
     images/<sha256>/<file>        each image (a file, or a directory such as a box store entry)
 
 ``open_bundle`` reads the manifest as untrusted input (``manifest.parse``),
-refuses any entry the manifest does not list before extracting anything,
-extracts once under the cache directory, verifies every checksum before
-anything is used (a mismatch is refused and nothing is kept), and returns the
-extracted profile: loading it fetches nothing.
+checks the signature when asked to (``signing``), refuses any entry the
+manifest does not list (and links, devices, sparse files, bombs) before it
+makes so much as a directory, extracts once under the cache directory,
+verifies every checksum and validates the profile before anything is kept
+(a refused bundle leaves nothing behind), and returns the extracted profile:
+loading it fetches nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from hosted import paths
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, store
-from hosted.images.archive import UnreadableArchive, UnsafeArchive, extract_tar
+from hosted.images.archive import UnreadableArchive, UnsafeArchive, checked_tar
 from hosted.images.cache import fetch
 from hosted.images.manifest import ALTERED, FORMAT, MANIFEST, SIGNATURE, BundleError, Manifest, parse
 from hosted.images.pack import profile_files
@@ -258,30 +260,32 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
 
 def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit,
                   check: Callable[[Path], object] | None) -> None:
-    """Into a temporary directory renamed to ``target``: a half extraction never looks complete,
-    and a refused bundle leaves nothing behind (not even the directories made for it)."""
-    with _made_dirs(target.parent):
-        work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
-        try:
-            emit(Event("info", f"extracting bundle {path.name}"))
+    """Into a temporary directory renamed to ``target``: a half extraction never looks complete.
+
+    Every entry is checked against the manifest before any directory is made,
+    and a bundle refused later (a checksum, its profile) leaves nothing behind."""
+    try:
+        with checked_tar(path, refuse_unsafe=True, allowed=manifest.member_problem,
+                         skip=frozenset((MANIFEST, SIGNATURE))) as checked, _made_dirs(target.parent):
+            work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
             try:
-                extract_tar(path, work, refuse_unsafe=True, allowed=manifest.member_problem,
-                            skip=frozenset((MANIFEST, SIGNATURE)))
-            except UnsafeArchive as exc:
-                raise BundleError(exc.message, exc.hint) from None
-            except UnreadableArchive as exc:  # truncated or damaged: invalid input, not a failed run
-                raise BundleError(exc.message, "The bundle is truncated or damaged: copy it again, or "
-                                  "ask for it again.") from None
-            verify(work, manifest, remember=False)
-            if check is not None:
-                check(work / manifest.profile.path)
-            try:
-                os.rename(work, target)
-            except OSError:
-                if not target.is_dir():
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                emit(Event("info", f"extracting bundle {path.name}"))
+                checked.extract(work)
+                verify(work, manifest, remember=False)
+                if check is not None:
+                    check(work / manifest.profile.path)
+                try:
+                    os.rename(work, target)
+                except OSError:
+                    if not target.is_dir():
+                        raise
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    except UnsafeArchive as exc:
+        raise BundleError(exc.message, exc.hint) from None
+    except UnreadableArchive as exc:  # truncated or damaged: invalid input, not a failed run
+        raise BundleError(exc.message, "The bundle is truncated or damaged: copy it again, or "
+                          "ask for it again.") from None
 
 
 @contextlib.contextmanager

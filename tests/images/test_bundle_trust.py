@@ -88,6 +88,19 @@ def test_an_entry_the_manifest_does_not_list_is_refused(tmp_path: Path) -> None:
     assert "'profile/evil.sh'" in err.message and "not listed in the manifest" in err.message
 
 
+@pytest.mark.parametrize("entry", ["profile/evil.sh", "/tmp/planted", "../planted"])
+def test_entries_are_refused_before_any_directory_is_made(
+        tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
+    from hosted.images import bundle as bundle_module
+
+    def no_directory(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("a directory was made for a bundle that is refused by its index")
+
+    monkeypatch.setattr(bundle_module.tempfile, "mkdtemp", no_directory)
+    refused(tar_of(tmp_path / "x.bundle", manifest(), {"profile/hosted.yaml": PROFILE, entry: b"x"}))
+    assert not own_cache.exists()
+
+
 def test_every_listed_file_is_verified(tmp_path: Path) -> None:
     script = b"#!/bin/sh\necho hi\n"
     listed = manifest(files=[{"path": "profile/s.sh", "sha256": sha(b"other")}])
