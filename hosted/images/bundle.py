@@ -210,7 +210,7 @@ def _unpack(path: Path, manifest: Manifest, emit: Emit, check: Callable[[Path], 
         if not target.is_dir():
             _extract_once(path, manifest, target, emit, check)
         else:
-            verify(target, manifest, remember=True)  # cheap: digests remembered by path and stat stamp
+            verify(target, manifest, path, remember=True)  # cheap: digests remembered by path and stat stamp
     except OSError as exc:
         raise store.os_error(exc, f"extract the bundle {path}") from None
     return target
@@ -271,7 +271,7 @@ def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit,
             try:
                 emit(Event("info", f"extracting bundle {path.name}"))
                 checked.extract(work)
-                verify(work, manifest, remember=False)
+                verify(work, manifest, path, remember=False)
                 if check is not None:
                     check(work / manifest.profile.path)
                 try:
@@ -302,19 +302,20 @@ def _made_dirs(directory: Path) -> Iterator[None]:
         raise
 
 
-def verify(root: Path, manifest: Manifest, *, remember: bool) -> None:
-    """Every image, file and the profile match the manifest; BundleError with both digests if not.
+def verify(root: Path, manifest: Manifest, bundle: Path, *, remember: bool) -> None:
+    """Every image, file and the profile match the manifest; BundleError (naming ``bundle``)
+    with both digests if not.
 
     Only paths inside ``root`` are read (``manifest.parse`` confined them).
     ``remember`` uses (and fills) the cache of digests by path and stat stamp."""
     for item in manifest.items:
         target = root / item.path
         if not target.exists() or target.is_symlink():
-            raise BundleError(f"the bundle lacks {item.what} ({item.path})",
+            raise BundleError(f"{bundle}: the bundle lacks {item.what} ({item.path})",
                               "The bundle is incomplete: copy it again or make it again.")
         got = digest.sha256_of(target) if remember else digest.sha256_uncached(target)
         if got != item.sha256:
             raise BundleError(
-                f"the bundle's {item.what} is corrupt: sha256 expected {item.sha256}, got {got} "
+                f"{bundle}: {item.what} is corrupt: sha256 expected {item.sha256}, got {got} "
                 "(nothing was used)",
                 "Copy the bundle again (the copy may be damaged), or make it again with `hosted bundle`.")
