@@ -32,8 +32,9 @@ from hosted.errors import HostedError, ProfileError
 from hosted.images.bundle import open_bundle
 from hosted.profile import load_profile
 
-BOUNDED = settings(max_examples=200, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# HOSTED_PROPERTY_EXAMPLES=5000 for a longer hunt (the suite keeps to a few seconds).
+BOUNDED = settings(max_examples=int(os.environ.get("HOSTED_PROPERTY_EXAMPLES", "200")), deadline=None,
+                   database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PLANTED = "/tmp/hosted-property-planted"
 PROFILE = b"version: 1\nname: lab\nmachines:\n  web: {}\n"
 

@@ -8,6 +8,7 @@ changed.  Bounded: a few hundred examples, no deadline, no example database on d
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,8 +23,9 @@ from hosted.errors import HostedError, ProfileError
 from hosted.model import Environment
 from hosted.profile import load_profile, schema
 
-BOUNDED = settings(max_examples=200, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# HOSTED_PROPERTY_EXAMPLES=5000 for a longer hunt (the suite keeps to a few seconds).
+BOUNDED = settings(max_examples=int(os.environ.get("HOSTED_PROPERTY_EXAMPLES", "200")), deadline=None,
+                   database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 KEYS = sorted({*schema.Profile.model_fields, *schema.Machine.model_fields, *schema.Image.model_fields,
                *schema.Forward.model_fields, *schema.Nat.model_fields, *schema.NicEntry.model_fields,
