@@ -219,7 +219,7 @@ BUNDLES: dict[str, Case] = {
         lambda: bundle(b"{'hosted_bundle': 1,")),
     "manifest-deep-json": Case(
         "9", "a manifest nested 100000 levels deep (a RecursionError)",
-        (f"{{file}}: {MANIFEST_REFUSED}: it is not JSON (maximum recursion depth exceeded",),
+        (f"{{file}}: {MANIFEST_REFUSED}: it is not JSON (",),  # the words are Python's own
         lambda: bundle(b"[" * 100_000)),
     "manifest-a-list": Case(
         "9", "a manifest that is a JSON list (a TypeError)",
