@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hosted import model
 from hosted.errors import ProfileError
@@ -15,7 +16,7 @@ from hosted.profile import build, checks, exposure, schema
 from hosted.profile.source import parse
 from hosted.profile.validate import validate
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from hosted.images.bundle import OpenedBundle
 
 DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")

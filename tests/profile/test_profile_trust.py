@@ -94,7 +94,7 @@ def test_deep_cloud_config_text_is_a_profile_error(reject: Reject) -> None:
 
 @pytest.mark.parametrize(("value", "words"), [
     ("2024-13-45", "month must be in 1..12"),
-    ("2024-02-30", "cannot read this value: day"),  # the rest of the words are Python's own
+    ("2024-02-30", "cannot read this value: day"),
     ("2001-12-14t21:59:43.10-99:99", "offset"),
     ("!!int abc", "cannot read this value"),
     ("!!float x", "cannot read this value"),
