@@ -10,10 +10,12 @@ that unpacks to 8 GB (a sparse file's real size counts) is a bomb, not an image.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +46,45 @@ def extract_tar(archive: Path, into: Path, *, refuse_unsafe: bool,
     ``allowed`` says why a (safe) entry is not wanted, or None; an unwanted entry is refused.
     Entries named in ``skip`` (once each) are left in the archive.
     """
+    with checked_tar(archive, refuse_unsafe=refuse_unsafe, allowed=allowed, skip=skip) as checked:
+        checked.extract(into)
+
+
+@dataclass
+class Checked:
+    """An open archive whose every entry was checked: ``extract`` writes the chosen ones."""
+
+    archive: Path
+    tar: tarfile.TarFile
+    members: list[tarfile.TarInfo]
+
+    def extract(self, into: Path) -> None:
+        """Into ``into`` (free space checked first)."""
+        check_size(self.archive, into, self.members)
+        try:
+            self.tar.extractall(into, members=self.members, **_FILTER)
+        except OSError as exc:
+            name = Path(exc.filename) if exc.filename else into
+            where = name.relative_to(into) if name.is_relative_to(into) else name
+            raise ImageError(f"cannot extract {where} from {self.archive}: {exc.strerror or exc}",
+                             f"Check free space in {into.parent}; an archive not made by hosted "
+                             "may hold entries that clash.") from None
+
+
+@contextlib.contextmanager
+def checked_tar(archive: Path, *, refuse_unsafe: bool,
+                allowed: Callable[[tarfile.TarInfo], str | None] | None = None,
+                skip: frozenset[str] = frozenset()) -> Iterator[Checked]:
+    """``archive`` open, its index read and every entry checked (as ``extract_tar`` does) before
+    the caller makes anything on disk: a refused archive leaves not even a directory behind."""
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = select(tar, archive, refuse_unsafe, allowed, skip)
-            check_size(archive, into, members)
-            tar.extractall(into, members=members, **_FILTER)
+            check_ratio(archive, members)
+            yield Checked(archive, tar, members)
     except (tarfile.TarError, EOFError) as exc:
         raise UnreadableArchive(f"{archive} is not a readable archive ({_first_line(exc)})",
                                 "The file may be truncated or corrupt: fetch or copy it again.") from None
-    except OSError as exc:
-        name = Path(exc.filename) if exc.filename else into
-        where = name.relative_to(into) if name.is_relative_to(into) else name
-        raise ImageError(f"cannot extract {where} from {archive}: {exc.strerror or exc}",
-                         f"Check free space in {into.parent}; an archive not made by hosted "
-                         "may hold entries that clash.") from None
 
 
 def select(tar: tarfile.TarFile, archive: Path, refuse_unsafe: bool,
@@ -100,13 +127,19 @@ def unsafe(member: tarfile.TarInfo) -> str | None:
     return None
 
 
-def check_size(archive: Path, into: Path, members: list[tarfile.TarInfo]) -> None:
-    """Refuse what unpacks to far more than the archive's size, or to more than the free space."""
+def check_ratio(archive: Path, members: list[tarfile.TarInfo]) -> None:
+    """Refuse what unpacks to far more than the archive's size (a bomb)."""
     total = sum(m.size for m in members if m.isfile())
     packed = os.stat(archive).st_size
     if total > max(packed * MAX_RATIO, MIN_ALLOWANCE):
         raise UnsafeArchive(f"{archive} unpacks to {_size(total)} from {_size(packed)}: refused as an "
                             "archive bomb", "It was not made by hosted or a box tool: do not use it.")
+
+
+def check_size(archive: Path, into: Path, members: list[tarfile.TarInfo]) -> None:
+    """Refuse what unpacks to far more than the archive's size, or to more than the free space."""
+    check_ratio(archive, members)
+    total = sum(m.size for m in members if m.isfile())
     where = into if into.exists() else into.parent
     while not where.exists() and where != where.parent:
         where = where.parent

@@ -9,10 +9,12 @@ Layout of the tar (uncompressed: images are compressed already)::
     images/<sha256>/<file>        each image (a file, or a directory such as a box store entry)
 
 ``open_bundle`` reads the manifest as untrusted input (``manifest.parse``),
-refuses any entry the manifest does not list before extracting anything,
-extracts once under the cache directory, verifies every checksum before
-anything is used (a mismatch is refused and nothing is kept), and returns the
-extracted profile: loading it fetches nothing.
+checks the signature when asked to (``signing``), refuses any entry the
+manifest does not list (and links, devices, sparse files, bombs) before it
+makes so much as a directory, extracts once under the cache directory,
+verifies every checksum and validates the profile before anything is kept
+(a refused bundle leaves nothing behind), and returns the extracted profile:
+loading it fetches nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from hosted import paths
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, store
-from hosted.images.archive import UnreadableArchive, UnsafeArchive, extract_tar
+from hosted.images.archive import UnreadableArchive, UnsafeArchive, checked_tar
 from hosted.images.cache import fetch
 from hosted.images.manifest import ALTERED, FORMAT, MANIFEST, SIGNATURE, BundleError, Manifest, parse
 from hosted.images.pack import profile_files
@@ -44,8 +46,8 @@ from hosted.model import Environment
 from hosted.redact import redact, redact_url
 
 SUFFIX = ".bundle"
-__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "BundleError", "BundleSummary", "is_bundle", "open_bundle",
-           "write_bundle"]
+__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "BundleError", "BundleSummary", "OpenedBundle", "is_bundle",
+           "open_bundle", "unpack_bundle", "write_bundle"]
 
 
 @dataclass(frozen=True)
@@ -160,26 +162,58 @@ def _add_path(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
             _add_path(tar, full, f"{arcname}/{full.relative_to(path).as_posix()}")
 
 
+@dataclass(frozen=True)
+class OpenedBundle:
+    """A bundle extracted and verified: where its profile is, and who vouches for it."""
+
+    bundle: Path
+    profile: Path  # the extracted profile (load it with hosted.profile.load_profile)
+    environment: str
+    signed: bool  # it carries a signature (good or not checked)
+    signer: str | None = None  # the allowed signer whose good signature it carries; None: nobody's
+
+
 def open_bundle(path: Path, emit: Emit = discard, *, allowed_signers: Path | None = None,
                 check: Callable[[Path], object] | None = None) -> Path:
     """Extract ``path`` (once), verify every checksum, and return the extracted profile's path.
 
     With ``allowed_signers``, the manifest's OpenSSH signature must verify
-    first (``hosted.images.signing``): the very manifest that is then checked
-    against the contents.  ``check`` (the profile loader) is called with the
-    extracted profile before the extraction is kept: a bundle whose profile is
-    refused leaves nothing behind."""
-    manifest = read_manifest(path, allowed_signers)
-    key = hashlib.sha256(manifest.raw).hexdigest()[:32]
-    target = paths.cache_dir() / "bundles" / key
+    first (``hosted.images.signing``; an unsigned bundle is UnsignedBundle):
+    the very manifest that is then checked against the contents.  ``check``
+    (the profile loader) is called with the extracted profile before the
+    extraction is kept: a bundle whose profile is refused leaves nothing behind."""
+    return unpack_bundle(path, emit, allowed_signers=allowed_signers, check=check,
+                         unsigned_ok=False).profile
+
+
+def unpack_bundle(path: Path, emit: Emit = discard, *, allowed_signers: Path | None = None,
+                  check: Callable[[Path], object] | None = None, unsigned_ok: bool = True) -> OpenedBundle:
+    """``open_bundle``, saying who signed: with ``allowed_signers`` a signature must be good
+    (BadSignature if not), and an unsigned bundle (``unsigned_ok``) opens with ``signer`` None,
+    for the caller to ask about (``hosted.images.trust.require_trust``)."""
+    raw, signature = _head(path)
+    manifest = parse(raw, str(path))
+    signer = None
+    if allowed_signers is not None and (signature is not None or not unsigned_ok):
+        from hosted.images.signing import verify_signature
+
+        signer = verify_signature(path, raw, signature, allowed_signers)
+    target = _unpack(path, manifest, emit, check)
+    return OpenedBundle(path, target / manifest.profile.path, manifest.environment, signature is not None,
+                        signer)
+
+
+def _unpack(path: Path, manifest: Manifest, emit: Emit, check: Callable[[Path], object] | None) -> Path:
+    """The directory the bundle is extracted to, named by its manifest's digest (extracted once)."""
+    target = paths.cache_dir() / "bundles" / hashlib.sha256(manifest.raw).hexdigest()[:32]
     try:
         if not target.is_dir():
             _extract_once(path, manifest, target, emit, check)
         else:
-            verify(target, manifest, remember=True)  # cheap: digests remembered by path and stat stamp
+            verify(target, manifest, path, remember=True)  # cheap: digests remembered by path and stat stamp
     except OSError as exc:
         raise store.os_error(exc, f"extract the bundle {path}") from None
-    return target / manifest.profile.path
+    return target
 
 
 def read_manifest(path: Path, allowed_signers: Path | None = None) -> Manifest:
@@ -226,30 +260,32 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
 
 def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit,
                   check: Callable[[Path], object] | None) -> None:
-    """Into a temporary directory renamed to ``target``: a half extraction never looks complete,
-    and a refused bundle leaves nothing behind (not even the directories made for it)."""
-    with _made_dirs(target.parent):
-        work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
-        try:
-            emit(Event("info", f"extracting bundle {path.name}"))
+    """Into a temporary directory renamed to ``target``: a half extraction never looks complete.
+
+    Every entry is checked against the manifest before any directory is made,
+    and a bundle refused later (a checksum, its profile) leaves nothing behind."""
+    try:
+        with checked_tar(path, refuse_unsafe=True, allowed=manifest.member_problem,
+                         skip=frozenset((MANIFEST, SIGNATURE))) as checked, _made_dirs(target.parent):
+            work = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
             try:
-                extract_tar(path, work, refuse_unsafe=True, allowed=manifest.member_problem,
-                            skip=frozenset((MANIFEST, SIGNATURE)))
-            except UnsafeArchive as exc:
-                raise BundleError(exc.message, exc.hint) from None
-            except UnreadableArchive as exc:  # truncated or damaged: invalid input, not a failed run
-                raise BundleError(exc.message, "The bundle is truncated or damaged: copy it again, or "
-                                  "ask for it again.") from None
-            verify(work, manifest, remember=False)
-            if check is not None:
-                check(work / manifest.profile.path)
-            try:
-                os.rename(work, target)
-            except OSError:
-                if not target.is_dir():
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                emit(Event("info", f"extracting bundle {path.name}"))
+                checked.extract(work)
+                verify(work, manifest, path, remember=False)
+                if check is not None:
+                    check(work / manifest.profile.path)
+                try:
+                    os.rename(work, target)
+                except OSError:
+                    if not target.is_dir():
+                        raise
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    except UnsafeArchive as exc:
+        raise BundleError(exc.message, exc.hint) from None
+    except UnreadableArchive as exc:  # truncated or damaged: invalid input, not a failed run
+        raise BundleError(exc.message, "The bundle is truncated or damaged: copy it again, or "
+                          "ask for it again.") from None
 
 
 @contextlib.contextmanager
@@ -266,19 +302,20 @@ def _made_dirs(directory: Path) -> Iterator[None]:
         raise
 
 
-def verify(root: Path, manifest: Manifest, *, remember: bool) -> None:
-    """Every image, file and the profile match the manifest; BundleError with both digests if not.
+def verify(root: Path, manifest: Manifest, bundle: Path, *, remember: bool) -> None:
+    """Every image, file and the profile match the manifest; BundleError (naming ``bundle``)
+    with both digests if not.
 
     Only paths inside ``root`` are read (``manifest.parse`` confined them).
     ``remember`` uses (and fills) the cache of digests by path and stat stamp."""
     for item in manifest.items:
         target = root / item.path
         if not target.exists() or target.is_symlink():
-            raise BundleError(f"the bundle lacks {item.what} ({item.path})",
+            raise BundleError(f"{bundle}: the bundle lacks {item.what} ({item.path})",
                               "The bundle is incomplete: copy it again or make it again.")
         got = digest.sha256_of(target) if remember else digest.sha256_uncached(target)
         if got != item.sha256:
             raise BundleError(
-                f"the bundle's {item.what} is corrupt: sha256 expected {item.sha256}, got {got} "
+                f"{bundle}: {item.what} is corrupt: sha256 expected {item.sha256}, got {got} "
                 "(nothing was used)",
                 "Copy the bundle again (the copy may be damaged), or make it again with `hosted bundle`.")

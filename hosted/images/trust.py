@@ -5,10 +5,19 @@ share with the guests (host directories, the DVD), copy into them (files and
 scripts), run in them (shell steps, cloud-init, the readiness command) and
 open on the host (forwards).  Lines are plain text with the profile's secrets
 redacted; the CLI escapes control characters when it prints them.
+
+``require_trust`` is the gate ``up`` passes a bundle through: a good
+signature by an allowed signer (``hosted up -f X.bundle --trust FILE``), or
+the user's confirmation after reading the summary (or ``--yes``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from hosted.errors import ConfirmationRequired
+from hosted.events import Emit, Event, discard
+from hosted.images.bundle import OpenedBundle
 from hosted.model import ANY_ADDRESSES, Environment, MachineSpec, ProvisionStep
 from hosted.redact import redact, redact_url
 
@@ -66,3 +75,46 @@ def _preview(script: str) -> str:
     lines = script.strip().splitlines() or [""]
     first = lines[0] if len(lines[0]) <= PREVIEW else lines[0][:PREVIEW] + "..."
     return first + (f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else "")
+
+
+Confirm = Callable[[Sequence[str]], bool]
+
+
+class UnconfirmedBundle(ConfirmationRequired):
+    """A bundle no allowed signer vouches for, which the user did not agree to run."""
+
+
+def require_trust(opened: OpenedBundle, env: Environment, *, yes: bool = False,
+                  confirm: Confirm | None = None, emit: Emit = discard) -> None:
+    """Show what the bundle's environment will do; go on only when someone vouches for it.
+
+    A good signature by an allowed signer (``opened.signer``) vouches, else the
+    user does: ``confirm`` asked with the summary, or ``yes``; without either,
+    UnconfirmedBundle.  The summary goes to ``emit`` when it is not asked about."""
+    lines = summarize(env)
+    name = opened.bundle.name
+    if opened.signer is None and not yes:
+        why = "its signature is by nobody you trust (--trust ALLOWED_SIGNERS)" if opened.signed \
+            else "it is not signed"
+        if confirm is None:
+            _show(emit, Event("warning", f"bundle {name}: {why}; it would:"), lines)
+            raise UnconfirmedBundle(f"the bundle {opened.bundle}: {why}, and there is no terminal to ask "
+                                    "whether to use it", _ASK_HINT)
+        if not confirm([f"use the bundle {name} ({why})? It will:", *lines]):
+            raise UnconfirmedBundle(f"the bundle {opened.bundle} was not used", _ASK_HINT)
+        return
+    if opened.signer is not None:
+        _show(emit, Event("info", f"bundle {name}: good signature by {opened.signer}; it will:"), lines)
+    else:
+        _show(emit, Event("warning", f"bundle {name}: not verified, used because of --yes; it will:"), lines)
+
+
+def _show(emit: Emit, head: Event, lines: list[str]) -> None:
+    emit(head)
+    for line in lines:
+        emit(Event("info", f"  {line}"))
+
+
+_ASK_HINT = ("Read what it would do (above); if you trust it, run again with --yes. Better: ask its "
+             "maker for a signed bundle (`hosted bundle --sign KEY`) and give their key with "
+             "--trust ALLOWED_SIGNERS.")

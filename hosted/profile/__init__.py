@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hosted.model import Environment
+    from hosted.profile.loader import Located
 
-__all__ = ["find_profile", "load_profile", "profile_json_schema"]
+__all__ = ["find_profile", "load_profile", "locate_profile", "profile_json_schema"]
 
 
 def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Environment:
@@ -34,6 +35,17 @@ def find_profile(path: str | os.PathLike[str] | None = None,
     from hosted.profile.loader import find_profile as find
 
     return find(path, environ)
+
+
+def locate_profile(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None,
+                   *, allowed_signers: Path | None = None) -> Located:
+    """``find_profile``, and for a bundle who signed it: ``Located(profile, bundle)`` where
+    ``bundle.signer`` is the allowed signer whose good signature it carries (with
+    ``allowed_signers``; a bad signature is BadSignature, exit 2), else None.  Pass the
+    bundle to ``hosted.images.trust.require_trust`` before running anything from it."""
+    from hosted.profile.loader import locate_profile as locate
+
+    return locate(path, environ, allowed_signers=allowed_signers)
 
 
 def profile_json_schema() -> dict[str, Any]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import typing
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from hosted import model
@@ -13,8 +15,19 @@ from hosted.profile import build, checks, exposure
 from hosted.profile.source import parse
 from hosted.profile.validate import validate
 
+if typing.TYPE_CHECKING:
+    from hosted.images.bundle import OpenedBundle
+
 DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")
 MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a page of YAML; this is generous
+
+
+@dataclass(frozen=True)
+class Located:
+    """The profile to load, and the bundle it came from (None: a profile file of the user's)."""
+
+    profile: Path
+    bundle: OpenedBundle | None = None
 
 
 def find_profile(path: str | os.PathLike[str] | None = None,
@@ -25,19 +38,29 @@ def find_profile(path: str | os.PathLike[str] | None = None,
     its profile validated with ``environ`` before the extraction is kept) and its
     profile returned.
     """
-    if path is not None:
-        candidate = Path(path).expanduser()
-        if candidate.is_dir():
-            return _in_directory(candidate)
-        if not candidate.exists():
-            raise ProfileError(f"no profile at {candidate}", "Check the path given for the profile.",
-                               file=str(candidate))
-        from hosted.images.bundle import is_bundle, open_bundle
+    return locate_profile(path, environ).profile
 
-        if is_bundle(candidate):  # an offline bundle: its profile, extracted and verified
-            return open_bundle(candidate.absolute(), check=_bundled_check(candidate.absolute(), environ))
-        return candidate.absolute()
-    return _in_directory(Path.cwd())
+
+def locate_profile(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None,
+                   *, allowed_signers: Path | None = None) -> Located:
+    """``find_profile``, keeping what is known of a bundle: who signed it (with
+    ``allowed_signers``: BadSignature for a signature that is not good; an
+    unsigned bundle has no signer), for ``hosted.images.trust.require_trust``."""
+    if path is None:
+        return Located(_in_directory(Path.cwd()))
+    candidate = Path(path).expanduser()
+    if candidate.is_dir():
+        return Located(_in_directory(candidate))
+    if not candidate.exists():
+        raise ProfileError(f"no profile at {candidate}", "Check the path given for the profile.",
+                           file=str(candidate))
+    from hosted.images.bundle import is_bundle, unpack_bundle
+
+    if not is_bundle(candidate):
+        return Located(candidate.absolute())
+    bundle = candidate.absolute()  # an offline bundle: its profile, extracted and verified
+    opened = unpack_bundle(bundle, allowed_signers=allowed_signers, check=_bundled_check(bundle, environ))
+    return Located(opened.profile, opened)
 
 
 def _bundled_check(bundle: Path, environ: Mapping[str, str] | None) -> Callable[[Path], object]:

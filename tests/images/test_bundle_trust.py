@@ -88,6 +88,19 @@ def test_an_entry_the_manifest_does_not_list_is_refused(tmp_path: Path) -> None:
     assert "'profile/evil.sh'" in err.message and "not listed in the manifest" in err.message
 
 
+@pytest.mark.parametrize("entry", ["profile/evil.sh", "/tmp/planted", "../planted"])
+def test_entries_are_refused_before_any_directory_is_made(
+        tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
+    from hosted.images import bundle as bundle_module
+
+    def no_directory(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("a directory was made for a bundle that is refused by its index")
+
+    monkeypatch.setattr(bundle_module.tempfile, "mkdtemp", no_directory)
+    refused(tar_of(tmp_path / "x.bundle", manifest(), {"profile/hosted.yaml": PROFILE, entry: b"x"}))
+    assert not own_cache.exists()
+
+
 def test_every_listed_file_is_verified(tmp_path: Path) -> None:
     script = b"#!/bin/sh\necho hi\n"
     listed = manifest(files=[{"path": "profile/s.sh", "sha256": sha(b"other")}])
@@ -286,6 +299,74 @@ def test_an_unsigned_bundle_is_named_as_such(tmp_path: Path, signed: tuple[Path,
     with pytest.raises(UnsignedBundle) as info:
         verify_bundle(plain, allowed)
     assert isinstance(info.value, HostedError) and info.value.exit_code == 2
+
+
+# The gate `up` passes a bundle through: a good signature, or the user's go-ahead.
+def test_a_good_signature_vouches_without_asking(signed: tuple[Path, Path, Path], own_cache: Path) -> None:
+    from hosted.images import require_trust
+    from hosted.profile import locate_profile
+
+    bundle, _, allowed = signed
+    located = locate_profile(bundle, {}, allowed_signers=allowed)
+    assert located.bundle is not None and located.profile == located.bundle.profile
+    assert (located.bundle.signed, located.bundle.signer) == (True, "alice@example.org")
+    events = Recorder()
+
+    def never(questions: Any) -> bool:
+        raise AssertionError("a bundle with a good signature is not asked about")
+
+    require_trust(located.bundle, load_profile(located.profile, {}), confirm=never, emit=events)
+    assert events.messages("info")[0] == "bundle lab.bundle: good signature by alice@example.org; it will:"
+
+
+def test_a_bad_signature_is_refused_before_anything_is_extracted(signed: tuple[Path, Path, Path],
+                                                                 tmp_path: Path, own_cache: Path) -> None:
+    from hosted.profile import locate_profile
+
+    bundle, _, _ = signed
+    _, blob = keypair(tmp_path, "mallory")
+    (tmp_path / "only_mallory").write_text(f"mallory ssh-ed25519 {blob}\n")
+    with pytest.raises(BadSignature) as info:
+        locate_profile(bundle, {}, allowed_signers=tmp_path / "only_mallory")
+    assert info.value.exit_code == 2
+    assert not own_cache.exists(), list(own_cache.rglob("*"))
+
+
+@pytest.mark.parametrize("sign", [False, True])
+def test_a_bundle_nobody_vouches_for_needs_the_users_go_ahead(signed: tuple[Path, Path, Path], tmp_path: Path,
+                                                              sign: bool) -> None:
+    from hosted.images import UnconfirmedBundle, require_trust
+    from hosted.profile import locate_profile
+
+    bundle, _, allowed = signed
+    if not sign:
+        bundle = tar_of(tmp_path / "plain.bundle", manifest(), {"profile/hosted.yaml": PROFILE})
+        located = locate_profile(bundle, {}, allowed_signers=allowed)  # unsigned: opens, signer None
+    else:
+        located = locate_profile(bundle, {})  # signed, but no allowed signers given: not verified
+    opened = located.bundle
+    assert opened is not None and (opened.signed, opened.signer) == (sign, None)
+    env = load_profile(located.profile, {})
+    asked: list[list[str]] = []
+
+    def answer(reply: bool) -> Any:
+        def confirm(questions: Any) -> bool:
+            asked.append(list(questions))
+            return reply
+        return confirm
+
+    require_trust(opened, env, confirm=answer(True))
+    assert asked[0][0].startswith(f"use the bundle {bundle.name} (")
+    assert ("nobody you trust" if sign else "it is not signed") in asked[0][0]
+    with pytest.raises(UnconfirmedBundle):
+        require_trust(opened, env, confirm=answer(False))
+    events = Recorder()
+    with pytest.raises(UnconfirmedBundle) as info:
+        require_trust(opened, env, confirm=None, emit=events)  # no terminal: refused, after saying why
+    assert "--yes" in info.value.hint and events.messages("warning")
+    events = Recorder()
+    require_trust(opened, env, yes=True, emit=events)
+    assert "used because of --yes" in events.messages("warning")[0]
 
 
 def test_hosted_bundle_sign_writes_a_signed_bundle(project: Path, tmp_path: Path) -> None:
