@@ -68,7 +68,7 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
     return model.Environment(
         name=profile.name,
         path=file,
-        machines=tuple(build.machine_spec(profile.name, m, images) for m in machines),
+        machines=tuple(build.machine_spec(profile.name, m, images, len(machines) > 1) for m in machines),
         images=tuple(build.image_spec(name, image) for name, image in images.items()),
     )
 
