@@ -133,7 +133,8 @@ def nic(entry: schema.NicEntry) -> model.Nic:
     if isinstance(body, schema.Nat):
         return model.Nic(kind, forwards=tuple(forward(f) for f in body.forwards), adapter_type=body.adapter)
     if isinstance(body, schema.Internal):
-        return model.Nic(kind, network=body.network, adapter_type=body.adapter, ip=body.ip, static=body.static)
+        return model.Nic(kind, network=body.network, adapter_type=body.adapter, ip=body.ip,
+                         static=body.static)
     if isinstance(body, schema.NatNetwork):
         return model.Nic(kind, network=body.network, cidr=body.cidr, adapter_type=body.adapter, ip=body.ip,
                          static=body.static, forwards=tuple(forward(f) for f in body.forwards))

@@ -75,7 +75,7 @@ def _one_range(doc: Document, key: NetworkKey, addresses: list[tuple[str, str, K
     first_machine, first_ip, first_path = addresses[0]
     network = ipaddress.IPv4Network(fixed[0]) if fixed else ipaddress.IPv4Interface(first_ip).network
     taken: dict[str, KeyPath] = {}
-    for machine, ip, path in addresses:
+    for _, ip, path in addresses:
         iface = ipaddress.IPv4Interface(ip)
         if iface.network != network:
             origin = f"the NAT Network's cidr {network}" if fixed else \

@@ -122,7 +122,8 @@ class HostOnly(Strict):
 
 
 class NatNetwork(Strict):
-    network: Name = key("NAT Network name: machines on it reach each other and, through NAT, the outside", ...)
+    network: Name = key("NAT Network name: machines on it reach each other and, through NAT, the "
+                        "outside", ...)
     cidr: Cidr | None = key("the NAT Network's range (default: the range of a declared `ip`, else "
                             "10.0.2.0/24)", shown="10.0.2.0/24")
     forwards: list[Forward] = Field(default_factory=list, description="port forwards from the host to "
