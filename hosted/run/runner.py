@@ -62,9 +62,9 @@ def run(plan: Plan, env: Environment, backend: Backend, emit: Emit, options: Run
 
 def _image_lanes(steps: Sequence[Step]) -> dict[str, list[Step]]:
     lanes: dict[str, list[Step]] = {}
-    for step in steps:
-        name = step.image if isinstance(step, FetchImage | ImportTemplate) else \
-            getattr(step, "subject", step.describe()).removeprefix("image ")
+    for step in steps:  # a lane per image ("image NAME") and per network (the step's ``lane``)
+        name = f"image {step.image}" if isinstance(step, FetchImage | ImportTemplate) else \
+            getattr(step, "lane", None) or getattr(step, "subject", step.describe())
         lanes.setdefault(name, []).append(step)
     return lanes
 
@@ -104,7 +104,6 @@ class _Lane:
 
     def run_image(self) -> MachineResult:
         """An image's steps; when one fails, the machines that need the image fail with its error."""
-        self.result.machine = f"image {self.result.machine}"
         result = self.run()
         if result.error is not None:
             for step in self.steps:

@@ -75,7 +75,7 @@ CASES = [
     pytest.param(web("nics:\n  - internal"), 6, "machines.web.nics[0].internal.network",
                  "required key 'network' is missing", "network:", id="internal-without-network"),
     pytest.param(web("nics:\n  - nat: {}\n    internal: {network: lab}"), 6, "machines.web.nics[0]",
-                 "exactly one of nat, internal, hostonly, bridged (got nat, internal)", "exactly one",
+                 "exactly one of nat, internal, hostonly, bridged, natnetwork, link (got nat, internal)", "exactly one",
                  id="nic-two-kinds"),
     pytest.param(web("nics: [nat, nat, nat, nat, nat, nat, nat, nat, nat]"), 5, "machines.web.nics",
                  "too many entries", "At most 8", id="nine-nics"),
