@@ -37,6 +37,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from double_net import NetworksMixin
+
 from hosted.backend.base import (
     RUNTIME_KEYS,
     Backend,
@@ -73,8 +75,6 @@ from hosted.model import (
     Tags,
 )
 from hosted.ports import PortAllocator
-
-from double_net import NetworksMixin
 
 # The guest properties the double's guests report (VirtualBox's own names).
 ADDITIONS_VERSION = "/VirtualBox/GuestAdd/Version"

@@ -214,5 +214,5 @@ class NetworksMixin:
                               ("dhcp", d.network) in self.network_marks)
 
     def _natnet_info(self, n: NatNet) -> NatNetworkInfo:
-        return NatNetworkInfo(n.name, n.cidr, n.enabled, tuple(replace(f, name=k) for k, f in n.rules.items()),
-                              ("natnetwork", n.name) in self.network_marks)
+        rules = tuple(replace(f, name=k) for k, f in n.rules.items())
+        return NatNetworkInfo(n.name, n.cidr, n.enabled, rules, ("natnetwork", n.name) in self.network_marks)

@@ -64,7 +64,7 @@ def _image_lanes(steps: Sequence[Step]) -> dict[str, list[Step]]:
     lanes: dict[str, list[Step]] = {}
     for step in steps:  # a lane per image ("image NAME") and per network (the step's ``lane``)
         name = f"image {step.image}" if isinstance(step, FetchImage | ImportTemplate) else \
-            getattr(step, "lane", None) or getattr(step, "subject", step.describe())
+            str(getattr(step, "lane", None) or getattr(step, "subject", step.describe()))
         lanes.setdefault(name, []).append(step)
     return lanes
 
