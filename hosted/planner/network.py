@@ -61,6 +61,7 @@ def resolve(env: Environment, facts: Facts) -> Resolved:
         ours = key.kind != "natnetwork" or _natnetwork(env, key, network, group, facts, out)
         if key.kind == "link":
             _link(key, group, observed, facts, nics, out)
+            group = [replace(m, nic=nics[(m.machine, m.slot)]) for m in group]
         if any(m.nic.ip for m in group):
             _addresses(env, key, network, group, facts, nics, out, ours)
         elif key.kind in ("internal", "hostonly"):

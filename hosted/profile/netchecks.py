@@ -16,6 +16,8 @@ from hosted.networks import NetworkKey, network_of, reserved
 from hosted.profile import build, schema
 from hosted.profile.source import Document, KeyPath, format_path
 
+DHCP_PREFIX_MAX = 29
+
 
 def _nics(merged: build.Merged) -> list[tuple[int, schema.NicEntry, KeyPath]]:
     entries: list[schema.NicEntry] = merged.get("nics") or []
@@ -77,6 +79,11 @@ def _one_range(doc: Document, key: NetworkKey, addresses: list[tuple[str, str, K
     taken: dict[str, KeyPath] = {}
     for _, ip, path in addresses:
         iface = ipaddress.IPv4Interface(ip)
+        if key.kind != "link" and iface.network.prefixlen > DHCP_PREFIX_MAX:
+            yield doc.error(path, f"{ip}: {key.label} needs a prefix of at most /{DHCP_PREFIX_MAX}",
+                            "Only a link may be as small as a /30; other networks need room for a DHCP "
+                            "server, a gateway or the host.")
+            continue
         if iface.network != network:
             origin = f"the NAT Network's cidr {network}" if fixed else \
                 f"{first_ip} of machine {first_machine!r} ({format_path(first_path)})"

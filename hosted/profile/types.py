@@ -114,7 +114,7 @@ def _ip(allow_all: bool, v4_only: bool) -> AfterValidator:
     return AfterValidator(check)
 
 
-PREFIX_MIN, PREFIX_MAX, DEFAULT_PREFIX = 8, 29, 24
+PREFIX_MIN, PREFIX_MAX, DEFAULT_PREFIX = 8, 30, 24  # a link may be a /30; other networks /29 (checks)
 
 
 def _guest_address(value: Any) -> str:
@@ -141,7 +141,7 @@ def _guest_address(value: Any) -> str:
     return f"{iface.ip}/{iface.network.prefixlen}"
 
 
-def _cidr(value: Any) -> str:
+def _cidr(value: Any) -> str:  # a NAT Network's range
     if not isinstance(value, str):
         raise PydanticCustomError("cidr", "'{value}' is not a network such as 10.0.2.0/24", {"value": value})
     try:
@@ -149,9 +149,9 @@ def _cidr(value: Any) -> str:
     except ValueError:
         raise PydanticCustomError("cidr", "'{value}' is not a network such as 10.0.2.0/24 (address bits "
                                   "beyond the prefix must be 0)", {"value": value}) from None
-    if not PREFIX_MIN <= network.prefixlen <= PREFIX_MAX:
+    if not PREFIX_MIN <= network.prefixlen <= PREFIX_MAX - 1:
         raise PydanticCustomError("cidr", "'{value}': the prefix must be /{min} to /{max}",
-                                  {"value": value, "min": PREFIX_MIN, "max": PREFIX_MAX})
+                                  {"value": value, "min": PREFIX_MIN, "max": PREFIX_MAX - 1})
     return str(network)
 
 
