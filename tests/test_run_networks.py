@@ -137,8 +137,8 @@ def test_plan_shows_the_network_steps_then_status_the_addresses(
     assert main(["plan"]) == 0
     out = capsys.readouterr().out
     assert "this host (images and networks)" in out
-    assert "+ create the DHCP server of internal network lab-net (10.20.0.254, pool 10.20.0.128-10.20.0.253); " \
-           "fixed: a 10.20.0.11, b 10.20.0.10" in out
+    assert "+ create the DHCP server of internal network lab-net (10.20.0.254, pool 10.20.0.128-" \
+           "10.20.0.253); fixed: a 10.20.0.11, b 10.20.0.10" in out
     assert "+ choose the UDP ports of the link a <-> b (neither end has its ports yet)" in out
     assert "+ create NAT Network lab-nn (10.0.2.0/24)" in out
     assert main(["up"]) == 0
@@ -161,7 +161,7 @@ def test_the_driverless_refusal_as_the_cli_shows_it(cli: Path, capsys: pytest.Ca
     assert main(["up", "--yes"]) == 1
     err = capsys.readouterr()
     text = err.out + err.err
-    assert "machine 'b' cannot start here: VirtualBox runs without its kernel driver, and its NICs internal " \
-           "(lab-net) need it" in " ".join(text.split())
+    assert "machine 'b' cannot start here: VirtualBox runs without its kernel driver, and its NICs " \
+           "internal (lab-net) need it" in " ".join(text.split())
     assert "state: poweroff" in text
     assert cli_support.shared().list_machines() == []

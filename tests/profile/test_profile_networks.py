@@ -53,8 +53,8 @@ def machines(a: str, b: str = "nics: [{link: {peer: a}}]") -> str:
 
 # (profile, line, key path, words in the message, words in the hint)
 CASES = [
-    pytest.param(machines("nics: [{internal: {network: n, ip: 10.20.0}}]"), 5, "machines.a.nics[0].internal.ip",
-                 "is not an IPv4 address", "", id="ip-garbage"),
+    pytest.param(machines("nics: [{internal: {network: n, ip: 10.20.0}}]"), 5,
+                 "machines.a.nics[0].internal.ip", "is not an IPv4 address", "", id="ip-garbage"),
     pytest.param(machines("nics: [{internal: {network: n, ip: 10.20.0.1/31}}]"), 5,
                  "machines.a.nics[0].internal.ip", "the prefix must be /8 to /30", "", id="ip-prefix"),
     pytest.param(machines("nics: [{internal: {network: n, ip: 10.20.0.1/30}}]", "{}"), 5,
@@ -76,25 +76,28 @@ CASES = [
     pytest.param(machines("nics: [{internal: {network: n, ip: 10.20.0.11}}]",
                           "nics: [{internal: {network: n, ip: 10.30.0.12}}]"), 7,
                  "machines.b.nics[0].internal.ip",
-                 "10.30.0.12/24 is not in the range of internal network n (10.20.0.0/24), set by 10.20.0.11/24 "
-                 "of machine 'a'", "same range", id="two-ranges"),
+                 "10.30.0.12/24 is not in the range of internal network n (10.20.0.0/24), set by "
+                 "10.20.0.11/24 of machine 'a'", "same range", id="two-ranges"),
     pytest.param(machines("nics: [{internal: {network: n, ip: 10.20.0.11}}]",
                           "nics: [{internal: {network: n, ip: 10.20.0.11}}]"), 7,
                  "machines.b.nics[0].internal.ip", "10.20.0.11 is already the address of another NIC",
                  "its own address", id="duplicate"),
     pytest.param(machines("nics: [{internal: {network: n, ip: 10.20.0.254}}]", "{}"), 5,
-                 "machines.a.nics[0].internal.ip", "is hosted's DHCP server for the network", "", id="dhcp-ip"),
+                 "machines.a.nics[0].internal.ip", "is hosted's DHCP server for the network", "",
+                 id="dhcp-ip"),
     pytest.param(machines("nics: [{natnetwork: {network: n, ip: 10.0.2.1}}]", "{}"), 5,
                  "machines.a.nics[0].natnetwork.ip", "the NAT Network's gateway", "", id="gateway"),
     pytest.param(machines("nics: [{hostonly: {interface: vboxnet0, ip: 192.168.56.1}}]", "{}"), 5,
                  "machines.a.nics[0].hostonly.ip", "the host's own address", "", id="host-address"),
     pytest.param(machines("nics: [{natnetwork: {network: n, cidr: 10.1.0.0/24, ip: 10.2.0.5}}]", "{}"), 5,
-                 "machines.a.nics[0].natnetwork.ip", "not in the range of NAT Network n (10.1.0.0/24), set by "
-                 "the NAT Network's cidr", "", id="natnet-outside-cidr"),
+                 "machines.a.nics[0].natnetwork.ip",
+                 "not in the range of NAT Network n (10.1.0.0/24), set by the NAT Network's cidr", "",
+                 id="natnet-outside-cidr"),
     pytest.param(machines("nics: [{natnetwork: {network: n, cidr: 10.1.0.0/24}}]",
                           "nics: [{natnetwork: {network: n, cidr: 10.2.0.0/24}}]"), 7,
                  "machines.b.nics[0].natnetwork.cidr", "NAT Network 'n' is 10.1.0.0/24 at "
-                 "machines.a.nics[0].natnetwork.cidr, here 10.2.0.0/24", "same `cidr`", id="natnet-two-cidrs"),
+                 "machines.a.nics[0].natnetwork.cidr, here 10.2.0.0/24", "same `cidr`",
+                 id="natnet-two-cidrs"),
     pytest.param(machines("nics: [{natnetwork: {network: n, forwards: [{guest: 1, host: 9000}]}}]",
                           "nics: [{nat: {forwards: [{guest: 2, host: 9000}]}}]"), 7,
                  "machines.b.nics[0].nat.forwards[0].host", "already forwarded by machine 'a'", "host: auto",
