@@ -128,6 +128,17 @@ def with_removals(env: Environment, facts: Facts, plans: list[MachinePlan],
     return [replace(mp, steps=(*mp.steps, *extra.get(i, ()))) for i, mp in enumerate(plans)]
 
 
+def unused(facts: Facts, resolved: Resolved) -> list[Step]:
+    """Steps of the host: networks hosted created that no machine uses and the profile does not
+    need (their last machine went, and removing them then failed, or it went outside hosted)."""
+    needed = {(k.kind, k.name) for s in resolved.specs.values() for n in s.nics or ()
+              if (k := network_of(s.name, n)) is not None}
+    return [RemoveNetwork(machine="", target=target, network=network, label=label,
+                          reason="hosted created it and no machine uses it any more")
+            for kind, name, target, network, label in _owned(facts)
+            if (kind, name) not in needed and not facts.networks.users(kind, name)]
+
+
 def _stays(mp: MachinePlan, kind: str, name: str) -> bool:
     if any(isinstance(s, Destroy) for s in mp.steps) or mp.spec is None:
         return False

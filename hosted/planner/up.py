@@ -24,7 +24,7 @@ from hosted.planner.config import config_steps
 from hosted.planner.guest import UpOptions, guest_steps
 from hosted.planner.images import creation_steps, host_steps, is_install
 from hosted.planner.model import MachinePlan, Plan
-from hosted.planner.netguest import check_driver, hosts_entries, network_guest_steps, with_removals
+from hosted.planner.netguest import check_driver, hosts_entries, network_guest_steps, unused, with_removals
 from hosted.planner.network import Resolved, resolve
 from hosted.planner.power import destroy_steps
 from hosted.steps import (
@@ -63,7 +63,7 @@ def plan(environment: Environment, facts: Facts, *, only: Sequence[str] = (),
     machines = with_removals(environment, facts, machines, nets)
     check_driver(facts, machines, warnings)
     images = host_steps(facts, [s for m in machines for s in m.steps])
-    host = [s for s in nets.host if _in_scope(s, only)]
+    host = [s for s in nets.host if _in_scope(s, only)] + (unused(facts, nets) if not only else [])
     return Plan(environment.name, operation, tuple(machines), (*host, *images), tuple(warnings))
 
 

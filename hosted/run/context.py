@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from hosted import __version__
 from hosted.backend.base import Backend, StartMode
 from hosted.clock import REAL_CLOCK, Clock
-from hosted.errors import HostedError, ImageError, MachineNotFound
+from hosted.errors import HostedError, ImageError, MachineNotFound, OperationFailed
 from hosted.events import Emit
 from hosted.model import Environment, MachineSpec, Tags
 
@@ -55,14 +55,18 @@ class Shared:
 
     def with_links(self, spec: MachineSpec) -> MachineSpec:
         """``spec`` with the UDP ports of its links chosen this run (ReserveLinkPorts) filled in."""
-        if not self.links or not any(n.kind == "link" and n.link_port is None for n in spec.nics or ()):
+        if not any(n.kind == "link" and n.link_port is None for n in spec.nics or ()):
             return spec
         from hosted.networks import link_name
 
         nics = []
         for nic in spec.nics or ():
-            ports = self.links.get(link_name(spec.name, nic.peer or ""), {}).get(spec.name) \
-                if nic.kind == "link" and nic.link_port is None else None
+            link = link_name(spec.name, nic.peer or "")
+            ports = self.links.get(link, {}).get(spec.name) if nic.kind == "link" and nic.link_port is None \
+                else None
+            error = self.failed.get(f"link {link}")
+            if ports is None and error is not None:
+                raise OperationFailed(f"link {link} could not be prepared: {error.message}", error.hint)
             nics.append(replace(nic, link_port=ports[0], peer_port=ports[1]) if ports else nic)
         return replace(spec, nics=tuple(nics))
 

@@ -107,8 +107,10 @@ class _Lane:
         result = self.run()
         if result.error is not None:
             for step in self.steps:
-                if isinstance(step, FetchImage | ImportTemplate):
-                    self.ctx.shared.put(self.ctx.shared.failed, step.image, result.error)  # type: ignore[arg-type]
+                # an image, or a network's lane ("link a--b")
+                key = step.image if isinstance(step, FetchImage | ImportTemplate) else getattr(step, "lane", "")
+                if key:
+                    self.ctx.shared.put(self.ctx.shared.failed, key, result.error)  # type: ignore[arg-type]
         return result
 
     def _step(self, step: Step) -> None:

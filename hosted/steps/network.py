@@ -122,6 +122,10 @@ class RemoveNetwork(Step):
     phase: ClassVar[str] = "network"
     repeatable: ClassVar[bool] = True
 
+    @property
+    def lane(self) -> str:  # as a step of the host: a network no machine uses any more
+        return f"network {self.network}"
+
     def summary(self) -> str:
         what = "the DHCP server of" if self.target == "dhcp" else "NAT Network"
         return f"remove {what} {self.label if self.target == 'dhcp' else self.network}"
