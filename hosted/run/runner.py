@@ -108,7 +108,8 @@ class _Lane:
         if result.error is not None:
             for step in self.steps:
                 # an image, or a network's lane ("link a--b")
-                key = step.image if isinstance(step, FetchImage | ImportTemplate) else getattr(step, "lane", "")
+                key = step.image if isinstance(step, FetchImage | ImportTemplate) else \
+                    getattr(step, "lane", "")
                 if key:
                     self.ctx.shared.put(self.ctx.shared.failed, key, result.error)  # type: ignore[arg-type]
         return result

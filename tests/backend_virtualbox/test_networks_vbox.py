@@ -151,6 +151,6 @@ def test_a_driverless_host_refuses_to_start_a_machine_with_an_internal_nic(backe
     path.write_text(PROFILE.format(env=env_name, state="running"))
     with pytest.raises(DriverMissing) as err:
         api.plan(load_profile(path), backend=backend)
-    assert f"machine 'a' cannot start here: VirtualBox runs without its kernel driver, and its NICs internal " \
-           f"({env_name}-lab), natnetwork ({env_name}-nn) need it" == err.value.message
+    assert f"machine 'a' cannot start here: VirtualBox runs without its kernel driver, and its NICs " \
+           f"internal ({env_name}-lab), natnetwork ({env_name}-nn) need it" == err.value.message
     assert env_name not in vboxmanage("list", "vms")

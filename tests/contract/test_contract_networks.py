@@ -29,7 +29,8 @@ def test_hosteds_dhcp_server_with_a_fixed_address_per_mac(ctx: Ctx) -> None:
     assert dict(made.fixed) == {"080027C0FFEE": "10.20.0.11", "0800270000AA": "10.20.0.12"}
     state = ctx.backend.list_networks()
     assert state.dhcp_server(net) == made
-    assert [(a.uuid, a.kind, a.name) for a in state.attachments if a.name == net] == [(m.uuid, "internal", net)]
+    mine = [(a.uuid, a.kind, a.name) for a in state.attachments if a.name == net]
+    assert mine == [(m.uuid, "internal", net)]
     # A new layout, one address changed; the MAC no machine has and no one asks for any more goes.
     again = ctx.backend.ensure_dhcp_server(replace(dhcp_spec(net, ("080027C0FFEE", "10.20.0.21")),
                                                    server="10.20.0.1", lower="10.20.0.100"), ctx.emit)
@@ -77,8 +78,8 @@ def test_port_forwards_in_a_nat_network_belong_to_their_machine(ctx: Ctx) -> Non
     nic = Nic("natnetwork", network=name, ip="10.30.0.15/24",
               forwards=(Forward("ssh", 22, None, guest_ip="10.30.0.15"), Forward("web", 80, port)))
     a = ctx.create(ctx.spec("a", nics=(nic,)))
-    b = ctx.create(ctx.spec("b", nics=(replace(nic, ip="10.30.0.16/24",
-                                               forwards=(Forward("ssh", 22, None, guest_ip="10.30.0.16"),)),)))
+    b_ssh = Forward("ssh", 22, None, guest_ip="10.30.0.16")
+    b = ctx.create(ctx.spec("b", nics=(replace(nic, ip="10.30.0.16/24", forwards=(b_ssh,)),)))
     ssh, web = a.nics[0].forwards
     assert (a.nics[0].kind, a.nics[0].network) == ("natnetwork", name)
     assert (ssh.name, ssh.guest, ssh.guest_ip, ssh.host_ip) == ("ssh", 22, "10.30.0.15", "127.0.0.1")
