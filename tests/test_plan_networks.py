@@ -333,3 +333,17 @@ def test_only_plans_a_links_ports_when_one_of_its_machines_is_planned() -> None:
 
 def test_provision_is_not_a_network_step() -> None:
     assert not issubclass(Provision, SetAddresses)
+
+
+def test_reset_sets_the_guests_addresses_and_names_again() -> None:
+    from hosted.model import SnapshotInfo
+    from hosted.planner import plan_reset
+
+    e = lab(spec("a", nics=(SSH, link("b", "10.99.0.1/24")), hosts=True),
+            spec("b", nics=(SSH, link("a", "10.99.0.2/24")), hosts=True))
+    a = replace(_env_machine("a"), power=PowerState.RUNNING, nics=_running("a", Nic(
+        "link", link_port=2300, peer_port=2301)).nics)
+    base = SnapshotInfo("s1", "baseline", "hosted: baseline", 0.0, False, True, None)
+    p = plan_reset(e, facts(a, snapshots={a.uuid: (base,)}), ["a"])
+    kinds = [s.kind for s in p.machine("a").steps]  # type: ignore[union-attr]
+    assert kinds[-4:] == ["start", "wait-ready", "set-addresses", "write-hosts"]
