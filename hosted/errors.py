@@ -155,3 +155,13 @@ class PortConflict(HostedError):
     """A fixed host port the profile asks for is already taken (by another VM or program)."""
 
     exit_code = EXIT_INVALID
+
+
+class NetworkConflict(HostedError):
+    """A network the profile declares cannot be had on this host as declared (found while planning)."""
+
+    exit_code = EXIT_INVALID
+
+
+class DriverMissing(HostedError):
+    """A machine would start with NICs that need VirtualBox's kernel driver, which is not loaded."""

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from hosted.backend.base import Backend, MachineRecords
+from hosted.backend.base import Backend, MachineRecords, NetworkState
 from hosted.errors import HostedError
 from hosted.model import Environment, ImageSpec, MachineSpec, ObservedMachine, SnapshotInfo, is_url
+from hosted.networks import DEFAULT_HOSTONLY_RANGES, NETWORKS_CONF
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Facts:
     snapshots: Mapping[str, tuple[SnapshotInfo, ...]] = field(default_factory=dict)  # by machine uuid
     # (machine, provisioning step) -> its fingerprint now; None: its files cannot be read
     fingerprints: Mapping[tuple[str, str], str | None] = field(default_factory=dict)
+    networks: NetworkState = field(default_factory=NetworkState)  # DHCP servers, NAT Networks, attachments
+    driverless: bool = False  # VirtualBox runs without its kernel driver
+    hostonly_ranges: tuple[str, ...] = DEFAULT_HOSTONLY_RANGES  # what host-only interfaces may use
 
     def owned(self, environment: str) -> list[ObservedMachine]:
         return [m for m in self.machines if m.tags is not None and m.tags.environment == environment]
@@ -61,7 +66,7 @@ def for_up(env: Environment, backend: Backend, only: Sequence[str] = (), *,
     new = [s for s in specs if existing[s.name] is None]
     pending = [s for s in specs if s.image and (m := existing[s.name]) is not None]
     records = {m.uuid: backend.records(m.uuid) for s in specs if (m := existing[s.name]) is not None
-               and ((provision and s.provision) or s in pending)}
+               and ((provision and s.provision) or s in pending or sets_guest_network(s))}
     installing = [s for s in pending if records[existing[s.name].uuid].install == "pending"]  # type: ignore[union-attr]
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for s in specs
              if (m := existing[s.name]) is not None and (snapshots or s.baseline)}
@@ -71,7 +76,45 @@ def for_up(env: Environment, backend: Backend, only: Sequence[str] = (), *,
         records=records,
         snapshots=snaps,
         fingerprints=fingerprints(specs) if provision else {},
+        **network_facts(env, backend, machines),
     )
+
+
+def sets_guest_network(spec: MachineSpec) -> bool:
+    """Addresses or names may be set inside the guest (its records say what was set last)."""
+    return spec.hosts or any(n.ip for n in spec.nics or ())
+
+
+def uses_networks(env: Environment, machines: Sequence[ObservedMachine]) -> bool:
+    named = ("internal", "hostonly", "natnetwork", "link")
+    return any(n.kind in named for s in env.machines for n in s.nics or ()) or any(
+        n.kind in named for m in machines if m.tags and m.tags.environment == env.name for n in m.nics)
+
+
+def network_facts(env: Environment, backend: Backend, machines: Sequence[ObservedMachine]) -> dict[str, Any]:
+    """What the network planner needs: read only when the environment has networks."""
+    if not uses_networks(env, machines):
+        return {}
+    details = dict(backend.info().details)
+    return {"networks": backend.list_networks(), "driverless": details.get("kernel_driver") == "no",
+            "hostonly_ranges": hostonly_ranges()}
+
+
+def hostonly_ranges(conf: str = NETWORKS_CONF) -> tuple[str, ...]:
+    """The ranges VirtualBox allows host-only interfaces here (/etc/vbox/networks.conf)."""
+    import platform
+
+    from hosted.networks import hostonly_ranges as parse
+
+    if platform.system() not in ("Linux", "Darwin"):
+        return ("0.0.0.0/0",)  # Windows: no such restriction
+    try:
+        text: str | None = Path(conf).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        text = None
+    except OSError:
+        text = ""
+    return tuple(str(n) for n in parse(text))
 
 
 def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
@@ -81,11 +124,12 @@ def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
     machines = tuple(backend.list_machines(env.name))
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for m in machines} if snapshots else {}
     if not provisioning:
-        return Facts(machines=machines, snapshots=snaps)
+        return Facts(machines=machines, snapshots=snaps, **network_facts(env, backend, machines))
     specs = [s for s in env.machines if s.provision]
     with_steps = {s.name for s in specs}
     records = {m.uuid: backend.records(m.uuid) for m in machines if m.label in with_steps}
-    return Facts(machines=machines, snapshots=snaps, records=records, fingerprints=fingerprints(specs))
+    return Facts(machines=machines, snapshots=snaps, records=records, fingerprints=fingerprints(specs),
+                 **network_facts(env, backend, machines))
 
 
 def images_for(env: Environment, specs: Sequence[MachineSpec], backend: Backend) -> dict[str, ImageFacts]:

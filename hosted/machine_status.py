@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hosted import render
 from hosted.backend.base import Backend
 from hosted.facts import Facts
 from hosted.model import Environment, Forward, ObservedMachine, PowerState
@@ -34,6 +35,7 @@ class MachineStatus:
     drift: tuple[str, ...]  # how VirtualBox differs from the profile
     forwards: tuple[Forward, ...]
     ssh: SshEndpoint | None
+    addresses: tuple[str, ...] = ()  # "10.20.0.11/24 on internal labnet": the declared, resolved ones
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class MachineStatus:
                           "protocol": f.protocol} for f in self.forwards],
             "ssh": None if self.ssh is None else
             {"host": self.ssh.host, "port": self.ssh.port, "user": self.ssh.user},
+            "addresses": list(self.addresses),
         }
 
 
@@ -52,8 +55,9 @@ def machine_status(env: Environment, observed: Sequence[ObservedMachine],
     """Every machine of the profile (or ``names``), and those of the environment gone from it."""
     from hosted.ssh import ssh_endpoint
 
-    the_plan = plan(env, Facts(machines=tuple(observed)), only=tuple(names),
-                    options=UpOptions(wait=False, provision=False))
+    # Host-only ranges are `hosted plan`'s to check: status shows what there is.
+    facts = Facts(machines=tuple(observed), hostonly_ranges=("0.0.0.0/0",))
+    the_plan = plan(env, facts, only=tuple(names), options=UpOptions(wait=False, provision=False))
     by_uuid = {m.uuid: m for m in observed}
     rows = []
     for mp in the_plan.machines:
@@ -66,6 +70,7 @@ def machine_status(env: Environment, observed: Sequence[ObservedMachine],
             desired=spec.state if spec else "absent", drift=mp.drift,
             forwards=cur.forwards() if cur else (),
             ssh=None if endpoint is None or spec is None else SshEndpoint(*endpoint, spec.ssh.user),
+            addresses=tuple(render.address(n) for n in (spec.nics or ()) if n.ip) if spec else (),
         ))
     return rows
 

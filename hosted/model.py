@@ -14,7 +14,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-NicKind = Literal["nat", "internal", "hostonly", "bridged"]
+NicKind = Literal["nat", "internal", "hostonly", "bridged", "natnetwork", "link"]
+# NIC kinds that use VirtualBox's host network drivers: no VM with one starts without them.
+DRIVER_NIC_KINDS: tuple[NicKind, ...] = ("internal", "hostonly", "bridged", "natnetwork")
+AUTO = "auto"  # ``ip: auto``: hosted picks the address
 Firmware = Literal["bios", "efi"]
 DesiredState = Literal["running", "poweroff"]
 Protocol = Literal["tcp", "udp"]
@@ -77,10 +80,21 @@ class Forward:
 @dataclass(frozen=True)
 class Nic:
     kind: NicKind
-    network: str | None = None  # internal network name
+    network: str | None = None  # internal network or NAT Network name
     interface: str | None = None  # host-only or bridged host interface
-    forwards: tuple[Forward, ...] = ()
+    forwards: tuple[Forward, ...] = ()  # nat; natnetwork (rules of the NAT Network for this machine)
     adapter_type: str | None = None  # e.g. "82540EM", "virtio"; None = not declared
+    # The guest's address on this NIC: "10.20.0.11/24"; "auto" until the planner picks one;
+    # None: none declared.  Never read back from VirtualBox (DHCP or the guest holds it).
+    ip: str | None = None
+    static: bool = False  # set the address inside the guest even where hosted's DHCP server serves it
+    peer: str | None = None  # link: the profile name of the machine at the other end
+    cidr: str | None = None  # natnetwork: the NAT Network's range, e.g. "10.0.2.0/24"
+    # 12 upper-case hex digits.  Desired: None leaves VirtualBox's; the planner gives NICs with
+    # addresses a stable one (DHCP and cloud-init find the NIC by it).  Observed: VirtualBox's.
+    mac: str | None = None
+    link_port: int | None = None  # link: this end's UDP port on 127.0.0.1 (desired None: to be chosen)
+    peer_port: int | None = None  # link: the other end's UDP port
 
     def same_attachment(self, other: Nic) -> bool:
         return (
@@ -88,7 +102,15 @@ class Nic:
             and (self.network is None or self.network == other.network)
             and (self.interface is None or self.interface == other.interface)
             and (self.adapter_type is None or self.adapter_type == other.adapter_type)
+            and (self.mac is None or self.mac == other.mac)
+            and (self.link_port is None or self.link_port == other.link_port)
+            and (self.peer_port is None or self.peer_port == other.peer_port)
         )
+
+    @property
+    def address(self) -> str | None:
+        """The declared address without its prefix ("10.20.0.11"), once it is not "auto"."""
+        return None if self.ip in (None, AUTO) else str(self.ip).split("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -194,6 +216,7 @@ class MachineSpec:
     linked: bool = True  # with an image: a linked clone of its template (False: a full clone)
     cloud_init: str | None = None  # user-data (YAML text) for the NoCloud seed, with cloud images
     install: InstallSpec | None = None  # with an installer ISO image; None = InstallSpec() defaults
+    hosts: bool = False  # the other machines' names in the guest's /etc/hosts (or its cloud-init seed)
 
     # Keys that describe the VM's configuration (compared with VirtualBox).
     CONFIG_KEYS = ("os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics",

@@ -113,13 +113,13 @@ class PortAllocator:
                 os.unlink(tmp)
             raise
 
-    def allocate(self, host_ip: str, taken: Collection[int]) -> int:
-        """Pick a free port for ``host_ip`` that is not in ``taken`` and reserve it."""
+    def allocate(self, host_ip: str, taken: Collection[int], protocol: str = "tcp") -> int:
+        """Pick a free ``protocol`` port for ``host_ip`` that is not in ``taken`` and reserve it."""
         with _file_lock(self.state_dir / "ports.lock"):
             reserved = self._load()
             lo, hi = self.port_range
             for port in range(lo, hi + 1):
-                if port in taken or str(port) in reserved or port_is_listening(host_ip, port):
+                if port in taken or str(port) in reserved or port_is_listening(host_ip, port, protocol):
                     continue
                 reserved[str(port)] = self._now()
                 self._save(reserved)

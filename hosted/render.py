@@ -31,11 +31,19 @@ def forward(f: Forward) -> str:
 
 
 def nic(n: Nic) -> str:
-    target = n.network or n.interface
+    target = n.network or n.interface or n.peer
     text = f"{n.kind}:{target}" if target else n.kind
+    if n.kind == "link" and n.link_port is not None and n.peer_port is not None:
+        text += f"(udp {n.link_port}->{n.peer_port})"
     if n.adapter_type:
         text += f"[{n.adapter_type}]"
     return text
+
+
+def address(n: Nic) -> str:
+    """A NIC's address and what it is on: "10.20.0.11/24 on internal labnet"."""
+    on = f"link to {n.peer}" if n.kind == "link" else f"{n.kind} {n.network or n.interface or ''}".strip()
+    return f"{n.ip} on {on}"
 
 
 def nics(items: tuple[Nic, ...]) -> str:

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from double_net import NetworksMixin
+
 from hosted.backend.base import (
     RUNTIME_KEYS,
     Backend,
@@ -61,6 +63,7 @@ from hosted.errors import (
 )
 from hosted.events import Emit, Event
 from hosted.model import (
+    DRIVER_NIC_KINDS,
     BackendInfo,
     Firmware,
     MachineSpec,
@@ -121,6 +124,7 @@ class Machine:
     tags: Tags | None = None
     provisioned: dict[str, str] = field(default_factory=dict)  # records: step -> fingerprint
     install: str = ""  # records: unattended install state
+    guest: dict[str, str] = field(default_factory=dict)  # records: what was set in the guest
     template_digest: str = ""  # a template: its image's digest
     template_image: str = ""
     template_of: str = ""  # a clone: its template's uuid
@@ -160,7 +164,7 @@ class Call:
     args: tuple[Any, ...] = ()
 
 
-class MemoryBackend:
+class MemoryBackend(NetworksMixin):
     """Backend double; thread-safe, one instance is one VirtualBox installation."""
 
     def __init__(
@@ -179,6 +183,7 @@ class MemoryBackend:
         self.ports = ports or PortAllocator()
         self.now = now
         self.acpi_honoured = acpi_honoured  # False: a guest that ignores the power button
+        self.driverless = False  # True: like VirtualBox without its kernel driver (info() says so)
         self.machines: dict[str, Machine] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.calls: list[Call] = []
@@ -188,6 +193,7 @@ class MemoryBackend:
         # guest port -> a real server standing in for the guest (e.g. a test sshd): forwards
         # to that port relay there while the machine runs.
         self.nat = Nat(guests or {})
+        self._init_networks()
 
     # ---- test knobs -------------------------------------------------------
 
@@ -284,7 +290,8 @@ class MemoryBackend:
 
     def info(self) -> BackendInfo:
         self._enter("info", None)
-        return BackendInfo(name="memory", version="7.2.0", api_version="7_2")
+        driver = (("kernel_driver", "no" if self.driverless else "yes"),)
+        return BackendInfo(name="memory", version="7.2.0", api_version="7_2", details=driver)
 
     def list_machines(self, environment: str | None = None) -> list[ObservedMachine]:
         with self._lock:
@@ -304,7 +311,7 @@ class MemoryBackend:
         with self._lock:
             self._enter("records", uuid)
             m = self._get(uuid)
-            return MachineRecords(provisioned=dict(m.provisioned), install=m.install)
+            return MachineRecords(provisioned=dict(m.provisioned), install=m.install, guest=dict(m.guest))
 
     def record_provisioned(self, uuid: str, step: str, fingerprint: str) -> None:
         with self._lock:
@@ -316,6 +323,17 @@ class MemoryBackend:
                 m.provisioned.pop(step, None)
             self._save(m)
             self._leave("record_provisioned", uuid)
+
+    def record_guest(self, uuid: str, what: str, fingerprint: str) -> None:
+        with self._lock:
+            self._enter("record_guest", uuid, what, fingerprint)
+            m = self._owned(uuid)
+            if fingerprint:
+                m.guest[what] = fingerprint
+            else:
+                m.guest.pop(what, None)
+            self._save(m)
+            self._leave("record_guest", uuid)
 
     def record_install(self, uuid: str, state: str) -> None:
         with self._lock:
@@ -358,6 +376,7 @@ class MemoryBackend:
             self._enter("create_machine", None, spec.vm_name)
             self._check_new_name(spec.vm_name)
             config = self._apply(Config(), spec, MachineSpec.CONFIG_KEYS)
+            self._sync_rules(spec.vm_name, (), config.nics, _addresses(spec))
             emit(Event("progress", f"creating {spec.vm_name}", machine=spec.vm_name, percent=0.0))
             m = self._register(spec.vm_name, config, tags)
             if config.disk_mb is not None:
@@ -383,6 +402,8 @@ class MemoryBackend:
                     "stop the machine first",
                 )
             config = self._apply(m.config, spec, keys)
+            if {"nics", "forwards"} & set(keys):
+                self._sync_rules(m.vm_name, m.config.nics, config.nics, _addresses(spec))
             if config.disk_mb is not None and config.disk_mb != m.config.disk_mb:
                 if m.disk_path is None:
                     m.disk_path = self._make_disk(m, config.disk_mb)
@@ -408,6 +429,7 @@ class MemoryBackend:
             self._writable(uuid)
             if not m.power.is_off:
                 raise OperationFailed(f"{m.vm_name} cannot start: it is {m.power}")
+            self._check_driver(m)
             emit(Event("progress", f"starting {m.vm_name}", machine=m.vm_name, percent=0.0))
             self._power_on(m, mode)
             emit(Event("progress", f"started {m.vm_name}", machine=m.vm_name, percent=100.0))
@@ -455,6 +477,7 @@ class MemoryBackend:
                 m.power = PowerState.RUNNING
             elif m.power in (PowerState.SAVED, PowerState.POWEROFF, PowerState.ABORTED):
                 self._writable(uuid)
+                self._check_driver(m)
                 emit(Event("progress", f"starting {m.vm_name}", machine=m.vm_name, percent=0.0))
                 self._power_on(m, "headless")
                 emit(Event("progress", f"started {m.vm_name}", machine=m.vm_name, percent=100.0))
@@ -469,6 +492,7 @@ class MemoryBackend:
             if m.power.is_on:
                 self._powered_off(m)
             emit(Event("progress", f"deleting {m.vm_name}", machine=m.vm_name, percent=0.0))
+            self._release(m.vm_name, m.config.nics)
             del self.machines[m.uuid]
             for path in (m.settings_file, m.saved_state_file, m.vbox_log, m.disk_path,
                          m.dir / "Logs" / "serial.log", *m.dir.glob(f"Unattended-{m.uuid}-*")):
@@ -614,6 +638,7 @@ class MemoryBackend:
             self._check_new_name(spec.vm_name)
             base = t.snapshots[info.snapshot_id].config
             config = self._apply(base, spec, CLONE_KEYS)  # undeclared keys keep the image's values
+            self._sync_rules(spec.vm_name, (), config.nics, _addresses(spec))
             emit(Event("progress", f"cloning {t.vm_name}", machine=spec.vm_name, percent=0.0))
             m = self._register(spec.vm_name, config, tags)
             m.template_of = template_uuid
@@ -800,6 +825,13 @@ class MemoryBackend:
     def _write_tags(self, m: Machine, tags: Tags) -> None:
         m.tags = tags
 
+    def _check_driver(self, m: Machine) -> None:
+        """VirtualBox without its kernel driver cannot attach these NICs (VERR_SUP_DRIVERLESS)."""
+        needs = [n for n in m.config.nics if n.kind in DRIVER_NIC_KINDS]
+        if self.driverless and needs:
+            name = needs[0].network or needs[0].interface or ""
+            raise OperationFailed(f"Cannot attach to '{name}' in driverless mode (VERR_SUP_DRIVERLESS)")
+
     def _power_on(self, m: Machine, mode: str) -> None:
         m.vbox_log.parent.mkdir(parents=True, exist_ok=True)
         with m.vbox_log.open("a") as log:
@@ -833,9 +865,11 @@ class MemoryBackend:
     def _observe(self, m: Machine) -> ObservedMachine:
         tags = m.tags
         c = m.config if m.accessible else Config()
+        nics = tuple(replace(n, forwards=self._rules_of(m.vm_name, str(n.network)))
+                     if n.kind == "natnetwork" else n for n in c.nics)
         return ObservedMachine(
             uuid=m.uuid, vm_name=m.vm_name, tags=tags, power=m.power if m.accessible else PowerState.UNKNOWN,
-            os_type=c.os_type, cpus=c.cpus, memory_mb=c.memory_mb, firmware=c.firmware, nics=c.nics,
+            os_type=c.os_type, cpus=c.cpus, memory_mb=c.memory_mb, firmware=c.firmware, nics=nics,
             shared_folders=c.shared_folders, disk_mb=c.disk_mb, dvd=c.dvd,
             settings_file=str(m.settings_file),
             session_locked=m.locked_by is not None or m.power.is_on, accessible=m.accessible,
@@ -899,6 +933,7 @@ class MemoryBackend:
         # without consulting ``taken``.
         taken = {f.host for mm in self.machines.values()
                  for n in mm.config.nics for f in n.forwards if f.host is not None}
+        taken |= self._network_ports()
         taken |= {f.host for n in wanted for f in n.forwards if f.host is not None}
         out: list[Nic] = []
         for slot, nic in enumerate(wanted):
@@ -918,14 +953,19 @@ class MemoryBackend:
             if keep_kind:
                 out.append(replace(nic, forwards=tuple(forwards)))
                 continue
-            out.append(Nic(
-                kind=nic.kind,
+            self._check_link(nic)
+            out.append(self._nic_identity(replace(
+                nic,
                 network=(nic.network or DEFAULT_INTNET) if nic.kind == "internal" else nic.network,
-                interface=nic.interface,
                 forwards=tuple(forwards),
                 adapter_type=nic.adapter_type or DEFAULT_ADAPTER,
-            ))
+            ), current[slot] if slot < len(current) else None))
         return tuple(out)
+
+
+def _addresses(spec: MachineSpec) -> dict[int, str]:
+    """Each NIC's address (a NAT Network's rules forward to it)."""
+    return {slot: n.address for slot, n in enumerate(spec.nics or ()) if n.address}
 
 
 def _conforms(b: MemoryBackend) -> Backend:

@@ -21,7 +21,16 @@ from ssh.sshd import Sshd, client_key_fixture, sshd_fixture  # noqa: F401
 from hosted import api
 from hosted.errors import OperationFailed, SnapshotError
 from hosted.events import Recorder
-from hosted.model import Environment, ImageSpec, InstallSpec, PowerState, ProvisionStep, ReadySpec, SshSpec
+from hosted.model import (
+    Environment,
+    ImageSpec,
+    InstallSpec,
+    Nic,
+    PowerState,
+    ProvisionStep,
+    ReadySpec,
+    SshSpec,
+)
 from hosted.ports import PortAllocator
 from hosted.run import RunResult, dispatch
 from hosted.steps import (
@@ -34,14 +43,20 @@ from hosted.steps import (
     ImportTemplate,
     InstallFromIso,
     Provision,
+    RemoveNetwork,
+    ReserveLinkPorts,
     RestoreSnapshot,
     Resume,
+    SetAddresses,
+    SetUpDhcpServer,
+    SetUpNatNetwork,
     Start,
     Stop,
     Suspend,
     TakeBaseline,
     TakeSnapshot,
     WaitReady,
+    WriteHosts,
     WriteSeed,
 )
 
@@ -53,8 +68,11 @@ _envs = itertools.count(1)
 @dataclass
 class Lab:
     backend: MemoryBackend
-    first: Environment  # every machine, from an image, a cloud image, an installer ISO, or empty
-    second: Environment  # web restarted for a change, plain resumed, old destroyed
+    # every machine, from an image, a cloud image, an installer ISO, or empty; web and plain
+    # linked (addresses and names set in the guests), web on an internal network with hosted's
+    # DHCP server, old on a NAT Network
+    first: Environment
+    second: Environment  # web restarted for a change, plain resumed, old destroyed (and its NAT Network)
     foreign: str
 
     def owned(self) -> dict[str, Any]:
@@ -74,7 +92,21 @@ def _disk(path: Path, fill: bytes) -> Path:
 
 
 @pytest.fixture
-def lab(sshd: Sshd, client_key: Path, tmp_path: Path) -> Iterator[Lab]:
+def _harmless_guest_scripts(tmp_path: Path) -> Iterator[Path]:
+    """The sshd standing in for the guests is this host: the scripts that would set addresses
+    and /etc/hosts write what they were given to a file instead.  Its own MonkeyPatch, which a
+    test's ``monkeypatch.undo()`` leaves in place."""
+    log = tmp_path / "guest-network.log"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("hosted.guestnet.addresses_script",
+                   lambda addresses: f"echo 'addresses {list(addresses)}' >> {log}; echo 'hosted: set'")
+        mp.setattr("hosted.guestnet.hosts_script",
+                   lambda env, entries, path="": f"echo 'hosts {list(entries)}' >> {log}")
+        yield log
+
+
+@pytest.fixture
+def lab(sshd: Sshd, client_key: Path, tmp_path: Path, _harmless_guest_scripts: Path) -> Iterator[Lab]:
     backend = MemoryBackend(root=tmp_path / "vms", ports=PortAllocator(tmp_path / "ports"),
                             guests={22: ("127.0.0.1", sshd.port)})
     foreign = backend.add_foreign_machine("someone-elses-vm", memory_mb=77)
@@ -84,11 +116,18 @@ def lab(sshd: Sshd, client_key: Path, tmp_path: Path) -> Iterator[Lab]:
     base = {"nics": (nat(fwd(22, None, "ssh")),), "ready": QUICK,
             "ssh": SshSpec(user="root", private_key=str(client_key))}
     marker = tmp_path / "provisioned"
-    web = spec("web", image="tiny", memory_mb=256, baseline=True, **base,
+    ssh = base.pop("nics")[0]
+    web = spec("web", image="tiny", memory_mb=256, baseline=True, hosts=True, **base,
+               nics=(ssh, Nic("internal", network="labnet", ip="10.20.0.11/24"),
+                     Nic("link", peer="plain", ip="10.99.0.1/24")),
                provision=(ProvisionStep(kind="shell", name="hello", inline=f"echo hello >> {marker}"),))
-    machines = (web, spec("cloud", image="cloudy", **base),
-                spec("inst", image="installer", disk_mb=8192, install=InstallSpec(password="pw"), **base),
-                spec("plain", memory_mb=64, **base), spec("old", memory_mb=64, state="poweroff", **base))
+    machines = (web, spec("cloud", image="cloudy", nics=(ssh,), **base),
+                spec("inst", image="installer", disk_mb=8192, install=InstallSpec(password="pw"),
+                     nics=(ssh,), **base),
+                spec("plain", memory_mb=64, hosts=True, nics=(ssh, Nic("link", peer="web", ip="auto")),
+                     **base),
+                spec("old", memory_mb=64, state="poweroff", nics=(ssh, Nic("natnetwork", network="oldnet")),
+                     **base))
     name = f"faults{next(_envs)}"
     first = Environment(name, str(tmp_path / "hosted.yaml"), machines, images)
     second = replace(first, machines=(replace(web, memory_mb=512), *machines[1:4]))
@@ -106,8 +145,10 @@ def _up_first(lab: Lab) -> RunResult:
 
 def _first_done(lab: Lab) -> bool:
     machines = lab.owned()
+    networks = lab.backend.list_networks()
     return lab.converged(lab.first) and sorted(machines) == ["cloud", "inst", "old", "plain", "web"] \
-        and machines["web"].power == PowerState.RUNNING
+        and machines["web"].power == PowerState.RUNNING and networks.natnetwork("oldnet") is not None \
+        and networks.dhcp_server("labnet") is not None
 
 
 def _ready_for_second(lab: Lab) -> None:
@@ -118,7 +159,7 @@ def _ready_for_second(lab: Lab) -> None:
 def _second_done(lab: Lab) -> bool:
     machines = lab.owned()
     return lab.converged(lab.second) and "old" not in machines and machines["web"].memory_mb == 512 \
-        and machines["plain"].power == PowerState.RUNNING
+        and machines["plain"].power == PowerState.RUNNING and lab.backend.list_networks().natnetworks == ()
 
 
 def _up(lab: Lab) -> None:
@@ -166,7 +207,9 @@ DELETE: Scenario = (_saved, _quiet(lambda lab: api.snapshot_delete(lab.first, "s
 COVERAGE = {
     FetchImage: FIRST, ImportTemplate: FIRST, WriteSeed: FIRST, Clone: FIRST, Create: FIRST,
     InstallFromIso: FIRST, Start: FIRST, WaitReady: FIRST, Provision: FIRST, TakeBaseline: FIRST,
-    Stop: SECOND, Configure: SECOND, Resume: SECOND, Destroy: SECOND, Suspend: SUSPEND,
+    SetUpDhcpServer: FIRST, SetUpNatNetwork: FIRST, ReserveLinkPorts: FIRST, SetAddresses: FIRST,
+    WriteHosts: FIRST,
+    Stop: SECOND, Configure: SECOND, Resume: SECOND, Destroy: SECOND, RemoveNetwork: SECOND, Suspend: SUSPEND,
     TakeSnapshot: SAVE, RestoreSnapshot: RESTORE, DeleteSnapshot: DELETE,
 }
 
@@ -216,6 +259,8 @@ def test_failure_at_each_step_then_a_rerun_converges(lab: Lab, monkeypatch: pyte
 def test_the_first_up_really_provisions_and_keeps_a_baseline(lab: Lab, tmp_path: Path) -> None:
     result = lab.up(lab.first)
     assert result.ok, [(m.machine, m.error) for m in result.failed]
+    said = (tmp_path / "guest-network.log").read_text()
+    assert "hosts [(10.99.0.2, plain)]" in said and "10.99.0.1/24, link to plain)]" in said
     assert (tmp_path / "provisioned").read_text() == "hello\n"
     web = lab.owned()["web"]
     assert [s.name for s in lab.backend.list_snapshots(web.uuid)] == ["baseline"]

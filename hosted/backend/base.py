@@ -12,8 +12,18 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from hosted.backend.networks import (
+    Attachment,
+    DhcpServerInfo,
+    DhcpSpec,
+    NatNetworkInfo,
+    NetworkObject,
+    NetworkState,
+)
 from hosted.events import Emit
 from hosted.model import BackendInfo, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
+
+__all__ = ["Attachment", "DhcpServerInfo", "DhcpSpec", "NatNetworkInfo", "NetworkObject", "NetworkState"]
 
 StopMode = Literal["acpi", "poweroff"]
 StartMode = Literal["headless", "gui"]
@@ -37,6 +47,7 @@ class MachineRecords:
 
     provisioned: Mapping[str, str] = field(default_factory=dict)  # step name -> fingerprint of its last run
     install: str = ""  # "" no unattended install; INSTALL_PENDING; else the OS type it was prepared for
+    guest: Mapping[str, str] = field(default_factory=dict)  # "addresses"/"hosts" -> what the guest was given
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,8 @@ class Backend(Protocol):
         """Make the listed keys of an existing machine match ``spec``, and write ``tags``.
 
         All edits happen under one lock with one save.  ``"forwards"`` as a
-        key means only the NAT forwards of ``spec.nics`` (a runtime change);
+        key means only the port forwards of ``spec.nics`` (a runtime change:
+        NAT forwards, and the machine's rules in its NAT Network, named VM/RULE);
         ``"nics"`` means the adapters and their forwards.  Keys outside
         RUNTIME_KEYS on a running machine raise OperationFailed.
         """
@@ -157,7 +169,8 @@ class Backend(Protocol):
         ...
 
     def destroy(self, uuid: str, emit: Emit) -> None:
-        """Power off if needed, unregister, delete the settings and only the media hosted created."""
+        """Power off if needed, unregister, delete the settings and the media hosted created; drop the
+        machine's NAT Network port forwards and its fixed addresses in hosted's DHCP servers."""
         ...
 
     def records(self, uuid: str) -> MachineRecords:
@@ -166,6 +179,10 @@ class Backend(Protocol):
 
     def record_provisioned(self, uuid: str, step: str, fingerprint: str) -> None:
         """Record that provisioning step ``step`` ran with ``fingerprint`` ("" forgets it)."""
+        ...
+
+    def record_guest(self, uuid: str, what: str, fingerprint: str) -> None:
+        """Record that the guest's ``what`` ("addresses", "hosts") was set as ``fingerprint`` says."""
         ...
 
     def record_install(self, uuid: str, state: str) -> None:
@@ -244,6 +261,30 @@ class Backend(Protocol):
         """
         ...
 
+    # ---- networks ----
+
+    def list_networks(self) -> NetworkState:
+        """DHCP servers, NAT Networks (with which hosted created) and every machine's attachments."""
+        ...
+
+    def ensure_dhcp_server(self, spec: DhcpSpec, emit: Emit) -> DhcpServerInfo:
+        """Make the DHCP server of ``spec.network`` match ``spec`` (creating it, marked as hosted's,
+        if there is none) and give each MAC its fixed address; fixed addresses of MACs no
+        registered machine has are dropped.  A server hosted did not create is never changed:
+        OperationFailed."""
+        ...
+
+    def ensure_nat_network(self, name: str, cidr: str, emit: Emit) -> NatNetworkInfo:
+        """A NAT Network ``name`` with range ``cidr``, enabled (created, marked as hosted's, if
+        there is none).  One hosted did not create is left as it is: OperationFailed when its
+        range differs."""
+        ...
+
+    def remove_network(self, kind: NetworkObject, name: str, emit: Emit) -> None:
+        """Remove a DHCP server or NAT Network hosted created (a NAT Network with its DHCP server);
+        a no-op when it is gone; OperationFailed for one hosted did not create."""
+        ...
+
     def recover(self, emit: Emit) -> list[str]:
         """Remove what a run killed in the middle of creating, cloning or importing a machine
         left behind (files, disks, a machine never tagged); returns what was removed.  What
@@ -253,3 +294,4 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release the connection to the hypervisor."""
         ...
+

@@ -38,14 +38,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json("status", {"environment": env.name, "machines": [r.to_json() for r in rows]})
         return 0
     table = Table(title=f"environment {env.name}", title_justify="left")
-    for col in ("machine", "VM", "state", "drift", "forwards"):
+    addresses = any(r.addresses for r in rows)
+    for col in ("machine", "VM", "state", "drift", "forwards", *(("addresses",) if addresses else ())):
         table.add_column(col)
     for r in rows:
         drift = "; ".join(r.drift) or ("in sync" if r.exists else "-")
         if not r.in_profile:
             drift = "not in the profile"
         fwd = ", ".join(f"{f.host_ip}:{f.host}->{f.guest}" for f in r.forwards) or "-"
-        table.add_row(escape(r.machine), escape(r.vm_name), r.power, escape(drift), fwd)
+        extra = (escape("; ".join(r.addresses) or "-"),) if addresses else ()
+        table.add_row(escape(r.machine), escape(r.vm_name), r.power, escape(drift), fwd, *extra)
     console.print(table)
     return 0
 

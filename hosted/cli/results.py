@@ -39,7 +39,7 @@ def print_plan(plan: Plan) -> None:
     for w in plan.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if plan.images:
-        console.print("[bold]images[/] (on this host)")
+        console.print("[bold]this host[/] (images and networks)")
         for step in plan.images:
             _step(step.is_noop, step.needs_confirmation, step.describe())
     for mp in plan.machines:

@@ -4,6 +4,8 @@ The user-data logs the profile's SSH user in with the environment's own key
 and sets the hostname; the machine's ``cloud_init:`` is merged in (a
 #cloud-config mapping key by key, lists appended; any other user-data type
 becomes a second part of a MIME multi-part document, as cloud-init reads it).
+A machine with addresses also gets a ``network-config`` (NICs found by MAC), and
+the other machines' names go into /etc/hosts by a per-boot script.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from hosted import paths
 from hosted.errors import ImageError
 from hosted.model import Environment, MachineSpec
+from hosted.networks import mac_colons
 
 VOLUME_LABEL = "cidata"
 SEED_NAME = "cidata.iso"
@@ -127,13 +130,57 @@ def build_iso(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def write_seed(env: Environment, machine: MachineSpec, destination: Path | None = None) -> Path:
-    """Build the machine's seed ISO (default: in its data directory); its path."""
+def network_config(machine: MachineSpec) -> str | None:
+    """cloud-init's network-config (version 2) for a machine with addresses: each NIC found by its
+    MAC, a declared address set, the others by DHCP; None when no NIC has an address."""
+    import yaml
+
+    nics = machine.nics or ()
+    if not any(n.ip and n.mac for n in nics):
+        return None
+    ethernets: dict[str, Any] = {}
+    for slot, nic in enumerate(nics):
+        if not nic.mac:
+            continue
+        entry: dict[str, Any] = {"match": {"macaddress": mac_colons(nic.mac)}}
+        if nic.ip and nic.ip != "auto":
+            entry["addresses"] = [nic.ip]
+        else:
+            entry["dhcp4"] = True
+        if slot:
+            entry["optional"] = True  # the boot does not wait for it
+        ethernets[f"hosted{slot}"] = entry
+    return yaml.safe_dump({"version": 2, "ethernets": ethernets}, sort_keys=False)
+
+
+def with_hosts(user_data_text: str, environment: str, hosts: tuple[tuple[str, str], ...]) -> str:
+    """The other machines' names, kept in /etc/hosts by a script cloud-init runs at every boot
+    (after its own update_etc_hosts, which may rewrite the file)."""
+    if not hosts or not user_data_text.startswith("#cloud-config"):
+        return user_data_text
+    import yaml
+
+    from hosted.guestnet import hosts_script
+
+    config = yaml.safe_load(user_data_text) or {}
+    config = merge(config, {"write_files": [{
+        "path": "/var/lib/cloud/scripts/per-boot/60-hosted-hosts", "permissions": "0755",
+        "content": "#!/bin/sh\n" + hosts_script(environment, hosts)}]})
+    return "#cloud-config\n" + yaml.safe_dump(config, sort_keys=False)
+
+
+def write_seed(env: Environment, machine: MachineSpec, destination: Path | None = None,
+               hosts: tuple[tuple[str, str], ...] = ()) -> Path:
+    """Build the machine's seed ISO (default: in its data directory); its path.  ``hosts``:
+    (address, name) of the other machines, for its /etc/hosts."""
     from hosted.ssh.keys import client_key, public_key_line
 
     key = public_key_line(client_key(env.name, machine.ssh))
     files = {"meta-data": meta_data(env, machine).encode(),
-             "user-data": user_data(machine, key).encode()}
+             "user-data": with_hosts(user_data(machine, key), env.name, hosts).encode()}
+    network = network_config(machine)
+    if network is not None:
+        files["network-config"] = network.encode()
     target = destination or paths.machine_dir(env.name, machine.name) / SEED_NAME
     try:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -3,6 +3,7 @@ and take the first baseline.  Each provisioning step says why it runs or not."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hosted.backend.base import MachineRecords
@@ -25,12 +26,14 @@ def has_ssh_forward(spec: MachineSpec) -> bool:
 
 
 def guest_steps(spec: MachineSpec, uuid: str | None, started: bool, facts: Facts,
-                options: UpOptions, *, login_only: bool = False) -> list[Step]:
-    """``started``: the plan starts or resumes the machine (it boots); ``uuid`` None: a new machine."""
+                options: UpOptions, *, login_only: bool = False, network: Sequence[Step] = ()) -> list[Step]:
+    """``started``: the plan starts or resumes the machine (it boots); ``uuid`` None: a new machine.
+    ``network``: the guest's addresses and names, set after the wait, before provisioning."""
     if spec.state != "running":
         return []
     records = facts.records.get(uuid or "", MachineRecords())
-    provision = [_provision(spec, p, records, uuid is None, facts, options) for p in spec.provision]
+    provision = [*network,
+                 *(_provision(spec, p, records, uuid is None, facts, options) for p in spec.provision)]
     baseline = _baseline(spec, uuid, facts, provision, options)
     work = [s for s in [*provision, *baseline] if not s.is_noop]
     if not options.wait:

@@ -10,6 +10,8 @@ from hosted.errors import MachineNotFound
 from hosted.facts import Facts
 from hosted.model import Environment, ObservedMachine, PowerState
 from hosted.planner.model import MachinePlan, Plan
+from hosted.planner.netguest import with_removals
+from hosted.planner.network import Resolved
 from hosted.steps import Destroy, Noop, Resume, Step, Stop, Suspend
 
 
@@ -76,7 +78,9 @@ def plan_resume(env: Environment, facts: Facts, names: Sequence[str] = ()) -> Pl
 
 def plan_destroy(env: Environment, facts: Facts, names: Sequence[str] = (),
                  reason: str = "asked for") -> Plan:
-    return Plan(env.name, "destroy", tuple(destroy_steps(select(env, facts, names), reason, env)))
+    """Each machine destroyed; a network hosted created goes with its last machine."""
+    plans = destroy_steps(select(env, facts, names), reason, env)
+    return Plan(env.name, "destroy", tuple(with_removals(env, facts, plans, Resolved({}))))
 
 
 def destroy_steps(machines: Sequence[ObservedMachine], reason: str,

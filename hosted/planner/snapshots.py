@@ -15,6 +15,8 @@ from hosted.facts import Facts
 from hosted.model import Environment, ObservedMachine, PowerState, SnapshotInfo
 from hosted.planner.guest import UpOptions, guest_steps
 from hosted.planner.model import Plan
+from hosted.planner.netguest import network_guest_steps
+from hosted.planner.network import resolve
 from hosted.planner.power import per_machine, select
 from hosted.snapshots import BASELINE, PUSH_PREFIX, check_name, find, kind_of, last_push, push_number
 from hosted.steps import DeleteSnapshot, Noop, RestoreSnapshot, Resume, Start, Step, Stop, TakeSnapshot
@@ -165,6 +167,7 @@ def plan_reset(env: Environment, facts: Facts, names: Sequence[str] = (),
     """
     options = options or UpOptions()
     machines = select(env, facts, names)
+    nets = resolve(env, facts)
     targets = _resolve(facts, machines, lambda infos: find(infos, BASELINE),
                        f"{BASELINE!r} snapshot (`baseline: true` or `hosted snapshot save baseline`)",
                        bool(names))
@@ -185,6 +188,9 @@ def plan_reset(env: Environment, facts: Facts, names: Sequence[str] = (),
             return [*back, Noop(machine=m.label, subject="state", reason=left)]
         start: Step = Resume(machine=m.label, reason="the baseline holds a running state") if snap.online \
             else Start(machine=m.label, reason="desired state is running")
-        return [*back, start, *guest_steps(spec, m.uuid, True, facts, options, login_only=snap.online)]
+        # A snapshot may predate the guest's addresses and names: set them again (idempotent).
+        network = network_guest_steps(nets.specs[spec.name], m.uuid, True, False, facts, nets)
+        return [*back, start, *guest_steps(spec, m.uuid, True, facts, options, login_only=snap.online,
+                                           network=network)]
 
     return per_machine(env, "reset", machines, steps)

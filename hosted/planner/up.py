@@ -4,8 +4,11 @@ every step that makes VirtualBox, and the guests, match the profile.  Pure: no I
 Per machine: create it (empty, cloned from an image's template, or prepared to
 install from an ISO) or compare its configuration; power steps (a change that
 needs the machine off on a running machine gets a stop/start pair, confirmed
-first); then the guest steps (wait, provision, baseline).  Machines of the
-environment gone from the profile are destroyed (confirmed first).
+first); then the guest steps (wait, addresses and names, provision, baseline).
+Machines of the environment gone from the profile are destroyed (confirmed first).
+The networks (``planner.network``) are worked out first: the machines are planned
+with their addresses, MACs and link ports resolved, and the host's network steps
+run before the machines'.
 """
 
 from __future__ import annotations
@@ -21,8 +24,21 @@ from hosted.planner.config import config_steps
 from hosted.planner.guest import UpOptions, guest_steps
 from hosted.planner.images import creation_steps, host_steps, is_install
 from hosted.planner.model import MachinePlan, Plan
+from hosted.planner.netguest import check_driver, hosts_entries, network_guest_steps, unused, with_removals
+from hosted.planner.network import Resolved, resolve
 from hosted.planner.power import destroy_steps
-from hosted.steps import Configure, InstallFromIso, Noop, Resume, Start, Step, Stop, key_label
+from hosted.steps import (
+    Configure,
+    InstallFromIso,
+    Noop,
+    ReserveLinkPorts,
+    Resume,
+    Start,
+    Step,
+    Stop,
+    WriteSeed,
+    key_label,
+)
 
 
 def plan(environment: Environment, facts: Facts, *, only: Sequence[str] = (),
@@ -38,12 +54,22 @@ def plan(environment: Environment, facts: Facts, *, only: Sequence[str] = (),
     check_ports(environment, facts.machines, only)
     warnings: list[str] = list(getattr(environment, "warnings", ()))
     owned = facts.owned(environment.name)
-    specs = [s for s in environment.machines if not only or s.name in only]
-    machines = [_plan_machine(environment, s, owned, facts, options, warnings) for s in specs]
+    nets = resolve(environment, facts)
+    warnings += nets.warnings
+    specs = [nets.specs[s.name] for s in environment.machines if not only or s.name in only]
+    machines = [_plan_machine(environment, s, owned, facts, options, warnings, nets) for s in specs]
     if not only:
         machines += _orphans(environment, owned)
+    machines = with_removals(environment, facts, machines, nets)
+    check_driver(facts, machines, warnings)
     images = host_steps(facts, [s for m in machines for s in m.steps])
-    return Plan(environment.name, operation, tuple(machines), tuple(images), tuple(warnings))
+    host = [s for s in nets.host if _in_scope(s, only)] + (unused(facts, nets) if not only else [])
+    return Plan(environment.name, operation, tuple(machines), (*host, *images), tuple(warnings))
+
+
+def _in_scope(step: Step, only: Sequence[str]) -> bool:
+    """A link's ports are chosen only when one of its machines is planned."""
+    return not only or not isinstance(step, ReserveLinkPorts) or bool(set(step.machines) & set(only))
 
 
 def plan_reload(environment: Environment, facts: Facts, *, only: Sequence[str] = (),
@@ -61,14 +87,18 @@ def plan_reload(environment: Environment, facts: Facts, *, only: Sequence[str] =
 
 
 def _plan_machine(env: Environment, spec: MachineSpec, owned: Sequence[ObservedMachine], facts: Facts,
-                  options: UpOptions, warnings: list[str]) -> MachinePlan:
+                  options: UpOptions, warnings: list[str], nets: Resolved) -> MachinePlan:
     current = _match(spec, owned, warnings)
     if current is None:
         _check_name_free(spec, facts.machines)
         steps = creation_steps(env, spec, facts)
+        seeded = any(isinstance(s, WriteSeed) for s in steps)
+        steps = [replace(s, hosts=hosts_entries(spec, list(nets.specs.values())))
+                 if isinstance(s, WriteSeed) else s for s in steps]
         if spec.state == "running":
+            network = network_guest_steps(spec, None, True, seeded, facts, nets)
             steps += [Start(machine=spec.name, reason="desired state is running"),
-                      *guest_steps(spec, None, True, facts, options)]
+                      *guest_steps(spec, None, True, facts, options, network=network)]
         return MachinePlan(spec.name, spec.vm_name, None, tuple(steps), spec)
     if not current.accessible:
         warnings.append(f"{spec.name}: VirtualBox cannot read {current.vm_name}'s settings; left alone")
@@ -81,7 +111,8 @@ def _plan_machine(env: Environment, spec: MachineSpec, owned: Sequence[ObservedM
     steps = config_steps(spec, current, warnings)
     steps, started = _with_power(spec, current, steps)
     steps = _finish_install(spec, current, facts, steps)
-    steps += guest_steps(spec, current.uuid, started, facts, options)
+    network = network_guest_steps(spec, current.uuid, started, False, facts, nets)
+    steps += guest_steps(spec, current.uuid, started, facts, options, network=network)
     return MachinePlan(spec.name, current.vm_name, current.uuid, tuple(steps), spec)
 
 

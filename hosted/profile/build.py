@@ -63,8 +63,9 @@ def is_installer(image: schema.Image | None) -> bool:
     return image.kind == "iso" or (image.kind == "auto" and str(image.source).lower().endswith(".iso"))
 
 
-def machine_spec(env_name: str, merged: Merged,
-                 images: dict[str, schema.Image] | None = None) -> model.MachineSpec:
+def machine_spec(env_name: str, merged: Merged, images: dict[str, schema.Image] | None = None,
+                 several: bool = False) -> model.MachineSpec:
+    """``several``: the profile has more than one machine (``hosts`` is then on by default)."""
     get = merged.get
     install = _install(merged) if is_installer((images or {}).get(get("image") or "")) else None
     nics = get("nics")
@@ -89,6 +90,7 @@ def machine_spec(env_name: str, merged: Merged,
         linked=get("linked") is not False,
         cloud_init=user_data(get("cloud_init")),
         install=install,
+        hosts=several if get("hosts") is None else bool(get("hosts")),
     )
 
 
@@ -119,7 +121,7 @@ def _plain(value: Any) -> Any:
 
 def nic_kind(entry: schema.NicEntry) -> model.NicKind:
     kind: model.NicKind
-    for kind in ("nat", "internal", "hostonly", "bridged"):
+    for kind in ("nat", "internal", "hostonly", "bridged", "natnetwork", "link"):
         if getattr(entry, kind) is not None:
             return kind
     raise AssertionError("validated NIC entries have exactly one kind")
@@ -131,7 +133,16 @@ def nic(entry: schema.NicEntry) -> model.Nic:
     if isinstance(body, schema.Nat):
         return model.Nic(kind, forwards=tuple(forward(f) for f in body.forwards), adapter_type=body.adapter)
     if isinstance(body, schema.Internal):
-        return model.Nic(kind, network=body.network, adapter_type=body.adapter)
+        return model.Nic(kind, network=body.network, adapter_type=body.adapter, ip=body.ip,
+                         static=body.static)
+    if isinstance(body, schema.NatNetwork):
+        return model.Nic(kind, network=body.network, cidr=body.cidr, adapter_type=body.adapter, ip=body.ip,
+                         static=body.static, forwards=tuple(forward(f) for f in body.forwards))
+    if isinstance(body, schema.Link):
+        return model.Nic(kind, peer=body.peer, adapter_type=body.adapter, ip=body.ip)
+    if isinstance(body, schema.HostOnly):
+        return model.Nic(kind, interface=body.interface, adapter_type=body.adapter, ip=body.ip,
+                         static=body.static)
     return model.Nic(kind, interface=body.interface, adapter_type=body.adapter)
 
 

@@ -18,6 +18,7 @@ from typing import TypeVar
 from hosted.errors import ProfileError
 from hosted.model import ANY_ADDRESSES, is_url
 from hosted.profile import build, schema
+from hosted.profile.netchecks import check_networks
 from hosted.profile.source import Document, KeyPath, format_path
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ def check(doc: Document, env_name: str, machines: list[build.Merged],
         if merged.get("image") is None or merged.get("image") in images:  # else already reported
             problems += _installer(doc, merged, images)
     problems += _host_ports(doc, machines)
+    problems += check_networks(doc, machines)
     return problems
 
 
@@ -104,9 +106,10 @@ def _unique_vm_names(doc: Document, env_name: str, machines: list[build.Merged])
 def _unique_within(doc: Document, merged: build.Merged) -> Iterator[ProfileError]:
     nics: list[schema.NicEntry] = merged.get("nics") or []
     for i, entry in enumerate(nics):
-        if entry.nat is not None:
-            base = (*merged.origin("nics"), i, "nat", "forwards")
-            yield from _no_repeats(doc, base, entry.nat.forwards, build.forward_name, "forward",
+        body = entry.nat or entry.natnetwork
+        if body is not None:
+            base = (*merged.origin("nics"), i, build.nic_kind(entry), "forwards")
+            yield from _no_repeats(doc, base, body.forwards, build.forward_name, "forward",
                         "Give the forwards different `name:`s (the default name is tcp<guest port>).")
     folders: list[schema.SharedFolder] = merged.get("shared_folders") or []
     yield from _no_repeats(doc, merged.origin("shared_folders"), folders, build.share_name, "shared folder",
@@ -150,9 +153,10 @@ def _claims(machines: list[build.Merged]) -> Iterator[_Claim]:
     for merged in machines:
         nics: list[schema.NicEntry] = merged.get("nics") or []
         for i, entry in enumerate(nics):
-            for j, fwd in enumerate(entry.nat.forwards if entry.nat is not None else ()):
+            body = entry.nat or entry.natnetwork
+            for j, fwd in enumerate(body.forwards if body is not None else ()):
                 if fwd.host is not None:
-                    path = (*merged.origin("nics"), i, "nat", "forwards", j, "host")
+                    path = (*merged.origin("nics"), i, build.nic_kind(entry), "forwards", j, "host")
                     yield _Claim(merged.name, path, fwd.host_ip, fwd.host, fwd.protocol)
 
 

@@ -59,7 +59,8 @@ def _shorthands(generated: dict[str, Any], defs: dict[str, Any]) -> None:
     """What the models accept before validation: ``- nat``, ``shell: "script"``, ``db:`` (empty)."""
     defs["NicEntry"].update(minProperties=1, maxProperties=1)  # exactly one kind (NicEntry._one_of)
     defs["Shell"].update(minProperties=1, maxProperties=1)  # inline or script
-    bare = [kind for kind in schema.NIC_KINDS if kind != "internal"]  # internal needs its network
+    # internal, natnetwork and link need a name
+    bare = [kind for kind in schema.NIC_KINDS if kind not in ("internal", "natnetwork", "link")]
     defs["NicEntry"] = {"anyOf": [{"type": "string", "enum": bare,
                                    "description": "a NIC of this kind with no options"},
                                   defs["NicEntry"]]}

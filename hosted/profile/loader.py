@@ -113,7 +113,7 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
     problems += exposure.sensitive_paths(doc, machines)
     if problems:
         raise ProfileError.of_all(problems)
-    specs = tuple(build.machine_spec(profile.name, m, images) for m in machines)
+    specs = tuple(build.machine_spec(profile.name, m, images, len(machines) > 1) for m in machines)
     passwords = [m.install.password for m in specs if m.install is not None and m.install.password]
     return model.Environment(
         name=profile.name,

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from hosted.profile.types import (
+    Cidr,
     CloudInit,
     Cpus,
     DiskMB,
@@ -21,6 +22,7 @@ from hosted.profile.types import (
     ExistingFile,
     ExistingPath,
     Flag,
+    GuestAddress,
     GuestIp,
     GuestPath,
     HostIp,
@@ -37,7 +39,7 @@ from hosted.profile.types import (
 )
 
 Adapter = Literal["Am79C970A", "Am79C973", "82540EM", "82543GC", "82545EM", "virtio", "Am79C960"]
-NIC_KINDS = ("nat", "internal", "hostonly", "bridged")
+NIC_KINDS = ("nat", "internal", "hostonly", "bridged", "natnetwork", "link")
 MAX_NICS = 8  # VirtualBox's network adapter slots with the default (PIIX3) chipset
 
 
@@ -121,14 +123,42 @@ class Nat(Strict):
     adapter: Adapter | None = key(ADAPTER)
 
 
+IP = ("the guest's address on this NIC, e.g. 10.20.0.11/24 (default prefix /24), or auto: hosted picks "
+      "one (default: none)")
+STATIC = ("set the address inside the guest over SSH even where hosted's DHCP server would hand it out "
+          "(a guest that does not ask by DHCP on this NIC)")
+
+
 class Internal(Strict):
     network: Name = key("internal network name: machines on the same name reach each other", ...)
     adapter: Adapter | None = key(ADAPTER)
+    ip: GuestAddress | None = key(IP)
+    static: Flag = key(STATIC, False, shown=False)
 
 
 class HostOnly(Strict):
     interface: Line | None = key(f"host-only interface, e.g. vboxnet0 ({NOT_DECLARED})")
     adapter: Adapter | None = key(ADAPTER)
+    ip: GuestAddress | None = key(IP)
+    static: Flag = key(STATIC, False, shown=False)
+
+
+class NatNetwork(Strict):
+    network: Name = key("NAT Network name: machines on it reach each other and, through NAT, the "
+                        "outside", ...)
+    cidr: Cidr | None = key("the NAT Network's range (default: the range of a declared `ip`, else "
+                            "10.0.2.0/24)", shown="10.0.2.0/24")
+    forwards: list[Forward] = Field(default_factory=list, description="port forwards from the host to "
+                                    "this machine's address", json_schema_extra={"default": []})
+    adapter: Adapter | None = key(ADAPTER)
+    ip: GuestAddress | None = key(IP + "; forwards need one (auto when not given)")
+    static: Flag = key(STATIC, False, shown=False)
+
+
+class Link(Strict):
+    peer: Name = key("the machine at the other end: it needs a `link: {peer: THIS}` NIC too", ...)
+    adapter: Adapter | None = key(ADAPTER)
+    ip: GuestAddress | None = key(IP + "; set inside the guest over SSH")
 
 
 class Bridged(Strict):
@@ -143,6 +173,9 @@ class NicEntry(Strict):
     internal: Internal | None = key("a VirtualBox internal network shared by machines")
     hostonly: HostOnly | None = key("a host-only adapter")
     bridged: Bridged | None = key("bridged to a host interface")
+    natnetwork: NatNetwork | None = key("a VirtualBox NAT Network: machines see each other and the outside")
+    link: Link | None = key("a point-to-point Ethernet link to another machine of the profile (UDP tunnel; "
+                            "needs no kernel driver)")
 
     @classmethod
     def normalize(cls, data: Any) -> Any:
@@ -290,6 +323,9 @@ class Machine(Strict):
         "over hosted's) or text starting with a cloud-init header such as #cloud-config")
     install: Install | None = key("with an installer ISO image: the unattended install's user, password, "
                                   "host name, locale")
+    hosts: Flag | None = key("the other machines reach this one by machine name, and it them: their "
+                             "addresses in its /etc/hosts (default: true when the profile has several "
+                             "machines)")
 
 
 ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]

@@ -120,6 +120,47 @@ def _ip(allow_all: bool, v4_only: bool) -> AfterValidator:
     return AfterValidator(check)
 
 
+PREFIX_MIN, PREFIX_MAX, DEFAULT_PREFIX = 8, 30, 24  # a link may be a /30; other networks /29 (checks)
+
+
+def _guest_address(value: Any) -> str:
+    """``auto``, or an IPv4 address with an optional prefix (default /24): "10.20.0.11/24"."""
+    if value == "auto":
+        return "auto"
+    if not isinstance(value, str):
+        raise PydanticCustomError("guest_address", "'{value}' is not an IPv4 address or 'auto'",
+                                  {"value": value})
+    text = value.strip()
+    if "/" not in text:
+        text += f"/{DEFAULT_PREFIX}"
+    try:
+        iface = ipaddress.IPv4Interface(text)
+    except ValueError:
+        raise PydanticCustomError("guest_address", "'{value}' is not an IPv4 address such as 10.20.0.11/24 "
+                                  "or 'auto'", {"value": value}) from None
+    if not PREFIX_MIN <= iface.network.prefixlen <= PREFIX_MAX:
+        raise PydanticCustomError("guest_address", "'{value}': the prefix must be /{min} to /{max}",
+                                  {"value": value, "min": PREFIX_MIN, "max": PREFIX_MAX})
+    if iface.ip in (iface.network.network_address, iface.network.broadcast_address):
+        raise PydanticCustomError("guest_address", "'{value}' is the network's own or its broadcast address, "
+                                  "not a machine's", {"value": value})
+    return f"{iface.ip}/{iface.network.prefixlen}"
+
+
+def _cidr(value: Any) -> str:  # a NAT Network's range
+    if not isinstance(value, str):
+        raise PydanticCustomError("cidr", "'{value}' is not a network such as 10.0.2.0/24", {"value": value})
+    try:
+        network = ipaddress.IPv4Network(value.strip(), strict=True)
+    except ValueError:
+        raise PydanticCustomError("cidr", "'{value}' is not a network such as 10.0.2.0/24 (address bits "
+                                  "beyond the prefix must be 0)", {"value": value}) from None
+    if not PREFIX_MIN <= network.prefixlen <= PREFIX_MAX - 1:
+        raise PydanticCustomError("cidr", "'{value}': the prefix must be /{min} to /{max}",
+                                  {"value": value, "min": PREFIX_MIN, "max": PREFIX_MAX - 1})
+    return str(network)
+
+
 def _existing(kind: str) -> AfterValidator:
     """A path relative to the profile's directory (``context['base']``) that must exist."""
 
@@ -262,6 +303,12 @@ HostIp = Annotated[str, _ip(allow_all=True, v4_only=False), WithJsonSchema(
     {"anyOf": [{"const": ""}, {"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]})]
 GuestIp = Annotated[str, _ip(allow_all=True, v4_only=True),
                     WithJsonSchema({"anyOf": [{"const": ""}, {"type": "string", "format": "ipv4"}]})]
+GuestAddress = Annotated[str, PlainValidator(_guest_address), WithJsonSchema({"anyOf": [
+    {"const": "auto"},
+    {"type": "string", "pattern": r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$", "examples": ["10.20.0.11/24"]},
+]})]
+Cidr = Annotated[str, PlainValidator(_cidr), WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$", "examples": ["10.0.2.0/24"]})]
 ExistingFile = Annotated[str, _existing("file")]
 ExistingDir = Annotated[str, _existing("dir")]
 ExistingPath = Annotated[str, _existing("any")]

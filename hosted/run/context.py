@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hosted import __version__
 from hosted.backend.base import Backend, StartMode
 from hosted.clock import REAL_CLOCK, Clock
-from hosted.errors import HostedError, ImageError, MachineNotFound
+from hosted.errors import HostedError, ImageError, MachineNotFound, OperationFailed
 from hosted.events import Emit
 from hosted.model import Environment, MachineSpec, Tags
 
@@ -43,10 +43,32 @@ class Shared:
         self.prepared: dict[str, PreparedImage] = {}  # image name -> fetched, verified, unpacked
         self.templates: dict[str, str] = {}  # image name -> its template's uuid
         self.failed: dict[str, HostedError] = {}  # image name -> why it could not be had
+        self.links: dict[str, dict[str, tuple[int, int]]] = {}  # link -> machine -> (its port, peer's)
 
     def put(self, table: dict[str, object], key: str, value: object) -> None:
         with self._lock:
             table[key] = value
+
+    def put_link(self, link: str, ports: dict[str, tuple[int, int]]) -> None:
+        with self._lock:
+            self.links[link] = ports
+
+    def with_links(self, spec: MachineSpec) -> MachineSpec:
+        """``spec`` with the UDP ports of its links chosen this run (ReserveLinkPorts) filled in."""
+        if not any(n.kind == "link" and n.link_port is None for n in spec.nics or ()):
+            return spec
+        from hosted.networks import link_name
+
+        nics = []
+        for nic in spec.nics or ():
+            link = link_name(spec.name, nic.peer or "")
+            ports = self.links.get(link, {}).get(spec.name) if nic.kind == "link" and nic.link_port is None \
+                else None
+            error = self.failed.get(f"link {link}")
+            if ports is None and error is not None:
+                raise OperationFailed(f"link {link} could not be prepared: {error.message}", error.hint)
+            nics.append(replace(nic, link_port=ports[0], peer_port=ports[1]) if ports else nic)
+        return replace(spec, nics=tuple(nics))
 
     def check(self, image: str) -> None:
         """Raise when the host could not prepare ``image`` (the machine fails, the others go on)."""
@@ -78,7 +100,7 @@ class StepContext:
     def need_spec(self) -> MachineSpec:
         if self.spec is None:
             raise MachineNotFound(f"{self.machine}: not in the profile", "")
-        return self.spec
+        return self.shared.with_links(self.spec)
 
     def tags(self) -> Tags:
         spec = self.need_spec()

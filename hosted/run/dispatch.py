@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hosted.run import guest, image, machine, snapshot
+from hosted.run import guest, image, machine, network, snapshot
 from hosted.run.context import StepContext
 from hosted.steps import (
     Clone,
@@ -17,8 +17,13 @@ from hosted.steps import (
     ImportTemplate,
     InstallFromIso,
     Provision,
+    RemoveNetwork,
+    ReserveLinkPorts,
     RestoreSnapshot,
     Resume,
+    SetAddresses,
+    SetUpDhcpServer,
+    SetUpNatNetwork,
     Start,
     Step,
     Stop,
@@ -26,6 +31,7 @@ from hosted.steps import (
     TakeBaseline,
     TakeSnapshot,
     WaitReady,
+    WriteHosts,
     WriteSeed,
 )
 
@@ -50,6 +56,12 @@ HANDLERS: dict[type[Step], Handler] = {
     TakeSnapshot: snapshot.take_snapshot,
     RestoreSnapshot: snapshot.restore_snapshot,
     DeleteSnapshot: snapshot.delete_snapshot,
+    SetUpNatNetwork: network.set_up_natnetwork,
+    SetUpDhcpServer: network.set_up_dhcp,
+    ReserveLinkPorts: network.reserve_link_ports,
+    SetAddresses: network.set_addresses,
+    WriteHosts: network.write_hosts,
+    RemoveNetwork: network.remove_network,
 }
 
 

@@ -39,7 +39,7 @@ def import_template(step: ImportTemplate, ctx: StepContext) -> None:
 def write_seed(step: WriteSeed, ctx: StepContext) -> None:
     from hosted.images.seed import write_seed as write
 
-    ctx.seed = write(ctx.env, ctx.need_spec())
+    ctx.seed = write(ctx.env, ctx.need_spec(), hosts=step.hosts)
 
 
 def clone(step: Clone, ctx: StepContext) -> None:

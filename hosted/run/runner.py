@@ -64,9 +64,9 @@ def run(plan: Plan, env: Environment, backend: Backend, emit: Emit, options: Run
 
 def _image_lanes(steps: Sequence[Step]) -> dict[str, list[Step]]:
     lanes: dict[str, list[Step]] = {}
-    for step in steps:
-        name = step.image if isinstance(step, FetchImage | ImportTemplate) else \
-            getattr(step, "subject", step.describe()).removeprefix("image ")
+    for step in steps:  # a lane per image ("image NAME") and per network (the step's ``lane``)
+        name = f"image {step.image}" if isinstance(step, FetchImage | ImportTemplate) else \
+            str(getattr(step, "lane", None) or getattr(step, "subject", step.describe()))
         lanes.setdefault(name, []).append(step)
     return lanes
 
@@ -106,12 +106,14 @@ class _Lane:
 
     def run_image(self) -> MachineResult:
         """An image's steps; when one fails, the machines that need the image fail with its error."""
-        self.result.machine = f"image {self.result.machine}"
         result = self.run()
         if result.error is not None:
             for step in self.steps:
-                if isinstance(step, FetchImage | ImportTemplate):
-                    self.ctx.shared.put(self.ctx.shared.failed, step.image, result.error)  # type: ignore[arg-type]
+                # an image, or a network's lane ("link a--b")
+                key = step.image if isinstance(step, FetchImage | ImportTemplate) else \
+                    getattr(step, "lane", "")
+                if key:
+                    self.ctx.shared.put(self.ctx.shared.failed, key, result.error)  # type: ignore[arg-type]
         return result
 
     def _step(self, step: Step) -> None:

@@ -3,7 +3,8 @@
 ``hosted.planner`` makes them, ``hosted plan`` prints them, and ``hosted.run``
 runs them through one dispatch table.  Families: machine (create, configure,
 power, destroy), image (fetch, template, clone, seed, install), guest (wait,
-provision, baseline) and snapshot steps.
+provision, baseline), snapshot steps, and network steps (NAT Networks, DHCP servers, link
+ports, addresses and names in the guest).
 """
 
 from hosted.steps.base import Noop, Step
@@ -21,10 +22,19 @@ from hosted.steps.machine import (
     Suspend,
     key_label,
 )
+from hosted.steps.network import (
+    RemoveNetwork,
+    ReserveLinkPorts,
+    SetAddresses,
+    SetUpDhcpServer,
+    SetUpNatNetwork,
+    WriteHosts,
+)
 from hosted.steps.snapshot import DeleteSnapshot, RestoreSnapshot, TakeSnapshot
 
 __all__ = [
     "KEY_LABELS", "Change", "Clone", "Configure", "Create", "DeleteSnapshot", "Destroy", "FetchImage",
-    "ImportTemplate", "InstallFromIso", "Noop", "Provision", "RestoreSnapshot", "Resume", "Start", "Step",
-    "Stop", "Suspend", "TakeBaseline", "TakeSnapshot", "WaitReady", "WriteSeed", "key_label",
+    "ImportTemplate", "InstallFromIso", "Noop", "Provision", "RemoveNetwork", "ReserveLinkPorts",
+    "RestoreSnapshot", "Resume", "SetAddresses", "SetUpDhcpServer", "SetUpNatNetwork", "Start", "Step",
+    "Stop", "Suspend", "TakeBaseline", "TakeSnapshot", "WaitReady", "WriteHosts", "WriteSeed", "key_label",
 ]

@@ -43,6 +43,7 @@ class WriteSeed(Step):
     """The NoCloud seed (user, key, hostname, the profile's user-data) of a cloud image."""
 
     image: str
+    hosts: tuple[tuple[str, str], ...] = ()  # (address, name) of the other machines, for /etc/hosts
     kind: ClassVar[str] = "write-seed"
     phase: ClassVar[str] = "configure"
 

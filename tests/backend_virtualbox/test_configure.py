@@ -60,7 +60,7 @@ def test_nics_replace_adapters_and_forwards_keep_their_ports(maker: Maker) -> No
     assert [(n.kind, n.adapter_type) for n in m2.nics] == [("nat", "virtio"), ("internal", "82540EM")]
     fewer = replace(spec, nics=(Nic("internal", network="n3"),))
     m3 = configure(maker, m.uuid, fewer, "nics")
-    assert m3.nics == (Nic("internal", network="n3", adapter_type="virtio"),)
+    assert m3.nics == (Nic("internal", network="n3", adapter_type="virtio", mac=m2.nics[0].mac),)
     assert vboxmanage_info(spec.vm_name)["nic2"] == "none"
 
 

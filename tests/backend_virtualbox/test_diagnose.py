@@ -55,7 +55,7 @@ def probe(tmp_path: Path, **overrides: Any) -> Probe:
     fields: dict[str, Any] = {
         "system": "Linux", "environ": environ, "find_install": lambda: install, "import_vboxapi": load,
         "connect": fake_service(tmp_path / "machines"), "has_kernel_driver": lambda system: True,
-        "which": lambda exe: f"/usr/bin/{exe}",
+        "which": lambda exe: f"/usr/bin/{exe}", "read_networks_conf": lambda: None,
     }
     fields.update(overrides)
     return Probe(**fields)
@@ -72,7 +72,7 @@ def test_everything_in_place(tmp_path: Path) -> None:
     checks = by_name(diagnose(p))
     assert [c for c in checks.values() if c.status != "ok"] == []
     assert list(checks) == ["install", "bindings", "vboxsvc", "api", "machine-folder", "machines",
-                            "kernel-driver", "ssh"]
+                            "kernel-driver", "hostonly-ranges", "ssh"]
     assert "system vboxapi" in checks["bindings"].detail
     assert "VBOX_SDK_PATH=" in checks["bindings"].detail and "(set by hosted)" in checks["bindings"].detail
     assert checks["machines"].detail == "3 registered, 2 created by hosted in 1 environment"

@@ -278,7 +278,7 @@ machines:
     assert data["actions"] == 8
     assert main(["plan"]) == 0
     out = capsys.readouterr().out
-    assert "images (on this host)" in out and "+ take the 'baseline' snapshot" in out
+    assert "this host (images and networks)" in out and "+ take the 'baseline' snapshot" in out
     assert cli_support.shared().list_machines() == [], "plan changed something"
 
 

@@ -145,4 +145,15 @@ def ctx(backend_kind: str, backend: Backend, harness: Harness, tmp_path: Path) -
             except Exception as exc:  # report every leak, not just the first
                 problems.append(f"{m.vm_name}: {exc!r}")
     left = [m.vm_name for m in backend.list_machines() if m.vm_name.startswith(c.env)]
+    nets = backend.list_networks()
+    for kind, name, owned in [*(("dhcp", d.network, d.owned) for d in nets.dhcp),
+                              *(("natnetwork", n.name, n.owned) for n in nets.natnetworks)]:
+        if name.startswith(c.env) and owned:
+            try:
+                backend.remove_network(kind, name, discard)  # type: ignore[arg-type]
+            except Exception as exc:
+                problems.append(f"{kind} {name}: {exc!r}")
+    nets = backend.list_networks()
+    left += [d.network for d in nets.dhcp if d.network.startswith(c.env)]
+    left += [n.name for n in nets.natnetworks if n.name.startswith(c.env)]
     assert not problems and not left, f"teardown: {problems} left {left}"

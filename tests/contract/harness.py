@@ -31,6 +31,14 @@ class Harness(Protocol):
         """Paths of the hard-disk images attached to the machine (hosted's disk)."""
         ...
 
+    def make_foreign_dhcp(self, network: str, server: str, lower: str, upper: str) -> None:
+        """A DHCP server hosted did not create (netmask 255.255.255.0)."""
+        ...
+
+    def make_foreign_natnet(self, name: str, cidr: str) -> None:
+        """A NAT Network hosted did not create."""
+        ...
+
     def cleanup(self) -> None:
         """Release locks and delete foreign machines made by this harness."""
         ...
@@ -61,7 +69,17 @@ class MemoryHarness:
         path = self.backend.disk_path(uuid)
         return [] if path is None else [str(path)]
 
+    def make_foreign_dhcp(self, network: str, server: str, lower: str, upper: str) -> None:
+        self.backend.add_foreign_dhcp(network, server, lower, upper)
+
+    def make_foreign_natnet(self, name: str, cidr: str) -> None:
+        self.backend.add_foreign_natnet(name, cidr)
+
     def cleanup(self) -> None:
+        for table in (self.backend.dhcp, self.backend.natnets):
+            for name in [n for n in table if ("dhcp" if table is self.backend.dhcp else "natnetwork", n)
+                         not in self.backend.network_marks]:
+                del table[name]
         for m in list(self.backend.machines.values()):
             m.locked_by = None
         for uuid in self._foreign:

@@ -20,6 +20,7 @@ class VBoxHarness:
         self.C: Any = self.mgr.constants
         self._foreign: list[str] = []
         self._sessions: list[Any] = []
+        self._networks: list[tuple[str, str]] = []  # ("dhcp" | "natnetwork", name) made here
 
     def _wait(self, progress: Any) -> None:
         progress.waitForCompletion(60_000)
@@ -75,7 +76,26 @@ class VBoxHarness:
                     out.append(str(base.location))
         return out
 
+    def make_foreign_dhcp(self, network: str, server: str, lower: str, upper: str) -> None:
+        dhcp = self.vbox.createDHCPServer(network)
+        dhcp.setConfiguration(server, "255.255.255.0", lower, upper)
+        dhcp.enabled = True
+        self._networks.append(("dhcp", network))
+
+    def make_foreign_natnet(self, name: str, cidr: str) -> None:
+        natnet = self.vbox.createNATNetwork(name)
+        natnet.network = cidr
+        natnet.enabled = True
+        self._networks.append(("natnetwork", name))
+
     def cleanup(self) -> None:
+        for kind, name in self._networks:
+            with contextlib.suppress(Exception):
+                if kind == "dhcp":
+                    self.vbox.removeDHCPServer(self.vbox.findDHCPServerByNetworkName(name))
+                else:
+                    self.vbox.removeNATNetwork(self.vbox.findNATNetworkByName(name))
+        self._networks.clear()
         for session in list(self._sessions):
             self._unlock(session)
         for uuid in self._foreign:

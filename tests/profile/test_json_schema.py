@@ -203,7 +203,9 @@ ALIKE = [
     ("kind", HEAD + "images: {d: {source: 'https://h/d.box', sha256: " + SHA + ", kind: qcow2}}\n"
      "machines: {a: }\n", False),
     ("nic-two-kinds", HEAD + "machines: {a: {nics: [{nat: {}, internal: {network: x}}]}}\n", False),
-    ("nic-unknown", HEAD + "machines: {a: {nics: [natnetwork]}}\n", False),
+    ("nic-unknown", HEAD + "machines: {a: {nics: [vde]}}\n", False),
+    ("natnetwork-bare", HEAD + "machines: {a: {nics: [natnetwork]}}\n", False),
+    ("link-bare", HEAD + "machines: {a: {nics: [link]}}\n", False),
     ("nine-nics", HEAD + "machines: {a: {nics: [nat, nat, nat, nat, nat, nat, nat, nat, nat]}}\n", False),
     ("port", HEAD + "machines: {a: {nics: [{nat: {forwards: [{guest: 70000}]}}]}}\n", False),
     ("no-guest-port", HEAD + "machines: {a: {nics: [{nat: {forwards: [{host: 80}]}}]}}\n", False),

@@ -74,7 +74,7 @@ def test_schema_describes_the_format(schema: dict[str, Any]) -> None:
     assert machine["additionalProperties"] is False
     assert {"vm_name", "os_type", "cpus", "memory", "disk", "firmware", "state", "nics", "shared_folders",
             "dvd", "ssh", "ready", "provision", "baseline", "image", "linked", "cloud_init", "install",
-            } == set(machine["properties"])
+            "hosts"} == set(machine["properties"])
     image = schema["$defs"]["Image"]
     assert image["required"] == ["source"] and image["additionalProperties"] is False
     assert set(image["properties"]) == {"source", "sha256", "kind", "arch", "cloud_init"}

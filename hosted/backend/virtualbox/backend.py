@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from hosted.backend.base import (
     RUNTIME_KEYS,
     ConfigKey,
+    DhcpServerInfo,
+    DhcpSpec,
     GuestInfo,
     MachineRecords,
+    NatNetworkInfo,
+    NetworkObject,
+    NetworkState,
     StartMode,
     StopMode,
     TemplateInfo,
@@ -22,7 +28,10 @@ from hosted.backend.virtualbox import (
     appliance,
     clone,
     create,
+    dhcp,
     journal,
+    natnet,
+    netstate,
     power,
     snapshots,
     statewait,
@@ -90,9 +99,22 @@ class VirtualBoxBackend:
             return None if machine is None else observe(self._ctx, machine)
 
     def create_machine(self, spec: MachineSpec, tags: Tags, emit: Emit) -> ObservedMachine:
-        with boundary(self._ctx, f"creating machine '{spec.vm_name}'"):
+        with boundary(self._ctx, f"creating machine '{spec.vm_name}'"), self._rules_undone(spec):
             machine = create.create(self._ctx, spec, tags, emit, self._allocate)
             return observe(self._ctx, machine, nic_slots=max(len(spec.nics or ()), 1))
+
+    @contextlib.contextmanager
+    def _rules_undone(self, spec: MachineSpec) -> Iterator[None]:
+        """A machine that was not made leaves no port forwards in its NAT Networks (they are
+        added outside its settings, so discarding the settings does not take them)."""
+        try:
+            yield
+        except BaseException:
+            nets = {n.network for n in spec.nics or () if n.kind == "natnetwork" and n.network}
+            with contextlib.suppress(Exception):
+                if nets and create.find(self._ctx, spec.vm_name) is None:
+                    natnet.drop_machine_rules(self._ctx, spec.vm_name, nets)
+            raise
 
     def configure(
         self, uuid: str, spec: MachineSpec, keys: Sequence[ConfigKey], tags: Tags, emit: Emit
@@ -133,7 +155,9 @@ class VirtualBoxBackend:
 
     def destroy(self, uuid: str, emit: Emit) -> None:
         with boundary(self._ctx, f"destroying machine {uuid}"):
-            power.destroy(self._ctx, self._owned(uuid, "destroy"), emit)
+            machine = self._owned(uuid, "destroy")
+            netstate.release_machine(self._ctx, machine)
+            power.destroy(self._ctx, machine, emit)
 
     def records(self, uuid: str) -> MachineRecords:
         with boundary(self._ctx, f"reading hosted's records of machine {uuid}"):
@@ -142,6 +166,9 @@ class VirtualBoxBackend:
 
     def record_provisioned(self, uuid: str, step: str, fingerprint: str) -> None:
         self._set_extradata(uuid, xd.PROVISIONED + step, fingerprint)
+
+    def record_guest(self, uuid: str, what: str, fingerprint: str) -> None:
+        self._set_extradata(uuid, xd.GUEST + what, fingerprint)
 
     def record_install(self, uuid: str, state: str) -> None:
         self._set_extradata(uuid, xd.UNATTENDED, state)
@@ -204,7 +231,8 @@ class VirtualBoxBackend:
     def clone_from_template(
         self, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool, emit: Emit
     ) -> ObservedMachine:
-        with boundary(self._ctx, f"cloning machine '{spec.vm_name}' from template {template_uuid}"):
+        with boundary(self._ctx, f"cloning machine '{spec.vm_name}' from template {template_uuid}"), \
+                self._rules_undone(spec):
             machine = clone.clone(self._ctx, template_uuid, spec, tags, linked, emit, self._allocate)
             return observe(self._ctx, machine)
 
@@ -218,6 +246,23 @@ class VirtualBoxBackend:
     def prepare_unattended(self, uuid: str, spec: UnattendedSpec, emit: Emit) -> UnattendedInfo:
         with boundary(self._ctx, f"preparing the unattended install of {spec.iso_path}"):
             return unattended.prepare(self._ctx, self._owned(uuid, "install an OS on"), spec, emit)
+
+    def list_networks(self) -> NetworkState:
+        with boundary(self._ctx, "listing DHCP servers and NAT Networks"):
+            return netstate.read(self._ctx)
+
+    def ensure_dhcp_server(self, spec: DhcpSpec, emit: Emit) -> DhcpServerInfo:
+        with boundary(self._ctx, f"setting up the DHCP server of {spec.network}"):
+            _, macs = netstate.scan(self._ctx)
+            return dhcp.ensure(self._ctx, spec, macs, emit)
+
+    def ensure_nat_network(self, name: str, cidr: str, emit: Emit) -> NatNetworkInfo:
+        with boundary(self._ctx, f"setting up NAT Network {name}"):
+            return natnet.ensure(self._ctx, name, cidr, emit)
+
+    def remove_network(self, kind: NetworkObject, name: str, emit: Emit) -> None:
+        with boundary(self._ctx, f"removing the {'DHCP server' if kind == 'dhcp' else 'NAT Network'} {name}"):
+            (dhcp.remove if kind == "dhcp" else natnet.remove)(self._ctx, name, emit)
 
     def recover(self, emit: Emit) -> list[str]:
         with boundary(self._ctx, "removing what an interrupted run left"):

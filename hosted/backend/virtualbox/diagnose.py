@@ -18,9 +18,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+from hosted import networks
 from hosted.backend.virtualbox import compat, driverless, locate
 from hosted.backend.virtualbox.extradata import read_tags
 from hosted.errors import HostedError
+from hosted.model import DRIVER_NIC_KINDS
 
 Status = Literal["ok", "warn", "fail"]
 # Checks whose failure means VirtualBox cannot be used at all (exit code 3).
@@ -30,7 +32,8 @@ PATH_VARS = ("VBOX_PROGRAM_PATH", "VBOX_SDK_PATH")
 
 @dataclass(frozen=True)
 class Check:
-    name: str  # stable id: install, bindings, vboxsvc, api, kernel-driver, machine-folder, machines, ssh
+    name: str  # stable id: install, bindings, vboxsvc, api, kernel-driver, hostonly-ranges, machine-folder,
+    # machines, ssh
     status: Status
     detail: str
     hint: str = ""
@@ -57,6 +60,16 @@ class Probe:
     connect: Callable[[ModuleType], tuple[Any, Any]] = _connect  # (VirtualBoxManager, IVirtualBox)
     has_kernel_driver: Callable[[str], bool] = driverless.has_kernel_driver
     which: Callable[[str], str | None] = shutil.which
+    read_networks_conf: Callable[[], str | None] = lambda: _read(networks.NETWORKS_CONF)
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ""
 
 
 def unavailable(checks: list[Check]) -> bool:
@@ -75,6 +88,7 @@ def diagnose(probe: Probe | None = None) -> list[Check]:
         if module is not None:
             _service(probe, module, checks)
         checks.append(check_kernel_driver(probe))
+        checks.append(check_hostonly_ranges(probe))
     checks.append(check_ssh(probe))
     return checks
 
@@ -164,9 +178,27 @@ def check_kernel_driver(probe: Probe) -> Check:
     if probe.has_kernel_driver(probe.system):
         return Check("kernel-driver", "ok", "/dev/vboxdrv present: VMs use hardware virtualisation")
     return Check("kernel-driver", "warn",
-                 "no /dev/vboxdrv: VMs run driverless (guest code interpreted, very slow) or not at all",
+                 "no /dev/vboxdrv: VMs run driverless (guest code interpreted, very slow); machines with "
+                 f"{', '.join(DRIVER_NIC_KINDS)} NICs cannot start (nat and link NICs can)",
                  "install your distribution's virtualbox-dkms (or VirtualBox's own package) and "
                  "load the driver: `sudo modprobe vboxdrv`; Secure Boot may need the module signed")
+
+
+def check_hostonly_ranges(probe: Probe) -> Check:
+    """The ranges host-only networks may use (VirtualBox 6.1.28+ on Linux and macOS)."""
+    if probe.system not in ("Linux", "Darwin"):
+        return Check("hostonly-ranges", "ok", f"host-only networks may use any range on {probe.system}")
+    text = probe.read_networks_conf()
+    ranges = ", ".join(str(r) for r in networks.hostonly_ranges(text)) or "none"
+    how = (f"to allow others, list them in {networks.NETWORKS_CONF}, e.g. `* 10.0.0.0/8 192.168.0.0/16`")
+    if text is None:
+        return Check("hostonly-ranges", "ok", f"host-only networks may use {ranges} (VirtualBox's default: "
+                     f"no {networks.NETWORKS_CONF}); {how}")
+    if ranges == "none":
+        return Check("hostonly-ranges", "warn",
+                     f"{networks.NETWORKS_CONF} allows host-only networks no range", how)
+    return Check("hostonly-ranges", "ok", f"host-only networks may use {ranges} ({networks.NETWORKS_CONF}); "
+                 f"{how}")
 
 
 def check_machine_folder(mgr: Any, vbox: Any) -> Check:

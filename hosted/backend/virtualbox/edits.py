@@ -11,10 +11,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hosted.backend.virtualbox import storage
+from hosted.backend.virtualbox import natnet, storage
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.extradata import read_media, write_media, write_tags
 from hosted.backend.virtualbox.observe import (
+    UDP_TUNNEL,
     adapter_type_name,
     host_ports,
     read_forwards,
@@ -101,7 +102,8 @@ def sync_forwards(edit: Edit, adapter: Any, desired: Sequence[Forward]) -> None:
 def _set_adapter(edit: Edit, adapter: Any, nic: Nic) -> None:
     c = edit.ctx.const
     kinds = {"nat": c.NetworkAttachmentType_NAT, "internal": c.NetworkAttachmentType_Internal,
-             "hostonly": c.NetworkAttachmentType_HostOnly, "bridged": c.NetworkAttachmentType_Bridged}
+             "hostonly": c.NetworkAttachmentType_HostOnly, "bridged": c.NetworkAttachmentType_Bridged,
+             "natnetwork": c.NetworkAttachmentType_NATNetwork, "link": c.NetworkAttachmentType_Generic}
     adapter.enabled = True
     adapter.attachmentType = kinds[nic.kind]
     if nic.kind == "internal":
@@ -110,9 +112,36 @@ def _set_adapter(edit: Edit, adapter: Any, nic: Nic) -> None:
         adapter.hostOnlyInterface = nic.interface
     elif nic.kind == "bridged" and nic.interface:
         adapter.bridgedInterface = nic.interface
+    elif nic.kind == "natnetwork" and nic.network:
+        adapter.NATNetwork = nic.network
+    elif nic.kind == "link":
+        _set_link(adapter, nic)
     if nic.adapter_type:
         adapter.adapterType = adapter_type_value(edit.ctx, nic.adapter_type)
+    if nic.mac:
+        adapter.MACAddress = nic.mac
     sync_forwards(edit, adapter, nic.forwards if nic.kind == "nat" else ())
+    if nic.kind == "natnetwork" and nic.network:
+        sync_natnet(edit, nic)
+
+
+def _set_link(adapter: Any, nic: Nic) -> None:
+    if nic.link_port is None or nic.peer_port is None:
+        raise OperationFailed(f"the link to {nic.peer} has no UDP ports yet", "run `hosted up` again")
+    adapter.genericDriver = UDP_TUNNEL
+    # UDPTunnel: this end listens on sport and sends to dest:dport, where the peer listens.
+    adapter.setProperty("dest", "127.0.0.1")
+    adapter.setProperty("sport", str(nic.link_port))
+    adapter.setProperty("dport", str(nic.peer_port))
+
+
+def sync_natnet(edit: Edit, nic: Nic) -> None:
+    """The machine's port forwards in its NAT Network (rules named VM/RULE, to the NIC's address)."""
+    if nic.forwards and nic.address is None:
+        raise OperationFailed(f"forwards in NAT Network {nic.network} need the machine's address there",
+                              "give the natnetwork NIC an `ip:` (or `ip: auto`)")
+    natnet.sync_rules(edit.ctx, str(nic.network), str(edit.sm.name), nic.forwards, nic.address or "",
+                      edit.allocate, edit.ports_in_use, edit.claimed)
 
 
 def set_nics(edit: Edit, nics: Sequence[Nic], creating: bool = False) -> None:
@@ -123,18 +152,34 @@ def set_nics(edit: Edit, nics: Sequence[Nic], creating: bool = False) -> None:
     # A machine createMachine just made has at most its first adapter enabled.
     for slot in range(max(len(nics), 1) if creating else slots):
         adapter = edit.sm.getNetworkAdapter(slot)
+        if not creating:
+            _leave_natnet(edit, adapter, nics[slot] if slot < len(nics) else None)
         if slot < len(nics):
             _set_adapter(edit, adapter, nics[slot])
         elif adapter.enabled:
             adapter.enabled = False
 
 
+def _leave_natnet(edit: Edit, adapter: Any, nic: Nic | None) -> None:
+    """An adapter leaving its NAT Network takes its port forwards there with it."""
+    if not adapter.enabled or \
+            int(adapter.attachmentType) != int(edit.ctx.const.NetworkAttachmentType_NATNetwork):
+        return
+    old = str(adapter.NATNetwork or "")
+    if old and (nic is None or nic.kind != "natnetwork" or nic.network != old):
+        natnet.drop_machine_rules(edit.ctx, str(edit.sm.name), [old])
+
+
 def set_forwards(edit: Edit, nics: Sequence[Nic]) -> None:
     """Only the NAT forwards (a runtime change): adapters themselves stay as they are."""
+    c = edit.ctx.const
     for slot, nic in enumerate(nics):
         adapter = edit.sm.getNetworkAdapter(slot)
-        if nic.kind == "nat" and int(adapter.attachmentType) == int(edit.ctx.const.NetworkAttachmentType_NAT):
+        if nic.kind == "nat" and int(adapter.attachmentType) == int(c.NetworkAttachmentType_NAT):
             sync_forwards(edit, adapter, nic.forwards)
+        elif nic.kind == "natnetwork" and nic.network and \
+                int(adapter.attachmentType) == int(c.NetworkAttachmentType_NATNetwork):
+            sync_natnet(edit, nic)
 
 
 def set_shared_folders(edit: Edit, folders: Sequence[SharedFolder]) -> None:

@@ -23,6 +23,7 @@ MEDIA = "hosted/media"  # JSON list of the disk paths hosted created
 # records of what was done to the machine
 PROVISIONED = "hosted/provisioned/"  # + step name: the fingerprint of the step's last successful run
 UNATTENDED = "hosted/unattended"  # "pending", then the OS type id the install was prepared for
+GUEST = "hosted/guest/"  # + "addresses" / "hosts": fingerprint of what was last set inside the guest
 
 # templates (one per image) and their clones
 TEMPLATE = "hosted/template"  # the image's sha256 digest
@@ -66,11 +67,31 @@ def write_media(machine: Any, paths: list[str]) -> None:
 
 def read_records(machine: Any, keys: list[str]) -> MachineRecords:
     """The records among the machine's extradata ``keys`` (one getExtraDataKeys call)."""
-    provisioned = {}
+    provisioned: dict[str, str] = {}
+    guest: dict[str, str] = {}
     for key in keys:
-        if key.startswith(PROVISIONED):
-            value = str(machine.getExtraData(key) or "")
-            if value:
-                provisioned[key[len(PROVISIONED):]] = value
+        for prefix, table in ((PROVISIONED, provisioned), (GUEST, guest)):
+            if key.startswith(prefix):
+                value = str(machine.getExtraData(key) or "")
+                if value:
+                    table[key[len(prefix):]] = value
     install = str(machine.getExtraData(UNATTENDED) or "") if UNATTENDED in keys else ""
-    return MachineRecords(provisioned=provisioned, install=install)
+    return MachineRecords(provisioned=provisioned, install=install, guest=guest)
+
+
+# VirtualBox's global extradata (IVirtualBox, in VirtualBox.xml): which DHCP servers and NAT
+# Networks hosted created.  Written before the object is created, so a crash in between
+# leaves a mark a rerun completes, never an object hosted would not know as its own.
+NETWORK_OWNED = "hosted/network/"  # + "dhcp/NETWORK" or "natnetwork/NAME": "1"
+
+
+def network_mark(kind: str, name: str) -> str:
+    return f"{NETWORK_OWNED}{kind}/{name}"
+
+
+def network_owned(vbox: Any, kind: str, name: str) -> bool:
+    return str(vbox.getExtraData(network_mark(kind, name)) or "") == "1"
+
+
+def mark_network(vbox: Any, kind: str, name: str, owned: bool) -> None:
+    vbox.setExtraData(network_mark(kind, name), "1" if owned else "")

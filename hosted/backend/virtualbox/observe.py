@@ -6,6 +6,7 @@ import os
 import time
 from typing import Any
 
+from hosted.backend.virtualbox import natnet
 from hosted.backend.virtualbox.context import MB, Ctx
 from hosted.backend.virtualbox.extradata import read_media, read_tags
 from hosted.model import Firmware, Forward, Nic, NicKind, ObservedMachine, PowerState, SharedFolder
@@ -49,33 +50,56 @@ def read_forwards(ctx: Ctx, adapter: Any) -> tuple[Forward, ...]:
     return tuple(parse_redirect(str(r)) for r in ctx.array(adapter.NATEngine, "redirects"))
 
 
-def read_nic(ctx: Ctx, adapter: Any) -> Nic | None:
+UDP_TUNNEL = "UDPTunnel"  # VirtualBox's generic driver that links two VMs over UDP (no kernel driver)
+
+
+def read_link(adapter: Any) -> tuple[int | None, int | None]:
+    """(this end's UDP port, the other end's) of a UDPTunnel adapter."""
+    values, names = adapter.getProperties("")
+    props = dict(zip((str(n) for n in names), (str(v) for v in values), strict=False))
+
+    def port(key: str) -> int | None:
+        return int(props[key]) if props.get(key, "").isdigit() else None
+
+    return port("sport"), port("dport")
+
+
+def read_nic(ctx: Ctx, adapter: Any, vm_name: str = "") -> Nic | None:
     c, kind = ctx.const, int(adapter.attachmentType)
     adapter_type = adapter_type_name(ctx, adapter.adapterType)
+    mac = str(adapter.MACAddress or "").upper() or None
     if kind == c.NetworkAttachmentType_NAT:
-        return Nic("nat", forwards=read_forwards(ctx, adapter), adapter_type=adapter_type)
+        return Nic("nat", forwards=read_forwards(ctx, adapter), adapter_type=adapter_type, mac=mac)
+    if kind == c.NetworkAttachmentType_NATNetwork:
+        name = str(adapter.NATNetwork or "")
+        return Nic("natnetwork", network=name, adapter_type=adapter_type, mac=mac,
+                   forwards=natnet.machine_rules(ctx, name, vm_name) if name and vm_name else ())
+    if kind == c.NetworkAttachmentType_Generic and str(adapter.genericDriver) == UDP_TUNNEL:
+        port, peer_port = read_link(adapter)
+        return Nic("link", adapter_type=adapter_type, mac=mac, link_port=port, peer_port=peer_port)
     fields: dict[int, tuple[NicKind, str]] = {
         c.NetworkAttachmentType_Internal: ("internal", "internalNetwork"),
         c.NetworkAttachmentType_HostOnly: ("hostonly", "hostOnlyInterface"),
         c.NetworkAttachmentType_Bridged: ("bridged", "bridgedInterface"),
     }
-    if kind not in fields:  # NAT network, generic, cloud...: not hosted's; shows up as drift
+    if kind not in fields:  # other generic drivers, cloud...: not hosted's; shows up as drift
         return None
     nic_kind, attr = fields[kind]
     value = str(getattr(adapter, attr) or "")
     if nic_kind == "internal":
-        return Nic("internal", network=value, adapter_type=adapter_type)
-    return Nic(nic_kind, interface=value, adapter_type=adapter_type)
+        return Nic("internal", network=value, adapter_type=adapter_type, mac=mac)
+    return Nic(nic_kind, interface=value, adapter_type=adapter_type, mac=mac)
 
 
 def read_nics(ctx: Ctx, machine: Any, slots: int | None = None) -> tuple[Nic, ...]:
     """Enabled adapters in slot order; ``slots`` limits the slots read (a machine
     hosted has just created has nothing enabled beyond the ones it set)."""
     nics = []
+    vm_name = str(machine.name)
     for slot in range(ctx.max_nics(machine) if slots is None else slots):
         adapter = machine.getNetworkAdapter(slot)
         if adapter.enabled:
-            nic = read_nic(ctx, adapter)
+            nic = read_nic(ctx, adapter, vm_name)
             if nic is not None:
                 nics.append(nic)
     return tuple(nics)
@@ -158,5 +182,6 @@ def host_ports(ctx: Ctx) -> set[int]:
                     taken.update(f.host for f in read_forwards(ctx, adapter) if f.host is not None)
         except ctx.xcpt:  # a machine vanishing meanwhile takes no port
             continue
+    taken |= natnet.forwarded_ports(ctx)
     ctx.port_scan = (now, frozenset(taken))
     return taken
