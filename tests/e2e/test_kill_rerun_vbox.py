@@ -4,7 +4,11 @@ of step starts, in turn; a second `hosted up` converges.  Then the plan is empty
 machine, disk or template is left that hosted and `images prune` cannot see (VirtualBox's
 own lists are compared with what the machines use), and a machine that is not hosted's,
 present from the start, is exactly as it was.  And VBoxSVC killed mid-run gives exit 3,
-and a rerun recovers.  Only processes this test started are killed, by their PIDs."""
+and a rerun recovers.  Only processes this test started are killed, by their PIDs.
+
+The module has a VirtualBox home of its own (VBOX_USER_HOME, VBOX_IPC_SOCKETID, machine
+folder), so its own VBoxSVC: the one it kills serves nothing but this module's runs, and
+what the rest of the suite leaves in its home cannot be mistaken for what a kill left."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vbox_fixtures import VBOXMANAGE, make_virtualbox_backend
+from vbox_fixtures import VBOXMANAGE
 
 pytestmark = [pytest.mark.vbox, pytest.mark.e2e]
 
@@ -62,13 +66,21 @@ KILL_AT = {
 }
 
 
+HOME: dict[str, str] = {}  # this module's VirtualBox home, set by the `lab` fixture
+
+
+def environ(**extra: str) -> dict[str, str]:
+    return {**os.environ, **HOME, "NO_COLOR": "1", "COLUMNS": "200", **extra}
+
+
 def vboxmanage(*args: str) -> str:
-    return subprocess.run([VBOXMANAGE, *args], capture_output=True, text=True, timeout=120).stdout
+    return subprocess.run([VBOXMANAGE, *args], capture_output=True, text=True, timeout=120,
+                          env=environ()).stdout
 
 
 def hosted(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hosted", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+                          timeout=900, env=environ())
 
 
 def registered() -> dict[str, str]:
@@ -96,19 +108,21 @@ def stray_folders(home: Path) -> list[str]:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if not (GUEST / "test-guest.iso").is_file():
         pytest.fail(f"no test guest at {GUEST}: run scripts/test-guest/stage.sh (scripts/test does)")
-    make_virtualbox_backend()  # this session's own VirtualBox home and VBoxSVC
     work = tmp_path_factory.mktemp("kill")
+    HOME.update(VBOX_USER_HOME=str(work / "vbox"), VBOX_IPC_SOCKETID=f"hosted-kill-{os.getpid()}")
+    (work / "vbox" / "machines").mkdir(parents=True)
+    vboxmanage("setproperty", "machinefolder", str(work / "vbox" / "machines"))
     vboxmanage("createmedium", "disk", "--filename", str(work / "tiny.vdi"), "--size", "8", "--format", "VDI")
     vboxmanage("closemedium", "disk", str(work / "tiny.vdi"))  # a plain file: hosted imports it
     foreign = f"users-own-{uuid.uuid4().hex[:6]}"
-    vboxmanage("createvm", "--name", foreign, "--register", "--basefolder",
-               str(Path(os.environ["VBOX_USER_HOME"]) / "machines"))
+    vboxmanage("createvm", "--name", foreign, "--register", "--basefolder", str(work / "vbox" / "machines"))
     vboxmanage("modifyvm", foreign, "--memory", "77")
     before = settings_of(foreign)
     (work / "foreign").write_text(foreign)
     yield work
     assert settings_of(foreign) == before, "a foreign machine changed"
     vboxmanage("unregistervm", foreign, "--delete")
+    HOME.clear()
 
 
 def settings_of(vm: str) -> list[str]:
@@ -131,7 +145,7 @@ def up_killed_at(profile: Path, pattern: str) -> bool:
     """``hosted -v up``, SIGKILLed when the line matching ``pattern`` shows; True if it was."""
     proc = subprocess.Popen([sys.executable, "-u", "-m", "hosted", "-v", "up", "--yes"], cwd=profile.parent,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "PYTHONUNBUFFERED": "1"})
+                            env=environ(PYTHONUNBUFFERED="1"))
     assert proc.stdout is not None
     killed = False
     for line in proc.stdout:
@@ -153,7 +167,7 @@ def check_converged(profile: Path, env: str) -> None:
                                   if not s["noop"]]
     names = set(registered().values())
     assert {f"{env}-box", f"{env}-db", f"{env}-cache"} <= names
-    leftovers = (unused_disks(), stray_folders(Path(os.environ["VBOX_USER_HOME"])))
+    leftovers = (unused_disks(), stray_folders(Path(HOME["VBOX_USER_HOME"])))
     assert leftovers == ([], []), f"machines {sorted(names)}; unused disks and stray folders {leftovers}"
     ssh = hosted("ssh", "box", "--", "cat", "/root/mark", cwd=cwd)
     assert "provisioned" in ssh.stdout, ssh.stdout + ssh.stderr
@@ -192,8 +206,8 @@ def test_killed_at_each_step_then_up_converges(lab: Path, step: str) -> None:
 
 
 def vboxsvc_pid() -> int:
-    """This session's VBoxSVC (started for its own VBOX_USER_HOME): the one to kill."""
-    home = os.environ["VBOX_USER_HOME"].encode()
+    """This module's VBoxSVC (started for its own VBOX_USER_HOME): the one to kill."""
+    home = HOME["VBOX_USER_HOME"].encode()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -212,7 +226,7 @@ def test_vboxsvc_killed_mid_run_is_exit_3_and_a_rerun_recovers(lab: Path) -> Non
     try:
         proc = subprocess.Popen([sys.executable, "-u", "-m", "hosted", "-v", "up", "--yes"],
                                 cwd=profile.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env={**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
+                                text=True, env=environ(PYTHONUNBUFFERED="1"))
         assert proc.stdout is not None
         out = []
         for line in proc.stdout:
