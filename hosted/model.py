@@ -194,6 +194,7 @@ class MachineSpec:
     linked: bool = True  # with an image: a linked clone of its template (False: a full clone)
     cloud_init: str | None = None  # user-data (YAML text) for the NoCloud seed, with cloud images
     install: InstallSpec | None = None  # with an installer ISO image; None = InstallSpec() defaults
+    primary: bool = False  # the machine `hosted ssh` (cp, logs) means when none is named
 
     # Keys that describe the VM's configuration (compared with VirtualBox).
     CONFIG_KEYS = ("os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics",

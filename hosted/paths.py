@@ -38,6 +38,11 @@ def cache_dir() -> Path:
     return _xdg("XDG_CACHE_HOME", Path.home() / ".cache") / APP
 
 
+def log_dir() -> Path:
+    """hosted's own logs (the --debug log, tracebacks of bugs)."""
+    return data_dir() / "logs"
+
+
 def environment_dir(env_name: str) -> Path:
     """One environment's data: its SSH key pair, and its machines below."""
     return data_dir() / "environments" / _component(env_name, "environment")

@@ -1,24 +1,26 @@
-"""The CLI's one rich Console, error rendering and the event renderer.
+"""The CLI's one rich Console, the options every command takes, error rendering, the JSON
+envelope and the event renderer.
 
 When stdout is not a terminal, output degrades to plain lines (rich does that
-by itself; NO_COLOR and COLUMNS are honoured)."""
+by itself; NO_COLOR and COLUMNS are honoured).  With ``--json`` stdout holds one JSON
+document (a failure too, in the same envelope), and progress goes to stderr."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from hosted import __version__
+from hosted.cli import debuglog
 from hosted.errors import EXIT_FAILED, HostedError, ProfileError
 from hosted.events import Event
 
@@ -26,28 +28,67 @@ JSON_FORMAT_VERSION = 1
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+events_log = logging.getLogger("hosted.events")
 
 
-def debug_log_path() -> Path:
-    return Path(tempfile.gettempdir()) / f"hosted-debug-{os.getuid() if hasattr(os, 'getuid') else 0}.log"
+@dataclass
+class Options:
+    """-v, -q, --json and --debug, as the entry point parsed them (before or after the command)."""
+
+    verbose: bool = False  # also show each step as it starts
+    quiet: bool = False  # no progress: results, errors and warnings only
+    json: bool = False  # stdout is one JSON document
+    debug: bool = False  # the debug log gets everything
+    kind: str = "error"  # the JSON envelope's kind for this command
+
+
+OPTIONS = Options()
+
+
+def run_command(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command with the options it was given; named errors print their message and hint
+    (in the JSON envelope with --json) and exit with their code; anything else is a bug."""
+    # In place: the command modules hold this object (``from hosted.cli.console import OPTIONS``).
+    OPTIONS.__dict__.update(vars(Options(
+        verbose=bool(args.verbose), quiet=bool(args.quiet), json=bool(args.json), debug=bool(args.debug),
+        kind=getattr(args, "command_kind", "error"))))
+    if OPTIONS.debug:
+        debuglog.start(sys.argv)
+    try:
+        return run_guarded(handler, args)
+    finally:
+        if OPTIONS.debug:
+            debuglog.stop()
 
 
 def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Named errors print their message and hint; anything else is a bug."""
+    kind = OPTIONS.kind
     try:
         return handler(args)
     except HostedError as exc:
-        print_error(exc)
+        if OPTIONS.debug:
+            debuglog.log.debug("%s: %s", type(exc).__name__, exc.message, exc_info=True)
+        if OPTIONS.json:
+            print_json(kind, {"ok": False, "error": error_json(exc)})
+        else:
+            print_error(exc)
+            if OPTIONS.debug:
+                err_console.print(f"[dim]debug log: {escape(str(debuglog.path()))}[/]")
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
     except Exception as exc:  # a bug: short on screen, full in the debug log
-        path = debug_log_path()
-        with open(path, "a") as fh:
-            fh.write(f"hosted {__version__} {sys.argv!r}\n{traceback.format_exc()}\n")
-        err_console.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")
-        err_console.print(f"This is a bug in hosted. The full traceback is in {path}")
+        path = debuglog.record_traceback(f"internal error in {getattr(args, 'command', '?')}")
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        hint = f"This is a bug in hosted. The full traceback is in {path}"
+        if OPTIONS.json:
+            print_json(kind, {"ok": False, "error": {"message": message, "hint": hint,
+                                                     "exit_code": EXIT_FAILED, "type": "InternalError"}})
+        else:
+            err_console.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: "
+                              f"{escape(str(exc))}")
+            err_console.print(escape(hint))
         return EXIT_FAILED
 
 
@@ -63,22 +104,38 @@ def print_error(exc: HostedError) -> None:
         err_console.print(f"[bold red]{len(problems)} problems[/] in {escape(where)}")
 
 
+def error_json(exc: HostedError) -> dict[str, Any]:
+    """A failure as the envelope's ``error``: message, hint, exit code; a profile's every problem."""
+    data: dict[str, Any] = {"message": exc.message, "hint": exc.hint, "exit_code": exc.exit_code,
+                            "type": type(exc).__name__}
+    if isinstance(exc, ProfileError):
+        data["problems"] = [{"message": p.message, "hint": p.hint, "file": p.file, "line": p.line,
+                             "column": p.column, "key": p.key} for p in exc.problems]
+    return data
+
+
 def print_json(kind: str, data: dict[str, Any]) -> None:
-    envelope = {"hosted_json": JSON_FORMAT_VERSION, "kind": kind, "hosted_version": __version__, **data}
+    """The one envelope: format version, kind, hosted's version, ``ok`` and ``error`` (null on
+    success), then the command's own data."""
+    envelope = {"hosted_json": JSON_FORMAT_VERSION, "kind": kind, "hosted_version": __version__,
+                "ok": data.get("ok", True), "error": data.get("error"), **data}
     sys.stdout.write(json.dumps(envelope, indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
 
 
 def confirm(questions: Sequence[str]) -> bool:
     from rich.prompt import Confirm
 
-    console.print("[bold]These steps need your confirmation:[/]")
+    out = err_console if OPTIONS.json else console  # stdout holds only the JSON document
+    out.print("[bold]These steps need your confirmation:[/]")
     for q in questions:
-        console.print(f"  - {escape(q)}")
-    return Confirm.ask("Go ahead?", default=False, console=console)
+        out.print(f"  - {escape(q)}")
+    return Confirm.ask("Go ahead?", default=False, console=out)
 
 
 def can_ask() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
+    return sys.stdin is not None and sys.stdin.isatty() and \
+        (err_console if OPTIONS.json else console).is_terminal
 
 
 def asker() -> Callable[[Sequence[str]], bool] | None:
@@ -86,7 +143,9 @@ def asker() -> Callable[[Sequence[str]], bool] | None:
     return confirm if can_ask() else None
 
 
-VERBOSE = False  # -v: also show each step as it starts (set by the entry point)
+def events_console() -> Console:
+    """Where progress goes: stderr when stdout holds JSON."""
+    return err_console if OPTIONS.json else console
 
 
 class EventPrinter:
@@ -94,17 +153,26 @@ class EventPrinter:
 
     STYLE = {"warning": "yellow", "step-finished": "green", "step-noop": "dim", "stage": "cyan"}
 
-    def __init__(self, out: Console | None = None, verbose: bool | None = None) -> None:
-        self.out = out or console
-        self.verbose = VERBOSE if verbose is None else verbose
+    def __init__(self, out: Console | None = None, verbose: bool | None = None,
+                 quiet: bool | None = None) -> None:
+        self.out = out or events_console()
+        self.verbose = OPTIONS.verbose if verbose is None else verbose
+        self.quiet = OPTIONS.quiet if quiet is None else quiet
         self._last_percent: dict[tuple[str | None, str], int] = {}
 
     def __call__(self, event: Event) -> None:
+        events_log.debug("%s %s: %s%s", event.kind, event.machine or "-", event.message,
+                         "" if event.percent is None else f" ({event.percent:.0f}%)")
+        if self.quiet and event.kind != "warning":
+            return
         if event.kind == "progress":
             self._progress(event)
             return
         if event.kind == "step-started" and not self.verbose:
             return
+        self.out.print(self.line(event))
+
+    def line(self, event: Event) -> str:
         prefix = f"[bold]{escape(event.machine)}[/] " if event.machine else ""
         text = escape(event.message)
         if event.kind == "step-finished" and event.seconds is not None:
@@ -114,7 +182,7 @@ class EventPrinter:
         if event.kind == "step-started":
             text = "> " + text
         style = self.STYLE.get(event.kind)
-        self.out.print(prefix + (f"[{style}]{text}[/]" if style else text))
+        return prefix + (f"[{style}]{text}[/]" if style else text)
 
     def _progress(self, event: Event) -> None:
         # Plain lines: one every 25 %, not one per VirtualBox progress tick.

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 
-from hosted.cli.console import EventPrinter, console
+from hosted.cli.console import OPTIONS, EventPrinter, console
 from hosted.events import Emit, Event
 
 
@@ -61,8 +61,8 @@ class LivePrinter(EventPrinter):
 def printer(out: Console | None = None) -> Iterator[Emit]:
     """A live view on a terminal, plain lines otherwise."""
     out = out or console
-    if not out.is_terminal:
-        yield EventPrinter(out)
+    if not out.is_terminal or OPTIONS.json or OPTIONS.quiet:
+        yield EventPrinter(None if OPTIONS.json else out)
         return
     live = LivePrinter(out)
     with live.live:

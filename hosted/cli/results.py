@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.markup import escape
 
-from hosted.cli.console import console
+from hosted.cli.console import OPTIONS, console, print_json
 from hosted.errors import EXIT_FAILED
 from hosted.planner import Plan
 from hosted.run import MachineResult, RunResult
@@ -12,13 +14,36 @@ from hosted.run import MachineResult, RunResult
 NO_MACHINES = "No machine of this environment exists yet: `hosted up` creates them."
 
 
-def report(result: RunResult) -> int:
-    """One line per machine (and image) after the events: what changed, or the error and its hint."""
-    if not result.machines and not result.images:
+def report(result: RunResult, extra: dict[str, Any] | None = None) -> int:
+    """One line per machine (and image) after the events: what changed, or the error and its hint;
+    with --json, the result in the envelope (``extra`` added), with ``error`` saying what failed.
+    With -q only the failures are shown."""
+    code = 0 if result.ok else EXIT_FAILED
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {**result.to_json(), "error": failure(result), **(extra or {})})
+        return code
+    if not result.machines and not result.images and not OPTIONS.quiet:
         console.print(NO_MACHINES)
     for m in [*result.images, *result.machines]:
-        _line(m)
-    return 0 if result.ok else EXIT_FAILED
+        if m.error is not None or not OPTIONS.quiet:
+            _line(m)
+    return code
+
+
+def failure(result: RunResult) -> dict[str, Any] | None:
+    """The envelope's ``error`` for a run in which something failed (each one is in its result)."""
+    failed = result.failed
+    if not failed:
+        return None
+    first = failed[0].error
+    assert first is not None
+    if len(failed) == 1:
+        message = f"{failed[0].machine}: {first.message}"
+    else:
+        message = f"{len(failed)} failed: {', '.join(m.machine for m in failed)}"
+    return {"message": message, "hint": first.hint if len(failed) == 1 else "each one's error is in "
+            "its entry", "exit_code": EXIT_FAILED, "type": type(first).__name__ if len(failed) == 1 else
+            "OperationFailed"}
 
 
 def _line(m: MachineResult) -> None:

@@ -9,6 +9,7 @@ Templates are reference-counted through the hypervisor's own tags, so
 
 from __future__ import annotations
 
+import os
 import platform
 
 from hosted.backend.base import Backend, TemplateInfo, TemplateSource
@@ -84,3 +85,20 @@ def prune_templates(
         emit(Event("info", f"removed template {template.vm_name} ({template.image_name or 'unknown image'})"))
         removed.append(template)
     return removed
+
+
+def digests_used_on_host(backend: Backend, templates: list[TemplateInfo] | None = None) -> set[str]:
+    """The images some machine on this host still uses, whatever its profile: the digests of
+    templates that have clones, and of cached images a machine has in its DVD drive (an
+    installer ISO).  One pass over the templates (``templates``, if already listed) and one over
+    the machines."""
+    from hosted.images import store
+
+    used = {t.digest for t in (backend.list_templates() if templates is None else templates)
+            if t.users and t.digest}
+    attached = {os.path.realpath(m.dvd) for m in backend.list_machines() if m.dvd}
+    for entry in store.entries():
+        if os.path.realpath(entry.path) in attached or any(
+                path.startswith(os.path.realpath(entry.directory) + os.sep) for path in attached):
+            used.add(entry.sha256)
+    return used

@@ -25,11 +25,13 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
     return load(path, environ)
 
 
-def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
-    """``path`` if given (a file, a directory with hosted.yaml, or a bundle), else ./hosted.yaml."""
+def find_profile(path: str | os.PathLike[str] | None = None,
+                 environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """``path`` if given (a file, a directory with hosted.yaml, or a bundle); else ``$HOSTED_FILE``;
+    else hosted.yaml here or in the nearest parent directory that has one."""
     from hosted.profile.loader import find_profile as find
 
-    return find(path)
+    return find(path, environ, cwd)
 
 
 def profile_json_schema() -> dict[str, Any]:

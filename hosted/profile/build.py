@@ -89,6 +89,7 @@ def machine_spec(env_name: str, merged: Merged,
         linked=get("linked") is not False,
         cloud_init=user_data(get("cloud_init")),
         install=install,
+        primary=bool(getattr(merged.own, "primary", None)),
     )
 
 

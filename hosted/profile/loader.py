@@ -13,38 +13,63 @@ from hosted.profile.source import parse
 from hosted.profile.validate import validate
 
 DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")
+ENV_VARIABLE = "HOSTED_FILE"  # the profile, when no -f is given
 
 
-def find_profile(path: str | os.PathLike[str] | None = None) -> Path:
-    """The profile to use: ``path`` (a file, or a directory holding hosted.yaml), else ./hosted.yaml.
+def find_profile(path: str | os.PathLike[str] | None = None,
+                 environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """The profile to use: ``path`` (a file, or a directory holding hosted.yaml); else the
+    ``HOSTED_FILE`` environment variable; else hosted.yaml in the current directory or the
+    nearest parent directory that has one (as git and Vagrant look for theirs).
 
     A bundle made by ``hosted bundle`` is extracted once (every checksum verified)
     and its profile returned.
     """
+    environ = os.environ if environ is None else environ
+    start = (cwd or Path.cwd()).absolute()
+    if path is None and environ.get(ENV_VARIABLE):
+        path = environ[ENV_VARIABLE]
     if path is not None:
         candidate = Path(path).expanduser()
+        if not candidate.is_absolute():
+            candidate = start / candidate
         if candidate.is_dir():
             return _in_directory(candidate)
         if not candidate.exists():
-            raise ProfileError(f"no profile at {candidate}", "Check the path given for the profile.",
+            via = f" (from {ENV_VARIABLE})" if path == environ.get(ENV_VARIABLE) else ""
+            raise ProfileError(f"no profile at {candidate}{via}", "Check the path given for the profile.",
                                file=str(candidate))
         from hosted.images.bundle import is_bundle, open_bundle
 
         if is_bundle(candidate):  # an offline bundle: its profile, extracted and verified
             return open_bundle(candidate.absolute())
         return candidate.absolute()
-    return _in_directory(Path.cwd())
+    for directory in (start, *start.parents):
+        found = _named(directory)
+        if found is not None:
+            return found
+    return _in_directory(start)
+
+
+def _named(directory: Path) -> Path | None:
+    for name in DEFAULT_NAMES:
+        candidate = directory / name
+        try:
+            if candidate.is_file():
+                return candidate.absolute()
+        except OSError:  # an unreadable directory on the way up
+            return None
+    return None
 
 
 def _in_directory(directory: Path) -> Path:
-    for name in DEFAULT_NAMES:
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate.absolute()
+    found = _named(directory)
+    if found is not None:
+        return found
     raise ProfileError(
-        f"no {DEFAULT_NAMES[0]} in {directory.absolute()}",
+        f"no {DEFAULT_NAMES[0]} in {directory.absolute()} (nor in a parent directory)",
         "Run `hosted init` there to write a starter profile (`hosted init --list` shows the "
-        "templates), or give the profile's path with -f.",
+        f"templates), give the profile's path with -f, or set {ENV_VARIABLE}.",
         file=str(directory.absolute() / DEFAULT_NAMES[0]),
     )
 

@@ -277,6 +277,13 @@ class Machine(Strict):
                                   "host name, locale")
 
 
+class MachineEntry(Machine):
+    """A machine under ``machines:``: the keys of ``defaults``, and those only a single machine has."""
+
+    primary: Flag | None = key("the machine `hosted ssh`, `hosted cp` and `hosted logs` mean when no "
+                               "machine is named (at most one machine; not in defaults)", shown=False)
+
+
 ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
 
 
@@ -300,7 +307,7 @@ class Profile(Strict):
     name: Name = key("environment name; machines are tagged with it and named NAME-MACHINE", ...)
     defaults: Machine | None = key("machine keys applied under every machine; a machine's own win")
     images: dict[Name, Image] | None = key("base images by name, for machines' `image:`")
-    machines: dict[Name, Machine] = key("the machines by name, in this order", ..., min_length=1)
+    machines: dict[Name, MachineEntry] = key("the machines by name, in this order", ..., min_length=1)
 
     @classmethod
     def normalize(cls, data: Any) -> Any:

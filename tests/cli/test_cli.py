@@ -128,16 +128,15 @@ def test_virtualbox_unavailable_exits_3_with_a_hint(profile: Path, monkeypatch: 
 def test_a_bug_is_short_on_screen_and_logged_in_full(profile: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("HOSTED_BACKEND", "cli_support:broken")
-    monkeypatch.setenv("TMPDIR", str(profile.parent))
-    import tempfile
-
-    monkeypatch.setattr(tempfile, "tempdir", str(profile.parent))
+    monkeypatch.setenv("XDG_DATA_HOME", str(profile.parent / "data"))
     assert main(["plan"]) == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: a bug in a backend" in err
     assert "Traceback" not in err
-    log = next(profile.parent.glob("hosted-debug-*.log")).read_text()
-    assert "Traceback" in log and "a bug in a backend" in log
+    log = profile.parent / "data" / "hosted" / "logs" / "debug.log"
+    assert f"The full traceback is in {log}" in err, "in the user's own directory, not a /tmp name"
+    assert "Traceback" in log.read_text() and "a bug in a backend" in log.read_text()
+    assert log.stat().st_mode & 0o777 == 0o600 and log.parent.stat().st_mode & 0o777 == 0o700
 
 
 def test_plan_up_status_destroy(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
