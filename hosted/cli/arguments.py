@@ -30,6 +30,11 @@ def up(p: argparse.ArgumentParser) -> None:
                    help="start machines and return without waiting for SSH (and without provisioning)")
 
 
+def no_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-wait", action="store_true",
+                   help="start machines and return without waiting for SSH (and without provisioning)")
+
+
 def parallel(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parallel", type=int, default=0, metavar="N",
                    help="machines worked on at once (default: all of them, at most 8)")

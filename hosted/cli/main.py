@@ -88,7 +88,7 @@ COMMANDS: dict[str, Command] = {
     "snapshot": Command("snapshot_cmds", "save, restore, list and delete snapshots; push/pop to try and undo",
                         actions=SNAPSHOT),
     "reset": Command("snapshot_cmds", "restore machines' 'baseline' snapshot and bring them to their desired "
-                     "state", (a.machines, a.yes)),
+                     "state", (a.machines, a.yes, a.no_wait)),
     "images": Command("image_cmds", "list, pull (download and verify) and prune cached base images",
                       actions=IMAGES),
     "bundle": Command("image_cmds", "write one file holding the profile and its images, for `up` with no "

@@ -46,7 +46,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
     with live.printer() as printer:
-        result = api.reset(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer)
+        result = api.reset(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
+                           wait=not args.no_wait)
     return report(result)
 
 
