@@ -88,7 +88,7 @@ def cmd_cp(args: argparse.Namespace) -> int:
         copied = api.upload(env, dest_machine, src, dest)
         machine, direction = dest_machine, "upload"
     else:
-        copied = str(api.download(env, src_machine, src, dest))
+        copied = str(api.download(env, src_machine, src, dest).absolute())
         machine, direction = src_machine, "download"
     if OPTIONS.json:
         print_json(OPTIONS.kind, {"machine": machine, "direction": direction, "source": args.source,

@@ -214,17 +214,17 @@ class SshSession:
             written = transfer.receive(stream, top, local, into=into)  # type: ignore[arg-type]
             while stream.read(CHUNK):  # the end of the archive: tar may pad it
                 pass
-        except tarfile.ReadError as exc:
-            why = channel.makefile_stderr("rb").read().decode("utf-8", "replace").strip()
-            raise SshError(f"{self.target.label}: cannot copy {remote_path}: {why or exc}",
-                           "check the path in the machine (relative paths start in the login "
-                           "user's home directory)") from None
-        status = channel.recv_exit_status()
-        if status != 0:
-            why = channel.makefile_stderr("rb").read().decode("utf-8", "replace").strip()
-            raise SshError(f"{self.target.label}: copying {remote_path} failed (exit status {status}): "
-                           f"{why}")
+        except tarfile.ReadError as exc:  # nothing came: tar could not start
+            raise self._copy_failed(channel, remote_path, str(exc)) from None
+        if channel.recv_exit_status() != 0:
+            raise self._copy_failed(channel, remote_path, f"exit status {channel.recv_exit_status()}")
         return written
+
+    def _copy_failed(self, channel: paramiko.Channel, remote_path: str, otherwise: str) -> SshError:
+        why = channel.makefile_stderr("rb").read().decode("utf-8", "replace").strip().splitlines()
+        return SshError(f"{self.target.label}: cannot copy {remote_path}: {why[0] if why else otherwise}",
+                        "check the path in the machine (a relative path starts in the login user's "
+                        "home directory)")
 
     def _exec(self, command: str, feed: Feeder | None, collector: OutputCollector,
               timeout: float | None) -> int:

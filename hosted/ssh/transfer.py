@@ -90,10 +90,12 @@ def send_command(remote: str) -> tuple[str, str]:
     """The remote command that writes ``remote`` (a file or a directory) to stdout as a tar
     stream, and the name its top member has in the stream ("." for a directory's contents)."""
     path = posixpath.normpath(remote) if remote else "."
+    q = shlex.quote
+    exists = f"[ -e {q(path)} ] || {{ echo {q(path + ': no such file or directory')} >&2; exit 2; }}; "
     parent, base = posixpath.split(path)
     if base in ("", ".", ".."):  # "/", ".", "..": send the directory's contents
-        return f"cd -- {shlex.quote(path)} && tar -c -h -f - .", "."
-    return f"cd -- {shlex.quote(parent or '.')} && tar -c -h -f - {shlex.quote('./' + base)}", base
+        return f"{exists}cd -- {q(path)} && tar -c -h -f - .", "."
+    return f"{exists}cd -- {q(parent or '.')} && tar -c -h -f - {q('./' + base)}", base
 
 
 def receive(stream: IO[bytes], top: str, local: Path, *, into: bool = False) -> Path:
@@ -102,6 +104,8 @@ def receive(stream: IO[bytes], top: str, local: Path, *, into: bool = False) -> 
     was written with a trailing separator) or when it is an existing directory; returns the
     path written."""
     target = local / top if top != "." and (into or is_directory(local)) else local
+    if not target.parent.is_dir():
+        raise SshError(f"{target.parent}: no such directory", "create it first, or copy somewhere else")
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             rel = _relative(member.name, top)
