@@ -98,4 +98,4 @@ def autocomplete(parser: argparse.ArgumentParser) -> None:
     """Answer the shell's completion request and exit (only called when ``_ARGCOMPLETE`` is set)."""
     import argcomplete
 
-    argcomplete.autocomplete(parser, always_complete_options="long")
+    argcomplete.autocomplete(parser, always_complete_options=False)  # options once "-" is typed

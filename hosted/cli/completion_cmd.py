@@ -15,6 +15,8 @@ HOW = {
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
+    # The script first (zsh wants its #compdef line on top, for a file in $fpath), then how to use it.
+    script = complete.shellcode(args.shell)
+    sys.stdout.write(script + ("" if script.endswith("\n") else "\n"))
     sys.stdout.write(f"# hosted completion for {args.shell}: {HOW[args.shell]}\n")
-    sys.stdout.write(complete.shellcode(args.shell))
     return 0

@@ -78,6 +78,10 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
+    except BrokenPipeError:  # `hosted ... | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail too
+        return 141
     except Exception as exc:  # a bug: short on screen, full in the debug log
         path = debuglog.record_traceback(f"internal error in {getattr(args, 'command', '?')}")
         message = f"internal error: {type(exc).__name__}: {exc}"
