@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,8 @@ JSON_FORMAT_VERSION = 1
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# A terminal gets long lines wrapped between words; a pipe or a file gets each line whole.
+console.soft_wrap, err_console.soft_wrap = not console.is_terminal, not err_console.is_terminal
 events_log = logging.getLogger("hosted.events")
 
 
@@ -158,8 +160,9 @@ class EventPrinter:
     STYLE = {"warning": "yellow", "step-finished": "green", "step-noop": "dim", "stage": "cyan"}
 
     def __init__(self, out: Console | None = None, verbose: bool | None = None,
-                 quiet: bool | None = None) -> None:
+                 quiet: bool | None = None, aliases: Mapping[str, str] | None = None) -> None:
         self.out = out or events_console()
+        self.aliases = dict(aliases or {})  # VirtualBox's names for machines -> the profile's
         self.verbose = OPTIONS.verbose if verbose is None else verbose
         self.quiet = OPTIONS.quiet if quiet is None else quiet
         self._last_percent: dict[tuple[str | None, str], int] = {}
@@ -167,6 +170,9 @@ class EventPrinter:
     def __call__(self, event: Event) -> None:
         events_log.debug("%s %s: %s%s", event.kind, event.machine or "-", event.message,
                          "" if event.percent is None else f" ({event.percent:.0f}%)")
+        self.show(event)
+
+    def show(self, event: Event) -> None:
         if self.quiet and event.kind != "warning":
             return
         if event.kind == "progress":
@@ -176,8 +182,12 @@ class EventPrinter:
             return
         self.out.print(self.line(event))
 
+    def name(self, event: Event) -> str | None:
+        return self.aliases.get(event.machine, event.machine) if event.machine else None
+
     def line(self, event: Event) -> str:
-        prefix = f"[bold]{escape(event.machine)}[/] " if event.machine else ""
+        name = self.name(event)
+        prefix = f"[bold]{escape(name)}[/] " if name else ""
         text = escape(event.message)
         if event.kind == "step-finished" and event.seconds is not None:
             text += f" [dim]({event.seconds:.1f}s)[/]"
@@ -192,8 +202,9 @@ class EventPrinter:
         # Plain lines: one every 25 %, not one per VirtualBox progress tick.
         pct = int(event.percent or 0)
         # Keyed on what is in progress, not on the changing details after ":".
-        key = (event.machine, event.message.split(":", 1)[0])
+        name = self.name(event)
+        key = (name, event.message.split(":", 1)[0])
         if pct // 25 > self._last_percent.get(key, -1) // 25 or pct == 100:
             self._last_percent[key] = pct
-            prefix = f"{event.machine} " if event.machine else ""
+            prefix = f"{name} " if name else ""
             self.out.print(f"{escape(prefix)}[dim]{escape(event.message)}: {pct}%[/]")

@@ -38,7 +38,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_reload(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    with live.printer() as printer:
+    with live.printer(env=env) as printer:
         result = api.reload(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                             parallel=args.parallel, wait=not args.no_wait, provision=not args.no_provision,
                             timeout=args.timeout)

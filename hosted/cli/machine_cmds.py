@@ -20,11 +20,12 @@ from hosted.model import Forward
 def cmd_up(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    with live.printer() as printer, backend_session(printer) as backend:
+    with live.printer(env=env) as printer, backend_session(printer) as backend:
         result = api.up(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                         parallel=args.parallel, wait=not args.no_wait, provision=not args.no_provision,
                         backend=backend)
-        where = endpoints(env, backend, result)
+        ready = {m.machine for m in result.machines if m.ok}
+        where = [e for e in endpoints(env, backend, result) if e[0] in ready]
     ssh = [{"machine": name, "user": user, "host": host, "port": port} for name, user, host, port in where]
     code = report(result, {"ssh": ssh})
     if not OPTIONS.json and not OPTIONS.quiet:

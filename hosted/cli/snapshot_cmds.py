@@ -45,7 +45,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    with live.printer() as printer:
+    with live.printer(env=env) as printer:
         result = api.reset(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                            wait=not args.no_wait)
     return report(result)
