@@ -318,3 +318,16 @@ def test_usage_errors_are_2_through_python_m_hosted(tmp_path: Path) -> None:
         proc = subprocess.run([sys.executable, "-m", "hosted", *argv], capture_output=True, text=True,
                               env=env, cwd=tmp_path, timeout=60)
         assert proc.returncode == 2 and "usage: hosted" in proc.stderr, (argv, proc.stderr)
+
+
+def test_docs_usage_lists_every_command_and_its_options() -> None:
+    text = (ROOT / "docs" / "usage.md").read_text()
+    table = text[text.index("## The commands"):text.index("### Options every command takes")]
+    for name, command in COMMANDS.items():
+        assert f"hosted {name}" in table or f"`{name}`" in table, name
+        for alias in command.aliases:
+            assert alias in table
+        for action in command.actions or {}:
+            assert action in table, f"{name} {action}"
+    for option in ("-f PATH", "HOSTED_FILE", "`-v`", "`-q`", "`--json`", "`--debug`", "`-y`/`--yes`"):
+        assert option in text
