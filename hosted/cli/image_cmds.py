@@ -136,6 +136,8 @@ def _prune(args: argparse.Namespace) -> int:
             "kept_for_profile": sorted(for_profile), "kept_in_use": sorted(in_use),
             "templates_removed": [t.vm_name for t in removed_templates]})
         return 0
+    for t in removed_templates:
+        console.print(f"removed unused template {escape(t.vm_name)} ({escape(t.image_name or '?')})")
     for r in removed:
         console.print(f"removed {r.what} {r.sha256[:12]} {escape(r.source)} ({_size(r.bytes)})")
     total = sum(r.bytes for r in removed)
