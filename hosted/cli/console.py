@@ -23,6 +23,7 @@ from hosted import __version__
 from hosted.cli import debuglog
 from hosted.errors import EXIT_FAILED, HostedError, ProfileError
 from hosted.events import Event
+from hosted.model import Environment
 
 JSON_FORMAT_VERSION = 1
 
@@ -147,6 +148,12 @@ def can_ask() -> bool:
 def asker() -> Callable[[Sequence[str]], bool] | None:
     """How to ask for a confirmation: on a terminal, ask; otherwise there is no way (None)."""
     return confirm if can_ask() else None
+
+
+def aliases(env: Environment | None) -> dict[str, str]:
+    """VirtualBox's names of the environment's machines (and their own) -> the profile's names."""
+    return {} if env is None else {m.vm_name: m.name for m in env.machines} | \
+        {m.name: m.name for m in env.machines}
 
 
 def events_console() -> Console:

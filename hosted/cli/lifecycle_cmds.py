@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from hosted import api
 from hosted.cli import live
-from hosted.cli.console import OPTIONS, EventPrinter, asker, console, print_json
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, print_json
 from hosted.cli.profile_cmds import check_names, load, one_machine
 from hosted.cli.results import report
 from hosted.errors import MachineNotFound
@@ -20,19 +20,19 @@ def cmd_halt(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
     return report(api.halt(env, args.machines, force=args.force, timeout=args.timeout,
-                           on_event=EventPrinter()))
+                           on_event=EventPrinter(aliases=aliases(env))))
 
 
 def cmd_suspend(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    return report(api.suspend(env, args.machines, on_event=EventPrinter()))
+    return report(api.suspend(env, args.machines, on_event=EventPrinter(aliases=aliases(env))))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    return report(api.resume(env, args.machines, on_event=EventPrinter()))
+    return report(api.resume(env, args.machines, on_event=EventPrinter(aliases=aliases(env))))
 
 
 def cmd_reload(args: argparse.Namespace) -> int:

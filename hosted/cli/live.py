@@ -24,7 +24,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from hosted.cli.console import OPTIONS, EventPrinter, console
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, console
 from hosted.events import Emit, Event
 from hosted.model import Environment
 
@@ -113,11 +113,6 @@ class LivePrinter(EventPrinter):
             return (ProgressBar(total=row.limit, completed=waited, width=BAR_WIDTH),
                     f"{waited:.0f}/{row.limit:.0f}s")
         return "", ""
-
-
-def aliases(env: Environment | None) -> dict[str, str]:
-    return {} if env is None else {m.vm_name: m.name for m in env.machines} | \
-        {m.name: m.name for m in env.machines}
 
 
 @contextlib.contextmanager

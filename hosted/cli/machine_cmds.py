@@ -9,7 +9,7 @@ from rich.table import Table
 
 from hosted import api
 from hosted.cli import live
-from hosted.cli.console import OPTIONS, EventPrinter, asker, console, print_json
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, print_json
 from hosted.cli.profile_cmds import check_names, load
 from hosted.cli.results import report
 from hosted.compose import backend_session
@@ -80,5 +80,5 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_destroy(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    printer = EventPrinter()
+    printer = EventPrinter(aliases=aliases(env))
     return report(api.destroy(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer))

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from hosted import api
-from hosted.cli.console import OPTIONS, EventPrinter, console, print_json
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, console, print_json
 from hosted.cli.results import print_plan
 from hosted.errors import UnknownMachine, UsageError
 from hosted.model import Environment
@@ -99,7 +99,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
     result = api.plan(env, args.machines, wait=not args.no_wait, provision=not args.no_provision,
-                      on_event=EventPrinter())
+                      on_event=EventPrinter(aliases=aliases(env)))
     if OPTIONS.json:
         print_json(OPTIONS.kind, result.to_json())
     else:

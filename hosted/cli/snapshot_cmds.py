@@ -11,7 +11,7 @@ from rich.tree import Tree
 
 from hosted import api
 from hosted.cli import live
-from hosted.cli.console import OPTIONS, EventPrinter, asker, console, print_json
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, print_json
 from hosted.cli.profile_cmds import check_names, load
 from hosted.cli.results import NO_MACHINES, report
 from hosted.run import RunResult
@@ -26,7 +26,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     check_names(env, args.machines)
     if action == "list":
         return _list(args, env.name, api.snapshot_list(env, args.machines))
-    printer = EventPrinter()
+    printer = EventPrinter(aliases=aliases(env))
     result: RunResult
     if action == "save":
         result = api.snapshot_save(env, args.name, args.machines, force=args.force, on_event=printer)

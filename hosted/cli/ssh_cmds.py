@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from hosted import api
-from hosted.cli.console import OPTIONS, EventPrinter, console, print_json
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, console, print_json
 from hosted.cli.profile_cmds import check_names, load, one_machine
 from hosted.cli.results import report
 from hosted.errors import EXIT_FAILED, HostedError, SshError, UsageError
@@ -21,7 +21,7 @@ from hosted.ssh import openssh_argv, ssh_config_block
 def cmd_provision(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    return report(api.provision(env, args.machines, on_event=EventPrinter()))
+    return report(api.provision(env, args.machines, on_event=EventPrinter(aliases=aliases(env))))
 
 
 def remote_words(args: argparse.Namespace) -> list[str]:
