@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from hosted import __version__
 from hosted.cli import arguments as a
@@ -103,9 +103,26 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+class UsageProblem(Exception):
+    """A command line argparse refuses: its message, and the parser whose usage line fits."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are raised (main() prints them, as JSON with --json);
+    sub-parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageProblem(self, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hosted", description="Turn a YAML profile into running "
-                                     "VirtualBox machines.", epilog=EPILOG)
+    parser = Parser(prog="hosted", description="Turn a YAML profile into running VirtualBox machines.",
+                    epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"hosted {__version__}")
     a.common(parser, profile=True, json=True, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -192,10 +209,13 @@ def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> arg
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parse(sys.argv[1:] if argv is None else argv)
-    except SystemExit as exit_:  # argparse: --help, --version, a usage error
+        args = parse(words)
+    except SystemExit as exit_:  # argparse: --help, --version
         return exit_.code if isinstance(exit_.code, int) else 2
+    except UsageProblem as problem:
+        return usage_error(problem, words)
     command = COMMANDS[args.command_name]
     module = importlib.import_module(f"hosted.cli.{command.module}")
     handler: Callable[[argparse.Namespace], int] = getattr(module,
@@ -203,6 +223,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hosted.cli import console
 
     return console.run_command(handler, args)
+
+
+def usage_error(problem: UsageProblem, words: list[str]) -> int:
+    """argparse's usage line and message on stderr, exit 2; with --json (before any ``--``), the
+    failure in the JSON envelope instead."""
+    given = words[:words.index("--")] if "--" in words else words
+    if "--json" not in given:
+        problem.parser.print_usage(sys.stderr)
+        sys.stderr.write(f"{problem.parser.prog}: error: {problem.message}\n")
+        return 2
+    from hosted.cli import console
+    from hosted.errors import UsageError
+
+    kind = next((w for w in given if w in COMMANDS), "hosted")
+    usage = " ".join(problem.parser.format_usage().split())
+    console.print_json(kind, {"ok": False, "error": console.error_json(UsageError(problem.message, usage))})
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

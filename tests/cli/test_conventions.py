@@ -262,8 +262,9 @@ def test_a_failed_machine_is_in_its_entry_and_in_error(project: Path,
 
 
 def test_json_where_there_is_no_json_output_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = call(capsys, "--json", "completion", "bash")
-    assert code == 2 and "no JSON output" in err
+    code, out, _ = call(capsys, "--json", "completion", "bash")
+    assert code == 2 and envelope(out, "completion")["error"]["message"] == \
+        "--json: this command has no JSON output"
     code, _, err = call(capsys, "completion", "bash", "--json")
     assert code == 2 and "unrecognized arguments: --json" in err
 
@@ -331,3 +332,14 @@ def test_docs_usage_lists_every_command_and_its_options() -> None:
             assert action in table, f"{name} {action}"
     for option in ("-f PATH", "HOSTED_FILE", "`-v`", "`-q`", "`--json`", "`--debug`", "`-y`/`--yes`"):
         assert option in text
+
+
+def test_a_usage_error_with_json_is_in_the_envelope(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = call(capsys, "status", "--bogus", "--json")
+    data = envelope(out, "status")
+    assert (code, err, data["ok"]) == (2, "", False)
+    assert data["error"]["message"] == "unrecognized arguments: --bogus"
+    assert data["error"]["hint"].startswith("usage: hosted status [-h] [-f PATH]")
+    assert (data["error"]["exit_code"], data["error"]["type"]) == (2, "UsageError")
+    code, out, err = call(capsys, "ssh", "web", "--", "--json")  # after --: the guest's, not ours
+    assert code == 2 and out == "" and "usage: hosted" not in err
