@@ -125,7 +125,8 @@ def _prune(args: argparse.Namespace) -> int:
         asked = [f"remove template {t.vm_name} ({t.image_name or 'unknown image'})" for t in doomed]
         asked += [f"remove {r.what} {r.sha256[:12]} {r.source} ({_size(r.bytes)})" for r in files]
         require_confirmation(asked, args.yes, asker())
-        removed_templates = prune_templates(backend, EventPrinter(), keep=frozenset(for_profile)) \
+        # Warnings only: each removal gets its own line below.
+        removed_templates = prune_templates(backend, EventPrinter(quiet=True), keep=frozenset(for_profile)) \
             if doomed else []
     finally:
         backend.close()
@@ -140,11 +141,13 @@ def _prune(args: argparse.Namespace) -> int:
         console.print(f"removed unused template {escape(t.vm_name)} ({escape(t.image_name or '?')})")
     for r in removed:
         console.print(f"removed {r.what} {r.sha256[:12]} {escape(r.source)} ({_size(r.bytes)})")
-    total = sum(r.bytes for r in removed)
     kept = len({e.sha256 for e in list_cache()} & in_use)
     note = f" {kept} kept: machines on this host use them." if kept else ""
-    console.print((f"{len(removed)} removed, {_size(total)} freed." if removed or removed_templates
-                   else "Nothing to remove.") + note)
+    if not removed and not removed_templates:
+        console.print("Nothing to remove." + note)
+        return 0
+    console.print(f"Removed {len(removed)} cached file(s) and {len(removed_templates)} template(s), "
+                  f"{_size(sum(r.bytes for r in removed))} freed." + note)
     return 0
 
 

@@ -74,7 +74,9 @@ def test_images_machines_use_are_kept_without_a_profile(host: Path,
     assert digests() == both
     assert main(["images", "prune", "--all", "-y"]) == 0
     out = capsys.readouterr().out
-    assert "1 removed" in out and "1 kept: machines on this host use them." in out
+    assert "removed unused template hosted-template-" in out and out.count("template hosted-") == 1
+    assert "Removed 1 cached file(s) and 1 template(s)" in out
+    assert "1 kept: machines on this host use them." in out
     assert len(digests()) == 1 and len(cli_support.shared().list_templates()) == 1
 
 
