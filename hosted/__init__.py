@@ -23,12 +23,14 @@ __version__ = "0.1.0"
 
 _API = ("load", "connect", "plan", "up", "reload", "provision", "status", "halt", "suspend", "resume",
         "destroy", "snapshot_save", "snapshot_restore", "snapshot_delete", "snapshot_push", "snapshot_pop",
-        "snapshot_list", "reset", "run_command", "log_paths", "CommandResult")
+        "snapshot_list", "reset", "run_command", "log_paths", "CommandResult", "list_environments",
+        "upload", "download")
 _TYPES = {
     "Environment": "hosted.model", "MachineSpec": "hosted.model", "Event": "hosted.events",
     "Plan": "hosted.planner", "MachinePlan": "hosted.planner", "RunResult": "hosted.run",
     "MachineResult": "hosted.run", "MachineStatus": "hosted.machine_status",
-    "MachineSnapshots": "hosted.snapshots",
+    "MachineSnapshots": "hosted.snapshots", "EnvironmentSummary": "hosted.host_status",
+    "HostMachine": "hosted.host_status",
     "HostedError": "hosted.errors", "ProfileError": "hosted.errors", "ConfirmationRequired": "hosted.errors",
 }
 
@@ -36,9 +38,11 @@ __all__ = [  # noqa: RUF022 -- grouped as above: the API, then the types it uses
     "__version__",
     "load", "connect", "plan", "up", "reload", "provision", "status", "halt", "suspend", "resume",
     "destroy", "snapshot_save", "snapshot_restore", "snapshot_delete", "snapshot_push", "snapshot_pop",
-    "snapshot_list", "reset", "run_command", "log_paths", "CommandResult",
+    "snapshot_list", "reset", "run_command", "log_paths", "CommandResult", "list_environments", "upload",
+    "download",
     "Environment", "MachineSpec", "Event", "Plan", "MachinePlan", "RunResult", "MachineResult",
-    "MachineStatus", "MachineSnapshots", "HostedError", "ProfileError", "ConfirmationRequired",
+    "MachineStatus", "MachineSnapshots", "EnvironmentSummary", "HostMachine", "HostedError", "ProfileError",
+    "ConfirmationRequired",
 ]
 
 if TYPE_CHECKING:
@@ -46,7 +50,9 @@ if TYPE_CHECKING:
         CommandResult,
         connect,
         destroy,
+        download,
         halt,
+        list_environments,
         load,
         log_paths,
         plan,
@@ -64,9 +70,11 @@ if TYPE_CHECKING:
         status,
         suspend,
         up,
+        upload,
     )
     from hosted.errors import ConfirmationRequired, HostedError, ProfileError
     from hosted.events import Event
+    from hosted.host_status import EnvironmentSummary, HostMachine
     from hosted.machine_status import MachineStatus
     from hosted.model import Environment, MachineSpec
     from hosted.planner import MachinePlan, Plan

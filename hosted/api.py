@@ -14,6 +14,7 @@ without it each call connects to VirtualBox and disconnects.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,9 @@ from typing import TYPE_CHECKING
 from hosted import facts as facts_
 from hosted import planner as plans
 from hosted.backend.base import Backend
-from hosted.errors import HostedError, MachineNotFound, SshError
+from hosted.errors import HostedError, MachineNotFound, SshError, UnknownSnapshot, UsageError
 from hosted.events import Emit, Event, discard
+from hosted.host_status import EnvironmentSummary, host_environments
 from hosted.machine_status import MachineStatus, machine_status
 from hosted.model import Environment
 from hosted.planner import Plan, UpOptions
@@ -37,7 +39,8 @@ OnEvent = Callable[[Event], None]
 
 
 def load(path: str | Path | None = None) -> Environment:
-    """Load and validate a profile (default: ``hosted.yaml`` here); ProfileError names file, line, key."""
+    """Load and validate a profile; ProfileError names file, line, key.  Without ``path``:
+    ``$HOSTED_FILE``, else ``hosted.yaml`` here or in the nearest parent directory that has one."""
     from hosted.profile import find_profile, load_profile
 
     return load_profile(find_profile(None if path is None else str(path)))
@@ -126,6 +129,13 @@ def status(env: Environment, machines: Sequence[str] = (), *, backend: Backend |
         return machine_status(env, b.list_machines(), machines)
 
 
+def list_environments(*, backend: Backend | None = None) -> list[EnvironmentSummary]:
+    """Every environment and machine hosted made on this host, read from VirtualBox's tags in
+    one pass over its machines (no profile needed); ``.to_json()`` on each."""
+    with _connected(backend, discard) as b:
+        return host_environments(b.list_machines())
+
+
 def _change(env: Environment, command: str, planner: Callable[[facts_.Facts], Plan],
             on_event: OnEvent | None, backend: Backend | None, *, yes: bool = False,
             confirm: Confirm | None = None, parallel: int = 0, wait_lock: bool = True,
@@ -178,15 +188,32 @@ def snapshot_restore(env: Environment, name: str, machines: Sequence[str] = (), 
                      confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
                      backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Back to snapshot ``name`` and to its power state (discarding a running state is confirmed)."""
-    return _change(env, "snapshot restore", lambda f: plans.plan_restore(env, f, name, machines), on_event,
-                   backend, yes=yes, confirm=confirm, parallel=parallel, wait_lock=wait_lock, snapshots=True)
+    planner = _known_snapshot(env, name, machines, lambda f: plans.plan_restore(env, f, name, machines))
+    return _change(env, "snapshot restore", planner, on_event, backend, yes=yes, confirm=confirm,
+                   parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
 
 def snapshot_delete(env: Environment, name: str, machines: Sequence[str] = (), *,
                     on_event: OnEvent | None = None, parallel: int = 0, backend: Backend | None = None,
                     wait_lock: bool = True) -> RunResult:
-    return _change(env, "snapshot delete", lambda f: plans.plan_delete(env, f, name, machines), on_event,
-                   backend, parallel=parallel, wait_lock=wait_lock, snapshots=True)
+    planner = _known_snapshot(env, name, machines, lambda f: plans.plan_delete(env, f, name, machines))
+    return _change(env, "snapshot delete", planner, on_event, backend, parallel=parallel, wait_lock=wait_lock,
+                   snapshots=True)
+
+
+def _known_snapshot(env: Environment, name: str, machines: Sequence[str],
+                    planner: Callable[[facts_.Facts], Plan]) -> Callable[[facts_.Facts], Plan]:
+    """``planner``, after checking that the name is one the machines have: named machines must
+    all have it, otherwise at least one must (UnknownSnapshot, exit 2, before any change)."""
+    def checked(known: facts_.Facts) -> Plan:
+        chosen = plans.select(env, known, machines)
+        lacking = [m.label for m in chosen if all(s.name != name for s in known.snapshots.get(m.uuid, ()))]
+        if chosen and (len(lacking) == len(chosen) or (machines and lacking)):
+            raise UnknownSnapshot(f"{', '.join(lacking)}: no snapshot named {name!r}; nothing was changed",
+                                  "`hosted snapshot list` shows each machine's snapshots")
+        return planner(known)
+
+    return checked
 
 
 def snapshot_push(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
@@ -246,9 +273,7 @@ def run_command(env: Environment, machine: str, command: str, *, timeout: float 
     non-zero exit status raises SshError."""
     from hosted.ssh import connect as ssh_connect
 
-    target = ssh_targets(env, [machine], backend)[0]
-    if isinstance(target, HostedError):
-        raise target
+    target = _target(env, machine, backend)
     lines: list[str] = []
 
     def collect(line: str) -> None:
@@ -286,3 +311,39 @@ def ssh_targets(env: Environment, names: Sequence[str], backend: Backend | None 
                 f"{name} has no NAT forward to its SSH port",
                 "add {name: ssh, guest: 22, host: auto} to the machine's nat NIC"))
     return found
+
+
+def upload(env: Environment, machine: str, local: str | Path, remote: str, *,
+           backend: Backend | None = None, timeout: float = 60.0) -> str:
+    """Copy a local file or directory into a running machine over SSH (no SFTP needed); ``remote``
+    ending in ``/`` (or an existing directory, for a file) means into it.  A directory's contents
+    go into ``remote``.  Returns the remote path."""
+    from hosted.ssh import connect as ssh_connect
+
+    source = Path(local)
+    if remote.endswith("/"):
+        remote = remote + source.name
+    with ssh_connect(_target(env, machine, backend), timeout) as session:
+        session.upload(source, remote)
+    return remote
+
+
+def download(env: Environment, machine: str, remote: str, local: str | Path, *,
+             backend: Backend | None = None, timeout: float = 60.0) -> Path:
+    """Copy a file or directory from a running machine to ``local`` over SSH; ``local`` ending in a
+    separator, or an existing directory, means into it.  Returns the local path written."""
+    from hosted.ssh import connect as ssh_connect
+
+    destination = Path(local)
+    parent = destination if str(local).endswith(("/", os.sep)) else destination.parent
+    if not parent.absolute().is_dir():
+        raise UsageError(f"{parent}: no such directory", "create it first, or copy somewhere else")
+    with ssh_connect(_target(env, machine, backend), timeout) as session:
+        return session.download(remote, local)
+
+
+def _target(env: Environment, machine: str, backend: Backend | None) -> SshTarget:
+    target = ssh_targets(env, [machine], backend)[0]
+    if isinstance(target, HostedError):
+        raise target
+    return target

@@ -151,6 +151,12 @@ class SnapshotError(HostedError):
     pass
 
 
+class UnknownSnapshot(SnapshotError):
+    """A snapshot name none of the chosen machines has (or a named machine lacks): invalid input."""
+
+    exit_code = EXIT_INVALID
+
+
 class PortConflict(HostedError):
     """A fixed host port the profile asks for is already taken (by another VM or program)."""
 

@@ -26,6 +26,7 @@ class Event:
     machine: str | None = None
     percent: float | None = None
     seconds: float | None = None
+    limit: float | None = None  # a wait that starts: the seconds it may take
 
 
 Emit = Callable[[Event], None]

@@ -217,6 +217,7 @@ class MachineSpec:
     cloud_init: str | None = None  # user-data (YAML text) for the NoCloud seed, with cloud images
     install: InstallSpec | None = None  # with an installer ISO image; None = InstallSpec() defaults
     hosts: bool = False  # the other machines' names in the guest's /etc/hosts (or its cloud-init seed)
+    primary: bool = False  # the machine `hosted ssh` (cp, logs) means when none is named
 
     # Keys that describe the VM's configuration (compared with VirtualBox).
     CONFIG_KEYS = ("os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics",

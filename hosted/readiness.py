@@ -52,7 +52,7 @@ class _Wait:
     def start(self, stage: str, timeout: float) -> float:
         """Announce ``stage``; returns its deadline."""
         self.stage, self.stage_began = stage, self.clock.now()
-        self._event(f"{stage}: waiting (up to {timeout:.0f} s)")
+        self._event(f"{stage}: waiting (up to {timeout:.0f} s)", limit=timeout)
         return self.stage_began + timeout
 
     def passed(self, detail: str = "") -> None:
@@ -74,8 +74,9 @@ class _Wait:
         return ReadinessTimeout(f"{self.label}: stage {self.stage} failed after {waited:.0f} s: {problem}",
                                 hint, stage=self.stage, waited=waited)
 
-    def _event(self, message: str) -> None:
-        self.emit(Event("stage", message, machine=self.label, seconds=self.clock.now() - self.began))
+    def _event(self, message: str, limit: float | None = None) -> None:
+        self.emit(Event("stage", message, machine=self.label, seconds=self.clock.now() - self.began,
+                        limit=limit))
 
 
 def wait_ready(backend: Backend, uuid: str, machine_label: str, target: SshTarget, ready: ReadySpec,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any
+
 from double import MemoryBackend
 
+from hosted.backend.base import TemplateInfo, TemplateSource
 from hosted.errors import BackendUnavailable
+from hosted.events import Event
+from hosted.model import MachineSpec, ObservedMachine, Tags
 
 
 class SharedBackend(MemoryBackend):
@@ -38,3 +45,35 @@ def unavailable() -> MemoryBackend:
 
 def broken() -> MemoryBackend:
     raise RuntimeError("a bug in a backend")
+
+
+class SlowBackend(SharedBackend):
+    """Long operations that report progress in steps, as VirtualBox's do (for the live view)."""
+
+    STEP = 0.15  # seconds between progress reports
+
+    def _slowly(self, what: str, machine: str, emit: Any, steps: int = 8) -> None:
+        for i in range(steps):
+            emit(Event("progress", what, machine=machine, percent=100.0 * i / steps))
+            time.sleep(self.STEP)
+
+    def import_template(self, source: TemplateSource, emit: Any) -> TemplateInfo:
+        self._slowly(f"importing {Path(source.path).name}", f"hosted-template-{source.image_name}", emit)
+        return super().import_template(source, emit)
+
+    def clone_from_template(self, template_uuid: str, spec: MachineSpec, tags: Tags, linked: bool,
+                            emit: Any) -> ObservedMachine:
+        self._slowly(f"cloning {spec.vm_name}", spec.vm_name, emit)
+        return super().clone_from_template(template_uuid, spec, tags, linked, emit)
+
+    def start(self, uuid: str, mode: Any, emit: Any) -> None:
+        m = self.get_machine(uuid)
+        self._slowly(f"starting {m.vm_name if m else uuid}", m.vm_name if m else uuid, emit, 4)
+        super().start(uuid, mode, emit)
+
+
+def slow() -> SlowBackend:
+    global SHARED
+    if not isinstance(SHARED, SlowBackend):
+        SHARED = SlowBackend()
+    return SHARED

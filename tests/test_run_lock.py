@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import cli_support  # noqa: F401 -- the backend HOSTED_BACKEND names (hosted imports none itself)
 import pytest
 from double import MemoryBackend
 from factories import env, spec

@@ -7,7 +7,7 @@ import argparse
 from rich.markup import escape
 
 from hosted.backend.virtualbox import diagnose as vbox_diagnose
-from hosted.cli.console import console, print_json
+from hosted.cli.console import OPTIONS, console, print_json
 from hosted.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE
 
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[bold red]✗[/]"}
@@ -22,8 +22,8 @@ def exit_code(checks: list[vbox_diagnose.Check]) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     checks = vbox_diagnose.diagnose()
     code = exit_code(checks)
-    if getattr(args, "json", False):
-        print_json("doctor", {"ok": code == EXIT_OK, "exit_code": code,
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {"ok": code == EXIT_OK, "exit_code": code,
                               "checks": [c.to_json() for c in checks]})
         return code
     for c in checks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from hosted.cli.console import EventPrinter, console, print_json
+from hosted.backend.base import Backend
+from hosted.cli.console import OPTIONS, EventPrinter, asker, console, print_json
 from hosted.errors import UsageError
 from hosted.events import Emit, Event
 from hosted.images import digests_in_use, fetch, list_cache, prune_cache, write_bundle
@@ -35,8 +37,8 @@ class DownloadLines(EventPrinter):
 
 @contextlib.contextmanager
 def _printer() -> Iterator[Emit]:
-    if not console.is_terminal:
-        yield DownloadLines(console)
+    if not console.is_terminal or OPTIONS.json or OPTIONS.quiet:
+        yield DownloadLines()
         return
     from hosted.cli.live import printer
 
@@ -55,8 +57,8 @@ def cmd_images(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     entries = list_cache()
-    if args.json:
-        print_json("images", {"images": [entry_json(e) for e in entries]})
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {"images": [entry_json(e) for e in entries]})
         return 0
     if not entries:
         console.print("The image cache is empty: `hosted images pull` fetches a profile's images.")
@@ -80,12 +82,17 @@ def entry_json(e: Entry) -> dict[str, Any]:
 def _pull(args: argparse.Namespace) -> int:
     env = load_profile(find_profile(args.file))
     images = _chosen(env, args.names)
+    pulled = []
     with _printer() as emit:
         for image in images:
             local = fetch(image, emit)
+            pulled.append({"name": image.name, "kind": local.kind, "sha256": local.sha256,
+                           "path": str(local.path)})
             emit(Event("step-finished", f"{image.name}: {local.kind}, sha256 {local.sha256[:12]} "
-                       f"({escape(str(local.path))})"))
-    if not images:
+                       f"({local.path})"))
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {"environment": env.name, "images": pulled})
+    elif not images:
         console.print("The profile names no images.")
     return 0
 
@@ -100,39 +107,73 @@ def _chosen(env: Environment, names: list[str]) -> list[Any]:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    keep: set[str] = set()
-    if args.file is not None or Path("hosted.yaml").is_file() or Path("hosted.yml").is_file():
-        keep = digests_in_use(load_profile(find_profile(args.file)).images)
-    removed = prune_cache(keep, None if args.all else args.older_than)
-    templates, note = _prune_templates(keep)
-    if args.json:
-        print_json("images-prune", {"removed": [
+    """Images and templates neither the profile (when there is one) nor any machine on this host
+    uses; what goes is shown, and asked for, first."""
+    from hosted.images.templates import digests_used_on_host, prune_templates
+    from hosted.run.runner import require_confirmation
+
+    env = _profile_if_any(args)
+    for_profile = digests_in_use(env.images) if env is not None else set()
+    older = None if args.all else args.older_than
+    backend = _virtualbox()
+    try:
+        templates = backend.list_templates()
+        in_use = digests_used_on_host(backend, templates)
+        keep = for_profile | in_use
+        doomed = [t for t in templates if not t.users and t.digest not in for_profile]
+        files = prune_cache(keep, older, dry_run=True)
+        asked = [f"remove template {t.vm_name} ({t.image_name or 'unknown image'})" for t in doomed]
+        asked += [f"remove {r.what} {r.sha256[:12]} {r.source} ({_size(r.bytes)})" for r in files]
+        require_confirmation(asked, args.yes, asker())
+        # Warnings only: each removal gets its own line below.
+        removed_templates = prune_templates(backend, EventPrinter(quiet=True), keep=frozenset(for_profile)) \
+            if doomed else []
+    finally:
+        backend.close()
+    removed = prune_cache(keep, older) if files else []
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {"removed": [
             {"sha256": r.sha256, "source": r.source, "bytes": r.bytes, "what": r.what} for r in removed],
-            "kept_for_profile": sorted(keep), "templates_removed": templates, "templates_note": note})
+            "kept_for_profile": sorted(for_profile), "kept_in_use": sorted(in_use),
+            "templates_removed": [t.vm_name for t in removed_templates]})
         return 0
-    for name in templates:
-        console.print(f"removed unused template {escape(name)}")
-    if note:
-        console.print(f"[dim]{escape(note)}[/]")
+    for t in removed_templates:
+        console.print(f"removed unused template {escape(t.vm_name)} ({escape(t.image_name or '?')})")
     for r in removed:
         console.print(f"removed {r.what} {r.sha256[:12]} {escape(r.source)} ({_size(r.bytes)})")
-    total = sum(r.bytes for r in removed)
-    console.print(f"{len(removed)} removed, {_size(total)} freed." if removed else "Nothing to remove.")
+    kept = len({e.sha256 for e in list_cache()} & in_use)
+    note = f" {kept} kept: machines on this host use them." if kept else ""
+    if not removed and not removed_templates:
+        console.print("Nothing to remove." + note)
+        return 0
+    console.print(f"Removed {len(removed)} cached file(s) and {len(removed_templates)} template(s), "
+                  f"{_size(sum(r.bytes for r in removed))} freed." + note)
     return 0
 
 
-def _prune_templates(keep: set[str]) -> tuple[list[str], str]:
-    """VirtualBox templates no machine uses (those of the profile's images stay)."""
-    from hosted.compose import backend_session
-    from hosted.errors import BackendUnavailable, UnsupportedVirtualBox
-    from hosted.images.templates import prune_templates
+def _profile_if_any(args: argparse.Namespace) -> Environment | None:
+    """The profile named (-f, $HOSTED_FILE) or found (here or above), if there is one."""
+    from hosted.errors import ProfileError
 
     try:
-        with backend_session(EventPrinter()) as backend:
-            removed = prune_templates(backend, EventPrinter(), keep=frozenset(keep))
+        path = find_profile(getattr(args, "file", None))
+    except ProfileError:
+        if getattr(args, "file", None) is not None or os.environ.get("HOSTED_FILE"):
+            raise
+        return None
+    return load_profile(path)
+
+
+def _virtualbox() -> Backend:
+    """VirtualBox, which says what its machines use: without it nothing may be removed."""
+    from hosted.compose import open_backend
+    from hosted.errors import BackendUnavailable, UnsupportedVirtualBox
+
+    try:
+        return open_backend(EventPrinter())
     except (BackendUnavailable, UnsupportedVirtualBox) as exc:
-        return [], f"VirtualBox not reachable ({exc.message}): templates were not pruned"
-    return [t.vm_name for t in removed], ""
+        raise type(exc)(f"{exc.message}; without VirtualBox hosted cannot tell which images its "
+                        "machines use, so nothing was removed", exc.hint) from exc
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
@@ -145,6 +186,12 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         raise UsageError(f"no signing key at {key}", "Give an OpenSSH private key: --sign ~/.ssh/id_ed25519")
     with _printer() as emit:
         summary = write_bundle(load_profile(find_profile(args.file)), Path(args.output), emit, sign_key=key)
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {"path": str(summary.path), "bytes": summary.bytes,
+                                  "environment": summary.environment,
+                                  "images": [name for name, _ in summary.images],
+                                  "files": [str(f) for f in summary.files]})
+        return 0
     names = ", ".join(name for name, _ in summary.images) or "no images"
     signed = f", signed with {escape(str(key))}" if summary.signed else ", not signed"
     console.print(f"[green]wrote[/] {escape(str(summary.path))} ({_size(summary.bytes)}): environment "

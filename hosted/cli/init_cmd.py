@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from hosted import templates
-from hosted.cli.console import console
+from hosted.cli.console import OPTIONS, console, print_json
 from hosted.errors import UsageError
 
 PROFILE_NAME = "hosted.yaml"
@@ -21,6 +21,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def cmd_init(args: argparse.Namespace) -> int:
     if args.list:
+        if OPTIONS.json:
+            print_json(OPTIONS.kind, {"templates": [
+                {"name": n, "summary": templates.summary(n), "default": n == templates.DEFAULT}
+                for n in templates.names()]})
+            return 0
         for name in templates.names():
             mark = " (default)" if name == templates.DEFAULT else ""
             console.print(f"{name:<14} {escape(templates.summary(name))}{mark}")
@@ -35,6 +40,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UsageError(f"{target} already exists; nothing was written",
                          "Give --force to replace it (what it holds is lost), or -f another path.")
     _write(target, named(templates.text(template), environment))
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {"path": str(target), "template": template, "environment": environment})
+        return 0
     console.print(f"wrote {escape(str(target))} from template {template!r} (environment "
                   f"{environment!r})")
     console.print("Next: read its comments, then `hosted validate` and `hosted up`.")

@@ -1,4 +1,4 @@
-"""up, status, destroy."""
+"""up, status, list (global-status), destroy."""
 
 from __future__ import annotations
 
@@ -9,33 +9,47 @@ from rich.table import Table
 
 from hosted import api
 from hosted.cli import live
-from hosted.cli.console import EventPrinter, asker, console, print_json
-from hosted.cli.profile_cmds import check_names, load
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, print_json
+from hosted.cli.profile_cmds import check_names, load, load_with_bundle
 from hosted.cli.results import report
 from hosted.compose import backend_session
 from hosted.machine_status import endpoints
+from hosted.model import Forward
+from hosted.redact import redact_data
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    env = load(args)
+    env, bundle = load_with_bundle(args, args.trust)
     check_names(env, args.machines)
-    with live.printer() as printer, backend_session(printer) as backend:
+    if bundle is not None:  # what it shares, copies and runs, shown; asked for unless a signer vouches
+        from hosted.images.trust import require_trust
+
+        require_trust(bundle, env, yes=args.yes, confirm=asker(), emit=EventPrinter(aliases=aliases(env)))
+    with live.printer(env=env) as printer, backend_session(printer) as backend:
         result = api.up(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                         parallel=args.parallel, wait=not args.no_wait, provision=not args.no_provision,
                         backend=backend, wait_lock=not args.no_wait_lock)
-        where = endpoints(env, backend, result)
-    code = report(result)
-    for name, user, host, port in where:
-        console.print(f"  {escape(name)}: hosted ssh {escape(name)}  [dim]({user}@{host}:{port})[/]")
+        ready = {m.machine for m in result.machines if m.ok}
+        where = [e for e in endpoints(env, backend, result) if e[0] in ready]
+    ssh = [{"machine": name, "user": user, "host": host, "port": port} for name, user, host, port in where]
+    code = report(result, {"ssh": ssh})
+    if not OPTIONS.json and not OPTIONS.quiet:
+        for name, user, host, port in where:
+            console.print(f"  {escape(name)}: hosted ssh {escape(name)}  [dim]({user}@{host}:{port})[/]")
     return code
+
+
+def _forwards(forwards: tuple[Forward, ...]) -> str:
+    return ", ".join(f"{f.host_ip}:{f.host}->{f.guest}" for f in forwards) or "-"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
     rows = api.status(env, args.machines)
-    if args.json:
-        print_json("status", {"environment": env.name, "machines": [r.to_json() for r in rows]})
+    if OPTIONS.json:
+        data = {"environment": env.name, "machines": [r.to_json() for r in rows]}
+        print_json(OPTIONS.kind, redact_data(data, env.secrets))
         return 0
     table = Table(title=f"environment {env.name}", title_justify="left")
     addresses = any(r.addresses for r in rows)
@@ -45,9 +59,29 @@ def cmd_status(args: argparse.Namespace) -> int:
         drift = "; ".join(r.drift) or ("in sync" if r.exists else "-")
         if not r.in_profile:
             drift = "not in the profile"
-        fwd = ", ".join(f"{f.host_ip}:{f.host}->{f.guest}" for f in r.forwards) or "-"
         extra = (escape("; ".join(r.addresses) or "-"),) if addresses else ()
-        table.add_row(escape(r.machine), escape(r.vm_name), r.power, escape(drift), fwd, *extra)
+        table.add_row(escape(r.machine), escape(r.vm_name), r.power, escape(drift), _forwards(r.forwards),
+                      *extra)
+    console.print(table)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    environments = api.list_environments()
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {"environments": [e.to_json() for e in environments]})
+        return 0
+    if not environments:
+        console.print("No machine made by hosted on this host: `hosted up` in a directory with a "
+                      "hosted.yaml makes some.")
+        return 0
+    table = Table(box=None, pad_edge=False)
+    for col in ("ENVIRONMENT", "MACHINE", "VM", "STATE", "FORWARDS"):
+        table.add_column(col)
+    for e in environments:
+        for m in e.machines:
+            table.add_row(escape(e.name), escape(m.machine), escape(m.vm_name), m.power,
+                          _forwards(m.forwards))
     console.print(table)
     return 0
 
@@ -55,6 +89,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_destroy(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    printer = EventPrinter()
+    printer = EventPrinter(aliases=aliases(env))
     return report(api.destroy(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                               wait_lock=not args.no_wait_lock))

@@ -1,200 +1,152 @@
 """Entry point.  Every command is registered in one table (``COMMANDS``): its module,
 its help and its arguments, as data.  Parsing stays on argparse and imports nothing
-heavy, so that `hosted --help` is fast; a command imports what it needs when it runs."""
+heavy, so that `hosted --help` is fast; a command imports what it needs when it runs.
+
+The options every command takes (-f, -v, -q, --debug, --json) are accepted before or
+after the command's name.  After `hosted ssh ... --`, every word is the remote command,
+passed on as it is (a later ``--`` included)."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple, NoReturn
 
 from hosted import __version__
+from hosted.cli import arguments as a
 
-Adder = Callable[[argparse.ArgumentParser], None]
-
-
-def _machines(p: argparse.ArgumentParser) -> None:
-    p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines")
+EPILOG = "Exit codes: 0 success, 1 operation failed, 2 invalid input, 3 VirtualBox unavailable."
 
 
-def _yes(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-y", "--yes", action="store_true", help="answer yes to every confirmation")
-
-
-def _up(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-provision", action="store_true", help="do not run provisioning steps")
-    p.add_argument("--no-wait", action="store_true",
-                   help="start machines and return without waiting for SSH (and without provisioning)")
-
-
-def _parallel(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--parallel", type=int, default=0, metavar="N",
-                   help="machines worked on at once (default: all of them, at most 8)")
-
-
-def _timeout(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                   help="seconds to wait for an ACPI shutdown before powering off (default 60)")
-
-
-def _name(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", metavar="NAME")
-
-
-def _flag(flag: str, text: str) -> Adder:
-    def add(p: argparse.ArgumentParser) -> None:
-        p.add_argument(flag, action="store_true", help=text)
-
-    return add
-
-
-def _ssh(p: argparse.ArgumentParser) -> None:
-    p.add_argument("machine", metavar="MACHINE")
-    p.add_argument("remote_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
-                   help="run this instead of an interactive shell")
-
-
-def _logs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("machine", metavar="MACHINE")
-    p.add_argument("--vbox", action="store_true", help="VirtualBox's own VBox.log instead")
-    p.add_argument("-n", "--lines", type=int, default=0, metavar="N", help="only the last N lines")
-
-
-def _output(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", metavar="FILE", help="the bundle to write (e.g. lab.bundle)")
-
-
-def _older_than(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--older-than", type=float, default=30.0, metavar="DAYS",
-                   help="only images not used for this many days (default 30)")
-    p.add_argument("--all", action="store_true", help="every image the profile does not use")
-
-
-def _image_names(p: argparse.ArgumentParser) -> None:
-    p.add_argument("names", nargs="*", metavar="NAME", help="only these images")
-
-
-def _schema_output(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", metavar="FILE", help="write the schema to FILE (default: stdout)")
-
-
-def _init(p: argparse.ArgumentParser) -> None:
-    p.add_argument("template", nargs="?", metavar="TEMPLATE",
-                   help="minimal, test-guest, debian-12, ubuntu-24.04 (default) or workshop")
-    p.add_argument("--list", action="store_true", help="list the templates and what each is")
-    p.add_argument("--name", metavar="NAME", help="the environment's name (default: the directory's)")
-    p.add_argument("--force", action="store_true", help="replace an existing file")
-
-
-JSON = _flag("--json", "machine-readable output")
-NO_WAIT_LOCK = _flag("--no-wait-lock", "fail at once when another run holds the environment "
-                     "(default: wait for it)")
-FORCE_HALT = _flag("--force", "power off at once, no ACPI shutdown")
-FORCE_SAVE = _flag("--force", "replace a snapshot of the same name")
-
-
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     module: str  # under hosted.cli; its handler is cmd_<name>
     help: str
-    args: tuple[Adder, ...] = ()
-    actions: dict[str, Command] = field(default_factory=dict)  # sub-commands (snapshot save, ...)
+    args: tuple[a.Adder, ...] = ()
+    actions: Mapping[str, Command] | None = None  # sub-commands (snapshot save, ...)
+    profile: bool = True  # reads the profile: takes -f
+    json: bool = True  # takes --json
+    kind: str = ""  # the JSON envelope's kind (default: the command's name)
+    aliases: tuple[str, ...] = ()
 
 
 SNAPSHOT = {
     "save": Command("", "take a snapshot (live if the machine runs) of each machine",
-                    (_name, _machines, FORCE_SAVE, NO_WAIT_LOCK)),
+                    (a.new_snapshot_name, a.machines, a.FORCE_SAVE, a.yes, a.NO_WAIT_LOCK)),
     "restore": Command("", "go back to a snapshot and to its power state (asks before discarding a "
-                       "running state)", (_name, _machines, _yes, NO_WAIT_LOCK)),
-    "list": Command("", "show each machine's snapshot tree", (_machines, JSON)),
+                       "running state)", (a.snapshot_name, a.machines, a.yes, a.NO_WAIT_LOCK)),
+    "list": Command("", "show each machine's snapshot tree", (a.machines,), kind="snapshots"),
     "delete": Command("", "delete a snapshot; a child absorbs its changes, as VirtualBox does",
-                      (_name, _machines, NO_WAIT_LOCK)),
+                      (a.snapshot_name, a.machines, a.yes, a.NO_WAIT_LOCK)),
     "push": Command("", "take the next push-N snapshot: try something, then `pop`",
-                    (_machines, NO_WAIT_LOCK)),
-    "pop": Command("", "restore the last pushed snapshot and delete it", (_machines, _yes, NO_WAIT_LOCK)),
+                    (a.machines, a.NO_WAIT_LOCK)),
+    "pop": Command("", "restore the last pushed snapshot and delete it", (a.machines, a.yes, a.NO_WAIT_LOCK)),
 }
 IMAGES = {
-    "list": Command("", "show cached images: digest, kind, size, name, last use and source", (JSON,)),
+    "list": Command("", "show cached images: digest, kind, size, name, last use and source",
+                    profile=False, kind="images"),
     "pull": Command("", "download (resuming) and verify the profile's images into the cache",
-                    (_image_names,)),
-    "prune": Command("", "remove cached images the profile does not use and not used for --older-than days",
-                     (JSON, _older_than)),
+                    (a.image_names,)),
+    "prune": Command("", "remove cached images and templates that no machine on this host and not the "
+                     "profile uses (asks first)", (a.prune, a.yes)),
 }
 
 COMMANDS: dict[str, Command] = {
+    "init": Command("init_cmd", "write a commented starter hosted.yaml from a template (--list shows them)",
+                    (a.init,)),
     "validate": Command("profile_cmds",
                         "check the profile and report every problem: file, line, key and a hint"),
     "plan": Command("profile_cmds", "show every step `up` would take (images, machines, guests), changing "
-                    "nothing", (JSON, _machines, _up)),
-    "schema": Command("profile_cmds", "print the profile's JSON Schema (for editor plugins)",
-                      (_schema_output,)),
+                    "nothing", (a.machines, a.up)),
     "up": Command("machine_cmds", "create, configure and start the machines so VirtualBox matches the "
                   "profile, wait for SSH and provision",
-                  (_machines, _yes, _up, _parallel, NO_WAIT_LOCK)),
+                  (a.machines, a.yes, a.up, a.parallel, a.NO_WAIT_LOCK, a.trust)),
     "status": Command("machine_cmds",
                       "list the machines: power state, drift from the profile, forwarded ports",
-                      (JSON, _machines)),
-    "destroy": Command("machine_cmds", "power off and delete machines hosted created (asks first)",
-                       (_machines, _yes, NO_WAIT_LOCK)),
-    "doctor": Command("doctor_cmd", "check the VirtualBox install, bindings and service, and say how to fix "
-                      "them", (JSON,)),
+                      (a.machines,)),
+    "list": Command("machine_cmds", "every environment and machine hosted made on this host (no profile "
+                    "needed)", profile=False, aliases=("global-status",)),
+    "ssh": Command("ssh_cmds", "open an SSH session (or run a command) with your own OpenSSH client",
+                   (a.ssh,)),
+    "cp": Command("ssh_cmds", "copy files or directories to or from a machine: hosted cp ./src web:/srv",
+                  (a.cp,)),
+    "ssh-config": Command("ssh_cmds", "print an OpenSSH config block per machine, with its pinned host key",
+                          (a.machines,)),
+    "provision": Command("ssh_cmds", "run the provisioning steps again on running machines (\"once\" steps "
+                         "too)", (a.machines, a.NO_WAIT_LOCK)),
     "halt": Command("lifecycle_cmds", "shut machines down (ACPI, then power off after a timeout)",
-                    (_machines, FORCE_HALT, _timeout, NO_WAIT_LOCK)),
+                    (a.machines, a.FORCE_HALT, a.timeout, a.NO_WAIT_LOCK)),
     "suspend": Command("lifecycle_cmds", "save machines' running state and stop them",
-                       (_machines, NO_WAIT_LOCK)),
-    "resume": Command("lifecycle_cmds", "bring suspended machines back", (_machines, NO_WAIT_LOCK)),
+                       (a.machines, a.NO_WAIT_LOCK)),
+    "resume": Command("lifecycle_cmds", "bring suspended machines back", (a.machines, a.NO_WAIT_LOCK)),
     "reload": Command("lifecycle_cmds",
                       "halt, apply changes that need power-off, and bring machines up again",
-                      (_machines, _yes, _up, _parallel, _timeout, NO_WAIT_LOCK)),
+                      (a.machines, a.yes, a.up, a.parallel, a.timeout, a.NO_WAIT_LOCK)),
+    "destroy": Command("machine_cmds", "power off and delete machines hosted created (asks first)",
+                       (a.machines, a.yes, a.NO_WAIT_LOCK)),
     "logs": Command("lifecycle_cmds", "show a machine's serial console log (or VBox.log with --vbox)",
-                    (_logs,)),
+                    (a.logs,)),
     "snapshot": Command("snapshot_cmds", "save, restore, list and delete snapshots; push/pop to try and undo",
                         actions=SNAPSHOT),
     "reset": Command("snapshot_cmds", "restore machines' 'baseline' snapshot and bring them to their desired "
-                     "state", (_machines, _yes, NO_WAIT_LOCK)),
-    "provision": Command("ssh_cmds", "run the provisioning steps again on running machines (\"once\" steps "
-                         "too)", (_machines, NO_WAIT_LOCK)),
-    "ssh": Command("ssh_cmds", "open an SSH session (or run a command) with your own OpenSSH client",
-                   (_ssh,)),
-    "ssh-config": Command("ssh_cmds", "print an OpenSSH config block per machine, with its pinned host key",
-                          (_machines,)),
+                     "state", (a.machines, a.yes, a.no_wait, a.NO_WAIT_LOCK)),
     "images": Command("image_cmds", "list, pull (download and verify) and prune cached base images",
                       actions=IMAGES),
     "bundle": Command("image_cmds", "write one file holding the profile and its images, for `up` with no "
-                      "network", (_output,)),
-    "init": Command("init_cmd", "write a commented starter hosted.yaml from a template (--list shows them)",
-                    (_init,)),
+                      "network", (a.bundle_output, a.sign)),
+    "schema": Command("profile_cmds", "print the profile's JSON Schema (for editor plugins)",
+                      (a.schema_output,), profile=False),
+    "doctor": Command("doctor_cmd", "check the VirtualBox install, bindings and service, and say how to fix "
+                      "them", profile=False),
+    "completion": Command("completion_cmd", "print the shell completion script: "
+                          "eval \"$(hosted completion bash)\" (or zsh, fish)", (a.shell,),
+                          profile=False, json=False),
 }
 
 
-def _profile_arg(p: argparse.ArgumentParser, **extra: object) -> None:
-    p.add_argument("-f", "--file", metavar="PATH", help="the profile (default: ./hosted.yaml)",
-                   **extra)  # type: ignore[arg-type]
-    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="also show each step as it starts")
+class UsageProblem(Exception):
+    """A command line argparse refuses: its message, and the parser whose usage line fits."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are raised (main() prints them, as JSON with --json);
+    sub-parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageProblem(self, message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hosted",
-        description="Turn a YAML profile into running VirtualBox machines.",
-        epilog="Exit codes: 0 success, 1 operation failed, 2 invalid input, 3 VirtualBox unavailable.",
-    )
+    parser = Parser(prog="hosted", description="Turn a YAML profile into running VirtualBox machines.",
+                    epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"hosted {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="also show each step as it starts")
+    a.common(parser, profile=True, json=True, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
-        p = sub.add_parser(name, help=command.help, description=command.help)
-        _profile_arg(p)
-        _add(p, command)
+        p = sub.add_parser(name, help=command.help, description=command.help, aliases=command.aliases,
+                           epilog=EPILOG)
+        p.set_defaults(command_name=name, command_kind=command.kind or name,
+                       takes_profile=command.profile, takes_json=command.json)
         if command.actions:
+            shared = all(c.profile for c in command.actions.values())
+            a.common(p, profile=shared, json=True)
             actions = p.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
             for action, sub_command in command.actions.items():
-                a = actions.add_parser(action, help=sub_command.help, description=sub_command.help)
-                _profile_arg(a, default=argparse.SUPPRESS)  # -f before or after the action
-                _add(a, sub_command)
+                q = actions.add_parser(action, help=sub_command.help, description=sub_command.help)
+                q.set_defaults(command_kind=sub_command.kind or f"{name}-{action}",
+                               takes_profile=sub_command.profile)
+                a.common(q, profile=sub_command.profile, json=True)
+                _add(q, sub_command)
+        else:
+            a.common(p, profile=command.profile, json=command.json)
+            _add(p, command)
     return parser
 
 
@@ -203,18 +155,94 @@ def _add(p: argparse.ArgumentParser, command: Command) -> None:
         adder(p)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def split_remote_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """For `hosted ssh`: the words before the first ``--`` and the remote command after it."""
+    i = 0
+    while i < len(argv):  # find the command's name: skip the options before it
+        word = argv[i]
+        if word in ("-f", "--file"):
+            i += 2
+            continue
+        if word.startswith("-"):
+            i += 1
+            continue
+        break
+    if i < len(argv) and argv[i] == "ssh" and "--" in argv[i + 1:]:
+        cut = argv.index("--", i + 1)
+        return argv[:cut], argv[cut + 1:]
+    return argv, None
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line; a usage error exits 2 with argparse's message."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions: answer and exit
+        from hosted.cli import complete
+
+        complete.autocomplete(parser)
+    words, remote = split_remote_command(list(argv))
+    args, extra = parser.parse_known_args(words)
     if not args.command:
         parser.print_help()
-        return 2
-    module = importlib.import_module(f"hosted.cli.{COMMANDS[args.command].module}")
-    handler: Callable[[argparse.Namespace], int] = getattr(module, "cmd_" + args.command.replace("-", "_"))
+        raise SystemExit(2)
+    own = _subparser(parser, args)
+    if extra:
+        hint = "; a command to run goes after -- (hosted ssh web -- ls -l) or in -c" \
+            if args.command_name == "ssh" else ""
+        own.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+    if args.file is not None and not getattr(args, "takes_profile", True):
+        own.error("-f/--file: this command reads no profile")
+    if args.json and not getattr(args, "takes_json", True):
+        own.error("--json: this command has no JSON output")
+    if args.verbose and args.quiet:
+        own.error("-v/--verbose and -q/--quiet exclude each other")
+    args.remote_command = remote
+    return args
+
+
+def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command (or action) given, for its usage line in an error."""
+    found = parser
+    for choice in (args.command, getattr(args, f"{args.command_name}_command", None)):
+        subs = [x for x in found._actions if isinstance(x, argparse._SubParsersAction)]
+        if choice is None or not subs:
+            break
+        found = subs[0].choices[choice]
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse(words)
+    except SystemExit as exit_:  # argparse: --help, --version
+        return exit_.code if isinstance(exit_.code, int) else 2
+    except UsageProblem as problem:
+        return usage_error(problem, words)
+    command = COMMANDS[args.command_name]
+    module = importlib.import_module(f"hosted.cli.{command.module}")
+    handler: Callable[[argparse.Namespace], int] = getattr(module,
+                                                           "cmd_" + args.command_name.replace("-", "_"))
     from hosted.cli import console
 
-    console.VERBOSE = bool(getattr(args, "verbose", False))
-    return console.run_guarded(handler, args)
+    return console.run_command(handler, args)
+
+
+def usage_error(problem: UsageProblem, words: list[str]) -> int:
+    """argparse's usage line and message on stderr, exit 2; with --json (before any ``--``), the
+    failure in the JSON envelope instead."""
+    given = words[:words.index("--")] if "--" in words else words
+    if "--json" not in given:
+        problem.parser.print_usage(sys.stderr)
+        sys.stderr.write(f"{problem.parser.prog}: error: {problem.message}\n")
+        return 2
+    from hosted.cli import console
+    from hosted.errors import UsageError
+
+    kind = next((w for w in given if w in COMMANDS), "hosted")
+    usage = " ".join(problem.parser.format_usage().split())
+    console.print_json(kind, {"ok": False, "error": console.error_json(UsageError(problem.message, usage))})
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,23 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from rich.markup import escape
 
-from hosted.cli.console import console
+from hosted.cli.console import OPTIONS, console, print_json
 from hosted.errors import EXIT_FAILED
 from hosted.planner import Plan
+from hosted.redact import redact
 from hosted.run import MachineResult, RunResult
 
 NO_MACHINES = "No machine of this environment exists yet: `hosted up` creates them."
 
 
-def report(result: RunResult) -> int:
-    """One line per machine (and image) after the events: what changed, or the error and its hint."""
-    if not result.machines and not result.images:
+def report(result: RunResult, extra: dict[str, Any] | None = None) -> int:
+    """One line per machine (and image) after the events: what changed, or the error and its hint;
+    with --json, the result in the envelope (``extra`` added), with ``error`` saying what failed.
+    With -q only the failures are shown."""
+    code = 0 if result.ok else EXIT_FAILED
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {**result.to_json(), "error": failure(result), **(extra or {})})
+        return code
+    if not result.machines and not result.images and not OPTIONS.quiet:
         console.print(NO_MACHINES)
     for m in [*result.images, *result.machines]:
-        _line(m)
-    return 0 if result.ok else EXIT_FAILED
+        if m.error is not None or not OPTIONS.quiet:
+            _line(m)
+    return code
+
+
+def failure(result: RunResult) -> dict[str, Any] | None:
+    """The envelope's ``error`` for a run in which something failed (each one is in its result)."""
+    failed = result.failed
+    if not failed:
+        return None
+    first = failed[0].error
+    assert first is not None
+    if len(failed) == 1:
+        message = f"{failed[0].machine}: {first.message}"
+    else:
+        message = f"{len(failed)} failed: {', '.join(m.machine for m in failed)}"
+    return {"message": message, "hint": first.hint if len(failed) == 1 else "each one's error is in "
+            "its entry", "exit_code": EXIT_FAILED, "type": type(first).__name__ if len(failed) == 1 else
+            "OperationFailed"}
 
 
 def _line(m: MachineResult) -> None:
@@ -35,17 +62,18 @@ def _line(m: MachineResult) -> None:
     console.print(f"[green]✓ {name}[/]: {len(m.changed)} step(s) done" + (f" — {phases}" if phases else ""))
 
 
-def print_plan(plan: Plan) -> None:
+def print_plan(plan: Plan, secrets: Sequence[str] = ()) -> None:
+    """The plan as lines, the profile's ``secrets`` masked (a step's text may carry a value)."""
     for w in plan.warnings:
-        console.print(f"[yellow]warning:[/] {escape(w)}")
+        console.print(f"[yellow]warning:[/] {escape(redact(w, secrets))}")
     if plan.images:
         console.print("[bold]this host[/] (images and networks)")
         for step in plan.images:
-            _step(step.is_noop, step.needs_confirmation, step.describe())
+            _step(step.is_noop, step.needs_confirmation, redact(step.describe(), secrets))
     for mp in plan.machines:
         console.print(f"[bold]{escape(mp.machine)}[/] ({escape(mp.vm_name)})")
         for step in mp.steps:
-            _step(step.is_noop, step.needs_confirmation, step.describe())
+            _step(step.is_noop, step.needs_confirmation, redact(step.describe(), secrets))
     n = sum(1 for s in plan.steps if not s.is_noop)
     console.print(f"{n} step(s) to take." if n else "Nothing to do: VirtualBox matches the profile.")
 

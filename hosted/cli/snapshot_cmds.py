@@ -11,22 +11,22 @@ from rich.tree import Tree
 
 from hosted import api
 from hosted.cli import live
-from hosted.cli.console import EventPrinter, asker, console, print_json
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, print_json
 from hosted.cli.profile_cmds import check_names, load
 from hosted.cli.results import NO_MACHINES, report
 from hosted.run import RunResult
-from hosted.snapshots import MachineSnapshots, SnapshotNode
-
-JSON_KIND = "snapshots"
+from hosted.snapshots import MachineSnapshots, SnapshotNode, check_name
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
+    action = args.snapshot_command
+    if action in ("save", "restore", "delete"):
+        check_name(args.name)  # invalid input: before the profile is read or VirtualBox asked
     env = load(args)
     check_names(env, args.machines)
-    action = args.snapshot_command
     if action == "list":
         return _list(args, env.name, api.snapshot_list(env, args.machines))
-    printer = EventPrinter()
+    printer = EventPrinter(aliases=aliases(env))
     lock = not args.no_wait_lock
     result: RunResult
     if action == "save":
@@ -48,15 +48,15 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
-    with live.printer() as printer:
+    with live.printer(env=env) as printer:
         result = api.reset(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
-                           wait_lock=not args.no_wait_lock)
+                           wait=not args.no_wait, wait_lock=not args.no_wait_lock)
     return report(result)
 
 
 def _list(args: argparse.Namespace, env_name: str, machines: list[MachineSnapshots]) -> int:
-    if args.json:
-        print_json(JSON_KIND, {"environment": env_name, "machines": [as_json(m) for m in machines]})
+    if OPTIONS.json:
+        print_json(OPTIONS.kind, {"environment": env_name, "machines": [as_json(m) for m in machines]})
         return 0
     if not machines:
         console.print(NO_MACHINES)

@@ -39,12 +39,13 @@ def digests_in_use(images: Iterable[ImageSpec]) -> set[str]:
     return keep
 
 
-def prune_cache(keep: set[str], older_than_days: float | None = None) -> list[Removed]:
+def prune_cache(keep: set[str], older_than_days: float | None = None, *,
+                dry_run: bool = False) -> list[Removed]:
     """Remove cached images (and partial downloads) whose digest is not in ``keep``.
 
     With ``older_than_days``, only those not used for that many days.  A local
     path source's entry holds only what hosted unpacked from it; the source file
-    itself is never touched.
+    itself is never touched.  ``dry_run``: only say what would be removed.
     """
     cutoff = None if older_than_days is None else time.time() - older_than_days * DAY
     removed = []
@@ -52,7 +53,8 @@ def prune_cache(keep: set[str], older_than_days: float | None = None) -> list[Re
         if entry.sha256 in keep or (cutoff is not None and entry.last_used > cutoff):
             continue
         size = entry.stored_bytes()
-        store.remove(entry.sha256)
+        if not dry_run:
+            store.remove(entry.sha256)
         removed.append(Removed(entry.sha256, entry.source, size, "image"))
     downloads = store.images_root() / "downloads"
     for partial in sorted(downloads.glob("*.partial")) if downloads.is_dir() else ():
@@ -60,7 +62,9 @@ def prune_cache(keep: set[str], older_than_days: float | None = None) -> list[Re
         if name in keep or (cutoff is not None and partial.stat().st_mtime > cutoff):
             continue
         size = partial.stat().st_size
-        partial.unlink(missing_ok=True)
+        if not dry_run:
+            partial.unlink(missing_ok=True)
         removed.append(Removed(name, "", size, "partial download"))
-    digest.forget_missing()
+    if not dry_run:
+        digest.forget_missing()
     return removed

@@ -9,7 +9,9 @@ Templates are reference-counted through the hypervisor's own tags, so
 
 from __future__ import annotations
 
+import os
 import platform
+import shlex
 
 from hosted.backend.base import Backend, TemplateInfo, TemplateSource
 from hosted.errors import HostedError, ImageError
@@ -85,3 +87,35 @@ def prune_templates(
         emit(Event("info", f"removed template {template.vm_name} ({template.image_name or 'unknown image'})"))
         removed.append(template)
     return removed
+
+
+def digests_used_on_host(backend: Backend, templates: list[TemplateInfo] | None = None) -> set[str]:
+    """The images some machine on this host still uses, whatever its profile: the digests of
+    templates that have clones, and of cached images in a machine's DVD drive (an installer ISO,
+    also behind the VISO an unattended install wraps it in).  One pass over the templates
+    (``templates``, if already listed) and one over the machines."""
+    from hosted.images import store
+
+    used = {t.digest for t in (backend.list_templates() if templates is None else templates)
+            if t.users and t.digest}
+    attached = {os.path.realpath(path) for m in backend.list_machines() if m.dvd
+                for path in (m.dvd, *_wrapped(m.dvd))}
+    for entry in store.entries():
+        inside = os.path.realpath(entry.directory) + os.sep
+        if os.path.realpath(entry.path) in attached or any(p.startswith(inside) for p in attached):
+            used.add(entry.sha256)
+    return used
+
+
+def _wrapped(dvd: str) -> list[str]:
+    """The ISOs a VISO (VirtualBox's ISO-maker file, small text) imports: ``--import-iso PATH``."""
+    if not dvd.lower().endswith(".viso"):
+        return []
+    try:
+        with open(dvd, encoding="utf-8", errors="replace") as fh:
+            words = shlex.split(fh.read(65536), comments=False)
+    except (OSError, ValueError):
+        return []
+    found = [w.split("=", 1)[1] for w in words if w.startswith("--import-iso=")]
+    found += [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--import-iso"]
+    return found

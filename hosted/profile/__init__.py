@@ -27,25 +27,26 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
 
 
 def find_profile(path: str | os.PathLike[str] | None = None,
-                 environ: Mapping[str, str] | None = None) -> Path:
-    """``path`` if given (a file, a directory with hosted.yaml, or a bundle), else ./hosted.yaml.
+                 environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """``path`` if given (a file, a directory with hosted.yaml, or a bundle); else ``$HOSTED_FILE``;
+    else hosted.yaml here or in the nearest parent directory that has one.
 
     A bundle's profile is validated (``${VAR}`` from ``environ``, default os.environ) before the
     extracted bundle is kept."""
     from hosted.profile.loader import find_profile as find
 
-    return find(path, environ)
+    return find(path, environ, cwd)
 
 
 def locate_profile(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None,
-                   *, allowed_signers: Path | None = None) -> Located:
+                   cwd: Path | None = None, *, allowed_signers: Path | None = None) -> Located:
     """``find_profile``, and for a bundle who signed it: ``Located(profile, bundle)`` where
     ``bundle.signer`` is the allowed signer whose good signature it carries (with
     ``allowed_signers``; a bad signature is BadSignature, exit 2), else None.  Pass the
     bundle to ``hosted.images.trust.require_trust`` before running anything from it."""
     from hosted.profile.loader import locate_profile as locate
 
-    return locate(path, environ, allowed_signers=allowed_signers)
+    return locate(path, environ, cwd, allowed_signers=allowed_signers)
 
 
 def profile_json_schema() -> dict[str, Any]:

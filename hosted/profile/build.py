@@ -91,6 +91,7 @@ def machine_spec(env_name: str, merged: Merged, images: dict[str, schema.Image] 
         cloud_init=user_data(get("cloud_init")),
         install=install,
         hosts=several if get("hosts") is None else bool(get("hosts")),
+        primary=bool(getattr(merged.own, "primary", None)),
     )
 
 

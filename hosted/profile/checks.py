@@ -4,8 +4,8 @@ VirtualBox names must be unique, rule / share / step names unique within their
 machine, and no two forwards of the profile may claim the same host port.
 Images: a URL source needs its sha256, and a machine's ``image`` must name one.
 A machine installed from an installer ISO needs a ``disk`` and no ``dvd``;
-``install`` only goes with such an image.  Each check yields every problem it
-finds, so that one run reports them all.
+``install`` only goes with such an image.  At most one machine is ``primary``.
+Each check yields every problem it finds, so that one run reports them all.
 """
 
 from __future__ import annotations
@@ -36,7 +36,16 @@ def check(doc: Document, env_name: str, machines: list[build.Merged],
             problems += _installer(doc, merged, images)
     problems += _host_ports(doc, machines)
     problems += check_networks(doc, machines)
+    problems += _one_primary(doc, machines)
     return problems
+
+
+def _one_primary(doc: Document, machines: list[build.Merged]) -> Iterator[ProfileError]:
+    marked = [m.name for m in machines if getattr(m.own, "primary", None)]
+    for name in marked[1:]:
+        yield doc.error(("machines", name, "primary"), f"machines {marked[0]!r} and {name!r} are both "
+                        "marked primary", "Mark at most one machine `primary: true`: the one `hosted ssh` "
+                        "means when no machine is named.")
 
 
 def _image_checksums(doc: Document, images: Mapping[str, schema.Image]) -> Iterator[ProfileError]:

@@ -20,6 +20,7 @@ if typing.TYPE_CHECKING:
 
 DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")
 MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a page of YAML; this is generous
+ENV_VARIABLE = "HOSTED_FILE"  # the profile, when no -f is given
 
 
 @dataclass(frozen=True)
@@ -31,28 +32,41 @@ class Located:
 
 
 def find_profile(path: str | os.PathLike[str] | None = None,
-                 environ: Mapping[str, str] | None = None) -> Path:
-    """The profile to use: ``path`` (a file, or a directory holding hosted.yaml), else ./hosted.yaml.
+                 environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """The profile to use: ``path`` (a file, or a directory holding hosted.yaml); else the
+    ``HOSTED_FILE`` environment variable; else hosted.yaml in the current directory or the
+    nearest parent directory that has one (as git and Vagrant look for theirs).
 
     A bundle made by ``hosted bundle`` is extracted once (every checksum verified,
     its profile validated with ``environ`` before the extraction is kept) and its
     profile returned.
     """
-    return locate_profile(path, environ).profile
+    return locate_profile(path, environ, cwd).profile
 
 
 def locate_profile(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None,
-                   *, allowed_signers: Path | None = None) -> Located:
+                   cwd: Path | None = None, *, allowed_signers: Path | None = None) -> Located:
     """``find_profile``, keeping what is known of a bundle: who signed it (with
     ``allowed_signers``: BadSignature for a signature that is not good; an
     unsigned bundle has no signer), for ``hosted.images.trust.require_trust``."""
+    variables = os.environ if environ is None else environ
+    start = (cwd or Path.cwd()).absolute()
+    if path is None and variables.get(ENV_VARIABLE):
+        path = variables[ENV_VARIABLE]
     if path is None:
-        return Located(_in_directory(Path.cwd()))
+        for directory in (start, *start.parents):
+            found = _named(directory)
+            if found is not None:
+                return Located(found)
+        return Located(_in_directory(start))
     candidate = Path(path).expanduser()
+    if not candidate.is_absolute():
+        candidate = start / candidate
     if candidate.is_dir():
         return Located(_in_directory(candidate))
     if not candidate.exists():
-        raise ProfileError(f"no profile at {candidate}", "Check the path given for the profile.",
+        via = f" (from {ENV_VARIABLE})" if path == variables.get(ENV_VARIABLE) else ""
+        raise ProfileError(f"no profile at {candidate}{via}", "Check the path given for the profile.",
                            file=str(candidate))
     from hosted.images.bundle import is_bundle, unpack_bundle
 
@@ -61,6 +75,17 @@ def locate_profile(path: str | os.PathLike[str] | None = None, environ: Mapping[
     bundle = candidate.absolute()  # an offline bundle: its profile, extracted and verified
     opened = unpack_bundle(bundle, allowed_signers=allowed_signers, check=_bundled_check(bundle, environ))
     return Located(opened.profile, opened)
+
+
+def _named(directory: Path) -> Path | None:
+    for name in DEFAULT_NAMES:
+        candidate = directory / name
+        try:
+            if candidate.is_file():
+                return candidate.absolute()
+        except OSError:  # an unreadable directory on the way up
+            return None
+    return None
 
 
 def _bundled_check(bundle: Path, environ: Mapping[str, str] | None) -> Callable[[Path], object]:
@@ -84,14 +109,13 @@ def _bundled_check(bundle: Path, environ: Mapping[str, str] | None) -> Callable[
 
 
 def _in_directory(directory: Path) -> Path:
-    for name in DEFAULT_NAMES:
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate.absolute()
+    found = _named(directory)
+    if found is not None:
+        return found
     raise ProfileError(
-        f"no {DEFAULT_NAMES[0]} in {directory.absolute()}",
+        f"no {DEFAULT_NAMES[0]} in {directory.absolute()} (nor in a parent directory)",
         "Run `hosted init` there to write a starter profile (`hosted init --list` shows the "
-        "templates), or give the profile's path with -f.",
+        f"templates), give the profile's path with -f, or set {ENV_VARIABLE}.",
         file=str(directory.absolute() / DEFAULT_NAMES[0]),
     )
 

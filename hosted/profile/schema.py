@@ -328,6 +328,13 @@ class Machine(Strict):
                              "machines)")
 
 
+class MachineEntry(Machine):
+    """A machine under ``machines:``: the keys of ``defaults``, and those only a single machine has."""
+
+    primary: Flag | None = key("the machine `hosted ssh`, `hosted cp` and `hosted logs` mean when no "
+                               "machine is named (at most one machine; not in defaults)", shown=False)
+
+
 ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
 
 
@@ -353,7 +360,7 @@ class Profile(Strict):
                                         "to logs, bundles or JSON")
     defaults: Machine | None = key("machine keys applied under every machine; a machine's own win")
     images: dict[Name, Image] | None = key("base images by name, for machines' `image:`")
-    machines: dict[Name, Machine] = key("the machines by name, in this order", ..., min_length=1)
+    machines: dict[Name, MachineEntry] = key("the machines by name, in this order", ..., min_length=1)
 
     @classmethod
     def normalize(cls, data: Any) -> Any:

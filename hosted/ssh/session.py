@@ -8,6 +8,8 @@ the first two and reports the last one.
 
 from __future__ import annotations
 
+import os
+import shlex
 import socket
 import time
 from collections.abc import Callable
@@ -182,6 +184,47 @@ class SshSession:
         if status != 0:
             raise SshError(f"{self.target.label}: copying {local} to {remote_path} failed "
                            f"(exit status {status}): {collector.tail()}")
+
+    def download(self, remote_path: str, local_path: str | Path, *, idle_timeout: float = 120.0) -> Path:
+        """Copy a file or a directory from the guest to ``local_path`` (into it when it is a
+        directory or ends with a separator); modes are kept.  Returns the path written."""
+        command, top = transfer.send_command(remote_path)
+        try:
+            channel = self.transport.open_session(timeout=idle_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise SshError(f"{self.target.label}: cannot open an SSH channel: {exc}") from exc
+        with channel:
+            channel.settimeout(idle_timeout)
+            try:
+                channel.exec_command(f"sh -c {shlex.quote(command)}")
+                channel.shutdown_write()
+                into = str(local_path).endswith(("/", os.sep))
+                written = self._receive(channel, top, Path(local_path), remote_path, into)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise SshError(f"{self.target.label}: copying {remote_path} failed: "
+                               f"{exc or type(exc).__name__}") from exc
+        return written
+
+    def _receive(self, channel: paramiko.Channel, top: str, local: Path, remote_path: str,
+                 into: bool) -> Path:
+        import tarfile
+
+        stream = channel.makefile("rb")
+        try:
+            written = transfer.receive(stream, top, local, into=into)  # type: ignore[arg-type]
+            while stream.read(CHUNK):  # the end of the archive: tar may pad it
+                pass
+        except tarfile.ReadError as exc:  # nothing came: tar could not start
+            raise self._copy_failed(channel, remote_path, str(exc)) from None
+        if channel.recv_exit_status() != 0:
+            raise self._copy_failed(channel, remote_path, f"exit status {channel.recv_exit_status()}")
+        return written
+
+    def _copy_failed(self, channel: paramiko.Channel, remote_path: str, otherwise: str) -> SshError:
+        why = channel.makefile_stderr("rb").read().decode("utf-8", "replace").strip().splitlines()
+        return SshError(f"{self.target.label}: cannot copy {remote_path}: {why[0] if why else otherwise}",
+                        "check the path in the machine (a relative path starts in the login user's "
+                        "home directory)")
 
     def _exec(self, command: str, feed: Feeder | None, collector: OutputCollector,
               timeout: float | None) -> int:

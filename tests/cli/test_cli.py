@@ -289,3 +289,40 @@ def test_verbose_shows_each_step_as_it_starts(profile: Path, capsys: pytest.Capt
     assert "web > destroy clitest-web (asked for)" in capsys.readouterr().out
     assert main(["-v", "up"]) == 0
     assert "web > create clitest-web" in capsys.readouterr().out
+
+
+def test_a_secret_never_reaches_the_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    cli_support.reset()
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")
+    monkeypatch.setenv("HOOK_TOKEN", "s3cr3t-hook-value")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hosted.yaml").write_text("""\
+version: 1
+name: secretplan
+machines:
+  web:
+    nics: [{nat: {forwards: [{name: ssh, guest: 22, host: auto}]}}]
+    provision:
+      - name: "hook-${HOOK_TOKEN}"
+        shell: "curl -H 'X-Token: ${HOOK_TOKEN}' https://example.test"
+""")
+    for argv in (["plan"], ["plan", "--json"], ["status", "--json"]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "s3cr3t-hook-value" not in out, argv
+    assert main(["plan"]) == 0
+    assert "provision hook-***" in capsys.readouterr().out
+
+
+def test_validate_shows_the_profiles_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "hosted.yaml").write_text("""\
+version: 1
+name: open
+machines:
+  web:
+    nics: [{nat: {forwards: [{name: web, guest: 80, host: 8080, host_ip: 0.0.0.0}]}}]
+""")
+    assert main(["validate", "-f", str(tmp_path / "hosted.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "warning:" in out and "0.0.0.0" in out

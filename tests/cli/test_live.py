@@ -35,13 +35,29 @@ def test_each_machine_shows_what_it_is_doing_until_its_step_finishes() -> None:
     assert "web create demo-web (0.2s)" in buf.getvalue()
 
 
-def test_progress_updates_the_line_with_its_percent() -> None:
+def test_progress_updates_the_line_with_a_bar_until_it_is_done() -> None:
     out, _ = terminal()
     p = LivePrinter(out)
-    p(Event("progress", "importing", machine="web", percent=40))
-    assert "importing 40%" in rendered(p)
-    p(Event("progress", "importing", machine="web", percent=100))
-    assert "importing" not in rendered(p)
+    p(Event("step-started", "clone demo-web from base", machine="web"))
+    p(Event("progress", "cloning demo-web", machine="web", percent=40))
+    view = rendered(p)
+    assert "cloning demo-web" in view and "━━━━━━" in view and view.rstrip().endswith("40%    0s")
+    p(Event("progress", "cloned demo-web", machine="web", percent=100))
+    view = rendered(p)
+    assert "clone demo-web from base" in view and "━" not in view and "%" not in view
+
+
+def test_a_wait_counts_towards_its_limit_and_names_are_the_profile_s() -> None:
+    out, _ = terminal()
+    p = LivePrinter(out, {"demo-web": "web", "web": "web"})
+    p(Event("progress", "starting demo-web", machine="demo-web", percent=50))
+    p(Event("stage", "ssh: waiting (up to 300 s)", machine="web", limit=300))
+    view = rendered(p)
+    assert view.count("web") == 1 and "ssh: waiting (up to 300 s)" in view and "0/300s" in view
+    p(Event("progress", "downloading base: 1 MB of 4 MB", percent=25))
+    p(Event("progress", "importing base.ova", machine="hosted-template-base", percent=60))
+    lines = rendered(p).splitlines()
+    assert lines[-1].split()[1:3] == ["images", "importing"], "host work on its own line, last"
 
 
 def test_not_a_terminal_means_plain_lines() -> None:

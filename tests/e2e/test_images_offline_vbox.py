@@ -83,9 +83,10 @@ def test_bundle_then_up_offline_makes_linked_clones(
         assert main(["destroy", *f, "--yes"]) == 0
     capsys.readouterr()
     # With the profile named, its image's template is kept; without, unused ones go.
-    assert main(["images", "prune", *f]) == 0
+    assert main(["images", "prune", "--yes", *f]) == 0
     assert digest in {t.digest for t in make_virtualbox_backend().list_templates()}
-    monkeypatch.chdir(tmp_path / "www")  # no hosted.yaml here
-    assert main(["images", "prune", "--all"]) == 0
+    profile.unlink()
+    monkeypatch.chdir(tmp_path / "www")  # no hosted.yaml here, nor above
+    assert main(["images", "prune", "--all", "--yes"]) == 0
     assert "removed unused template" in capsys.readouterr().out
     assert digest not in {t.digest for t in make_virtualbox_backend().list_templates()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cli_support  # noqa: F401 -- the backend HOSTED_BACKEND names (hosted imports none itself)
 import pytest
 from imagekit import Server, serving, sha, vdi, write
 
@@ -161,7 +162,9 @@ def test_the_profile_refuses_a_bad_reference(tmp_path: Path, value: str, message
     assert message in info.value.reason and hint in info.value.hint
 
 
-def test_images_pull_through_the_entry_point(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_images_pull_through_the_entry_point(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")  # prune asks VirtualBox what is in use
     with serving({"/deb.vdi": DATA, "/SHA256SUMS": sums(f"{sha(DATA)} *deb.vdi")}) as server:
         profile = write(tmp_path / "hosted.yaml", PROFILE.format(
             source=server.url("/deb.vdi"), sha256="file:" + server.url("/SHA256SUMS")).encode())
@@ -169,7 +172,7 @@ def test_images_pull_through_the_entry_point(tmp_path: Path, capsys: pytest.Capt
         out, err = capsys.readouterr()
         assert code == 0, out + err
         assert sha(DATA)[:12] in out
-        assert main(["images", "prune", "--all", "-f", str(profile)]) == 0
+        assert main(["images", "prune", "--all", "--yes", "-f", str(profile)]) == 0
         capsys.readouterr()
         assert store.entry_dir(sha(DATA)).is_dir(), "prune keeps the image its checksum file lists"
         server.files["/SHA256SUMS"] = sums(f"{'0' * 64} *deb.vdi")  # a new release, not cached

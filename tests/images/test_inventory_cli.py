@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import cli_support
 import pytest
 from imagekit import dead_url, serving, sha, vdi, write
 
@@ -59,7 +60,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_images_pull_list_and_prune_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_images_pull_list_and_prune_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    cli_support.reset()
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")  # prune asks VirtualBox what is in use
+    monkeypatch.chdir(tmp_path / "..")
     with serving({"/a.vdi": A}) as server:
         profile = tmp_path / "hosted.yaml"
         profile.write_text(f"version: 1\nname: t\nimages:\n  a: {{source: '{server.url('/a.vdi')}', "
@@ -79,8 +84,13 @@ def test_images_pull_list_and_prune_cli(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0 and sha(A)[:12] in out and "disk" in out
     code, out, _ = run(capsys, "images", "prune", "--all", "--json", "-f", str(profile))
     assert json.loads(out)["removed"] == [] and json.loads(out)["kept_for_profile"] == [sha(A)]
-    code, out, _ = run(capsys, "images", "prune", "--all")  # no profile here: nothing is in use
-    assert code == 0 and f"removed image {sha(A)[:12]}" in out and "1 removed" in out
+    # No profile here, and no machine uses the image: it goes, but only when confirmed.
+    code, out, err = run(capsys, "images", "prune", "--all")
+    assert code == 1 and "need confirmation" in err and f"remove image {sha(A)[:12]}" in err
+    assert store.entry_dir(sha(A)).is_dir()
+    code, out, _ = run(capsys, "images", "prune", "--all", "--yes")
+    assert code == 0 and f"removed image {sha(A)[:12]}" in out
+    assert "Removed 1 cached file(s) and 0 template(s)" in out
 
 
 def test_bundle_cli_and_validate_from_the_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str],

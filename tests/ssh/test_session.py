@@ -202,3 +202,36 @@ def _host_fp(sshd: Sshd) -> str:
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_upload_a_file_into_an_existing_directory(sshd: Sshd, client_key: Path, tmp_path: Path) -> None:
+    (tmp_path / "app.conf").write_text("port=80\n")
+    (tmp_path / "remote").mkdir()
+    with connect(sshd.target(client_key, tmp_path / "kh"), timeout=10) as session:
+        session.upload(tmp_path / "app.conf", f"{tmp_path}/remote")  # no trailing slash: still into it
+    assert (tmp_path / "remote" / "app.conf").read_text() == "port=80\n"
+    assert sorted(p.name for p in tmp_path.glob("remote*")) == ["remote"], "no stray temporary file"
+
+
+def test_download_file_and_directory_keeps_modes(sshd: Sshd, client_key: Path, tmp_path: Path) -> None:
+    guest = tmp_path / "guest"
+    (guest / "etc" / "sub").mkdir(parents=True)
+    (guest / "etc" / "run.sh").write_text("#!/bin/sh\n")
+    (guest / "etc" / "run.sh").chmod(0o750)
+    (guest / "etc" / "sub" / "blob").write_bytes(os.urandom(3_000_000))
+    (guest / "etc" / "sub" / "blob").chmod(0o600)
+    (guest / "etc" / "link").symlink_to("run.sh")  # followed, as scp does
+    here = tmp_path / "here"
+    here.mkdir()
+    with connect(sshd.target(client_key, tmp_path / "kh"), timeout=10) as session:
+        assert session.download(f"{guest}/etc/run.sh", here) == here / "run.sh"
+        assert session.download(f"{guest}/etc", here / "copy") == here / "copy"
+        assert session.download(f"{guest}/etc/", f"{here}/") == here / "etc"
+        with pytest.raises(SshError, match=r"cannot copy .*/nothing: .*/nothing: no such file or directory"):
+            session.download(f"{guest}/nothing", here)
+        assert session.run("echo still usable") == (0, "still usable")
+    assert _mode(here / "run.sh") == 0o750
+    assert (here / "copy" / "sub" / "blob").read_bytes() == (guest / "etc" / "sub" / "blob").read_bytes()
+    assert _mode(here / "copy" / "sub" / "blob") == 0o600
+    assert (here / "copy" / "link").read_text() == "#!/bin/sh\n" and not (here / "copy" / "link").is_symlink()
+    assert (here / "etc" / "sub" / "blob").is_file()
