@@ -218,3 +218,28 @@ def test_the_generated_cases_are_what_hostile_corpus_makes() -> None:
     made = set(hostile_corpus.generated())
     bundles = {name for name in CASES if name.endswith(".bundle")}
     assert bundles <= made, f"bundles the generator does not make: {bundles - made}"
+
+
+@pytest.mark.vbox
+def test_no_hostile_bundle_changes_real_virtualbox(tmp_path: Path) -> None:
+    """The bundles again, through `hosted up` in a process of its own against real VirtualBox
+    (this session's private VBoxSVC): every one refused with exit 2, and VirtualBox's machines
+    and media registry exactly as they were."""
+    from vbox_fixtures import VBOXMANAGE, make_virtualbox_backend
+
+    make_virtualbox_backend()  # this session's VirtualBox home, its machine folder set
+
+    def virtualbox() -> tuple[str, str, str]:
+        return tuple(subprocess.run([VBOXMANAGE, "list", *what], capture_output=True, text=True).stdout
+                     for what in (["vms"], ["--long", "hdds"], ["dvds"]))  # type: ignore[return-value]
+
+    box = sandbox(tmp_path)
+    env = {**os.environ, **box.environ(), "NO_COLOR": "1"}
+    env.pop("HOSTED_BACKEND", None)
+    before = virtualbox()
+    codes = {name: subprocess.run([sys.executable, "-m", "hosted", "up", "-f", str(CORPUS / name)],
+                                  capture_output=True, text=True, env=env, cwd=box.root / "work",
+                                  timeout=120).returncode
+             for name in BUNDLES}
+    assert {name: code for name, code in codes.items() if code != 2} == {}
+    assert virtualbox() == before
