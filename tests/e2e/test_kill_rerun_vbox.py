@@ -24,12 +24,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_guest import ISO, KEY, require_guest
 from vbox_fixtures import VBOXMANAGE
 
 pytestmark = [pytest.mark.vbox, pytest.mark.e2e]
 
-ROOT = Path(__file__).resolve().parents[2]
-GUEST = Path(os.environ.get("HOSTED_TEST_GUEST", ROOT / ".cache" / "test-guest"))
 PROFILE = """\
 version: 1
 name: {env}
@@ -106,8 +105,7 @@ def stray_folders(home: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    if not (GUEST / "test-guest.iso").is_file():
-        pytest.fail(f"no test guest at {GUEST}: run scripts/test-guest/stage.sh (scripts/test does)")
+    require_guest()
     work = tmp_path_factory.mktemp("kill")
     HOME.update(VBOX_USER_HOME=str(work / "vbox"), VBOX_IPC_SOCKETID=f"hosted-kill-{os.getpid()}")
     (work / "vbox" / "machines").mkdir(parents=True)
@@ -137,7 +135,7 @@ def write_profile(work: Path, case: str) -> tuple[Path, str]:
     profile = work / case / "hosted.yaml"
     profile.parent.mkdir()
     (profile.parent / "tiny.vdi").symlink_to(work / "tiny.vdi")
-    profile.write_text(PROFILE.format(env=env, key=GUEST / "ssh" / "test_key", iso=GUEST / "test-guest.iso"))
+    profile.write_text(PROFILE.format(env=env, key=KEY, iso=ISO))
     return profile, env
 
 

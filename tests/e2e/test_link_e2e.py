@@ -5,20 +5,18 @@ reaches a TCP service on guest b by b's address and by b's name."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_guest import ISO, KEY, require_guest
 from vbox_fixtures import make_virtualbox_backend, vboxmanage_info
 
 from hosted.cli.main import main
 
 pytestmark = [pytest.mark.vbox, pytest.mark.e2e]
 
-ROOT = Path(__file__).resolve().parents[2]
-GUEST = Path(os.environ.get("HOSTED_TEST_GUEST", ROOT / ".cache" / "test-guest"))
 
 PROFILE = """\
 version: 1
@@ -48,12 +46,11 @@ machines:
 
 @pytest.fixture
 def profile(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
-    if not (GUEST / "test-guest.iso").is_file():
-        pytest.fail(f"no test guest at {GUEST}: run scripts/test-guest/stage.sh (scripts/test does)")
+    require_guest()
     make_virtualbox_backend()  # skips without VirtualBox; points the machine folder at the test's home
     env = f"link{uuid.uuid4().hex[:6]}"
     path = tmp_path / "hosted.yaml"
-    path.write_text(PROFILE.format(env=env, iso=GUEST / "test-guest.iso", key=GUEST / "ssh" / "test_key"))
+    path.write_text(PROFILE.format(env=env, iso=ISO, key=KEY))
     f = ["-f", str(path)]
     yield env, f
     assert main(["destroy", *f, "--yes"]) == 0

@@ -5,21 +5,19 @@ not rerun), destroy.  And a broken guest fails at the right stage."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_guest import ISO, KEY, require_guest
 from vbox_fixtures import VBOXMANAGE, make_virtualbox_backend
 
 from hosted.cli.main import main
 
 pytestmark = [pytest.mark.vbox, pytest.mark.e2e]
 
-ROOT = Path(__file__).resolve().parents[2]
-GUEST = Path(os.environ.get("HOSTED_TEST_GUEST", ROOT / ".cache" / "test-guest"))
 
 PROFILE = """\
 version: 1
@@ -48,8 +46,7 @@ machines:
 
 @pytest.fixture(scope="module")
 def vbox() -> Iterator[object]:
-    if not (GUEST / "test-guest.iso").is_file():
-        pytest.fail(f"no test guest at {GUEST}: run scripts/test-guest/stage.sh (scripts/test does)")
+    require_guest()
     backend = make_virtualbox_backend()
     yield backend
 
@@ -60,8 +57,8 @@ def write_profile(tmp: Path, *, dvd: bool = True, ssh_timeout: int = 240) -> Pat
     env = f"e2e{uuid.uuid4().hex[:6]}"
     text = PROFILE.format(
         env=env,
-        dvd=f"dvd: {GUEST / 'test-guest.iso'}" if dvd else "",
-        key=GUEST / "ssh" / "test_key",
+        dvd=f"dvd: {ISO}" if dvd else "",
+        key=KEY,
         ssh_timeout=ssh_timeout,
     )
     path = tmp / "hosted.yaml"
