@@ -3,6 +3,7 @@ loads vboxapi through importlib, so the source text is checked as well."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -38,3 +39,18 @@ def test_help_imports_nothing_heavy() -> None:
             "('rich','yaml','pydantic','paramiko','vboxapi')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_commands_import_only_what_they_use(tmp_path: Path) -> None:
+    """`status`, `plan` and `halt` read VirtualBox and plan: no SSH stack (paramiko, cryptography),
+    no archives or HTTP.  `--help` imports nothing heavy at all (above)."""
+    (tmp_path / "hosted.yaml").write_text("version: 1\nname: imports\nmachines:\n  web: {memory: 64M}\n")
+    tests = str(Path(__file__).resolve().parent)
+    for command in (["status"], ["plan"], ["halt"]):
+        code = (f"import sys; sys.path.insert(0, {tests!r}); import _pytest, cli_support\n"
+                f"from hosted.cli.main import main; main({command!r})\n"
+                "heavy = {'paramiko', 'cryptography', 'invoke', 'tarfile', 'http', 'pycdlib'}\n"
+                "print(sorted({m.split('.')[0] for m in sys.modules} & heavy), file=sys.stderr)")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                              env={**os.environ, "HOSTED_BACKEND": "cli_support:shared"}, check=False)
+        assert proc.stderr.strip().splitlines()[-1] == "[]", (command, proc.stderr)

@@ -12,14 +12,14 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-
-import paramiko
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING
 
 from hosted import paths
 from hosted.errors import SshError
 from hosted.model import SshSpec
+
+if TYPE_CHECKING:  # paramiko and cryptography are loaded by what uses keys, not by `hosted status`
+    import paramiko
 
 KEY_NAME = "id_ed25519"
 # Threads of one run take turns; other runs are kept safe by the atomic link/rename.
@@ -58,6 +58,8 @@ def client_key(env_name: str, spec: SshSpec) -> Path:
 
 def load_private_key(path: Path) -> paramiko.PKey:
     """Any OpenSSH/PEM private key paramiko understands (ed25519, ecdsa, rsa)."""
+    import paramiko
+
     try:
         return paramiko.PKey.from_path(path)
     except (OSError, paramiko.SSHException, ValueError) as exc:
@@ -72,6 +74,9 @@ def public_key_line(path: Path) -> str:
 
 
 def _generate(private: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                             serialization.NoEncryption())
