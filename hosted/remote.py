@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hosted.errors import SshError
-from hosted.ssh import SshSession
+
+if TYPE_CHECKING:  # importing hosted.api stays light: paramiko loads with the first login
+    from hosted.ssh import SshSession
 
 OUTPUT_IN_HINT = 2000  # characters of a failed command's output in the error's hint
 
