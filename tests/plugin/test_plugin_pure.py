@@ -65,3 +65,27 @@ def test_report_tails(tmp_path: Path) -> None:
     assert text.splitlines() == ["VBox.log: /v/VBox.log", f"serial log: {serial} (last 2 lines)",
                                  "  | line 98", "  | line 99",
                                  f"last provisioning output: {tmp_path / 'none.log'} (none yet)"]
+
+
+def test_the_docs_examples_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What docs/pytest.md shows is a valid profile, ini and test module (the sandbox runs them)."""
+    import configparser
+
+    import hosted
+    from plugin.docs_examples import write_doc_files
+
+    files = write_doc_files(tmp_path)
+    assert sorted(files) == ["hosted.yaml", "pytest.ini", "test_guest.py"]
+    guest = tmp_path / "guest"
+    (guest / "ssh").mkdir(parents=True)
+    (guest / "test-guest.iso").write_bytes(b"")
+    (guest / "ssh" / "test_key").write_text("")
+    monkeypatch.setenv("HOSTED_TEST_GUEST", str(guest))
+    env = hosted.load(tmp_path / "hosted.yaml")
+    assert [m.name for m in env.machines if m.baseline] == ["box"]
+    ini = configparser.ConfigParser()
+    ini.read(tmp_path / "pytest.ini")
+    assert ini["pytest"]["hosted_profile"] == "hosted.yaml"
+    code = compile(files["test_guest.py"], "test_guest.py", "exec")
+    tests = [n for n in code.co_names if n.startswith("test_")]
+    assert len(tests) == 5
