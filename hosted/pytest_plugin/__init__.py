@@ -152,7 +152,8 @@ class HostedPlugin:
         if self.failed_up and report.when == "setup":
             names, self.failed_up = list(self.session.machines), False  # once, not for every later test
         for name in names:
-            report.sections.append(machine_section(name, self.session.log_paths(name), self.log_lines))
+            report.sections.append(machine_section(name, self.session.log_paths(name), self.log_lines,
+                                                   self.session.serial_before.get(name, "")))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for kept in self.kept:

@@ -12,12 +12,14 @@ _STEP_HEADER = re.compile(r"^=== \d{4}-\d\d-\d\d \d\d:\d\d:\d\d .* step .* ===$"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def machine_section(name: str, paths: dict[str, str], lines: int) -> tuple[str, str]:
-    """(title, text) of the report section about machine ``name``."""
+def machine_section(name: str, paths: dict[str, str], lines: int, serial_before: str = "") -> tuple[str, str]:
+    """(title, text) of the report section about machine ``name``; ``serial_before``: the serial
+    log's lines from before the machine was last restored (VirtualBox started it afresh)."""
     parts = [f"VBox.log: {paths.get('vbox') or 'unknown (the machine does not exist)'}"]
     serial = paths.get("serial")
     if serial:
-        tail = log_tail(Path(serial), lines)
+        joined = "\n".join(x for x in (serial_before, log_tail(Path(serial), lines)) if x)
+        tail = "\n".join(joined.splitlines()[-lines:])
         parts.append(f"serial log: {serial} " + (f"(last {lines} lines)" if tail else "(empty or missing)"))
         parts.extend("  | " + line for line in tail.splitlines())
     provision = paths.get("provision")

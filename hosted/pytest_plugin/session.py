@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import hosted
 from hosted.api import ssh_targets
@@ -23,12 +24,14 @@ from hosted.errors import HostedError
 from hosted.events import Event
 from hosted.model import Environment, MachineSpec
 from hosted.pytest_plugin.handle import Machine
+from hosted.pytest_plugin.report import log_tail
 from hosted.remote import Remote
 from hosted.run import RunResult
 from hosted.snapshots import BASELINE
 
 log = logging.getLogger("hosted.pytest")
 log.setLevel(logging.INFO)  # the steps and stages show under "Captured log" in a failed test's report
+SERIAL_KEPT = 400  # lines of each machine's serial log kept across resets
 LOGGED = frozenset({"step-started", "step-finished", "stage", "info", "warning", "output"})
 
 
@@ -52,6 +55,9 @@ class HostedSession:
         self._backend: Backend | None = None
         self._ports: dict[tuple[str, int, str], int] = {}
         self._lock = threading.Lock()
+        # VirtualBox starts the serial log afresh whenever the machine starts, a restore included:
+        # its lines from before the last reset, kept for a failure report.
+        self.serial_before: dict[str, str] = {}
 
     @property
     def backend(self) -> Backend:
@@ -102,6 +108,8 @@ class HostedSession:
         return names
 
     def reset(self, names: Sequence[str]) -> None:
+        for name in names:
+            self._keep_serial(name)
         specs = [self.machines[n].spec for n in names]
         result = hosted.reset(self.env, names, yes=True, wait=any(needs_wait(s) for s in specs),
                               backend=self.backend, on_event=_log_event)
@@ -113,6 +121,15 @@ class HostedSession:
         with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="hosted-login") as pool:
             for done in [pool.submit(self.machines[n].login, targets[n]) for n in names]:
                 done.result()
+
+    def _keep_serial(self, name: str) -> None:
+        serial = self.log_paths(name).get("serial")
+        if serial:
+            before = self.serial_before.get(name, "")
+            now = log_tail(Path(serial), SERIAL_KEPT)
+            marker = "[hosted: restored to 'baseline' here; VirtualBox starts the serial log afresh]"
+            joined = "\n".join(x for x in (before, now, marker) if x)
+            self.serial_before[name] = "\n".join(joined.splitlines()[-SERIAL_KEPT:])
 
     def open_remote(self, name: str) -> Remote:
         spec = self.machines[name].spec

@@ -68,12 +68,14 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 def test_sample_suite_resets_reports_keeps_and_tears_down(suite: pytest.Pytester) -> None:
     suite.makepyfile(test_zz_failing=FAILING)
-    first = suite.runpytest_subprocess("-p", "no:cacheprovider", "--hosted-keep", "-v", timeout=TIMEOUT)
+    first = suite.runpytest_subprocess("-p", "no:cacheprovider", "--hosted-keep", "-v",
+                                       "-o", "hosted_log_lines=400", timeout=TIMEOUT)
     out = first.stdout.str()
     first.assert_outcomes(passed=5, failed=1)
     # The failure's report: the machine's serial console, VBox.log, the provisioning output.
     assert "hosted: box" in out
-    assert "test-guest: starting dropbear" in out
+    assert "test-guest: starting dropbear" in out  # from the boot, before the first reset
+    assert "[hosted: restored to 'baseline' here" in out
     assert "VBox.log: /" in out and "/Logs/VBox.log" in out
     assert "last provisioning output:" in out and "step shell-1" in out
     assert "the guest said no" in out
