@@ -6,14 +6,16 @@ an xdist run whose two workers make two environments of their own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from vbox_fixtures import VBOXMANAGE, make_virtualbox_backend, remove_all_machines
+from vbox_fixtures import VBOXMANAGE, make_virtualbox_backend
 
 from plugin.docs_examples import write_doc_files
 
@@ -59,11 +61,29 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setenv("HOSTED_TEST_GUEST", str(GUEST))
     write_doc_files(pytester.path)
     yield pytester
+    assert (GUEST / "test-guest.iso").is_file(), "the test guest's ISO went with a machine"
     try:
         assert vms() == [], "the sample suite left machines behind"
     finally:
-        remove_all_machines(backend)
+        remove_machines_keeping_the_iso(backend)
         backend.close()
+
+
+def remove_machines_keeping_the_iso(backend: Any) -> None:
+    """Delete the machines a failed test left, and their disks, but not the test guest's ISO
+    (vbox_fixtures.remove_all_machines cleans up in full: removable media would go too)."""
+    ctx = backend._ctx
+    for machine in ctx.array(ctx.vbox, "machines"):
+        with contextlib.suppress(Exception):
+            if int(machine.sessionState) != int(ctx.const.SessionState_Unlocked):
+                session = ctx.mgr.getSessionObject()
+                machine.lockMachine(session, ctx.const.LockType_Shared)
+                with contextlib.suppress(Exception):
+                    session.console.powerDown().waitForCompletion(30000)
+                session.unlockMachine()
+        with contextlib.suppress(Exception):
+            media = machine.unregister(ctx.const.CleanupMode_DetachAllReturnHardDisksOnly)
+            machine.deleteConfig(media).waitForCompletion(60000)
 
 
 def test_sample_suite_resets_reports_keeps_and_tears_down(suite: pytest.Pytester) -> None:
