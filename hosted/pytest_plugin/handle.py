@@ -8,10 +8,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hosted.errors import HostedError
 from hosted.model import MachineSpec
 from hosted.remote import CommandResult, Remote
-from hosted.ssh import SshTarget, connect
+from hosted.ssh import SshSession
 
 if TYPE_CHECKING:
     from hosted.pytest_plugin.session import HostedSession
@@ -74,13 +73,11 @@ class Machine:
 
     # The session's side
 
-    def login(self, target: SshTarget | HostedError) -> None:
+    def login(self, log_in: Callable[[], SshSession]) -> None:
         """Log in again now (after a restore the guest no longer knows the old connection)."""
-        if isinstance(target, HostedError):
-            raise target
         with self._lock:
             self._drop()
-            self._remote = Remote(connect(target, self.spec.ready.ssh), self.name)
+            self._remote = Remote(log_in(), self.name)
 
     def close(self) -> None:
         with self._lock:

@@ -15,19 +15,23 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import hosted
 from hosted.api import ssh_targets
 from hosted.backend.base import Backend
-from hosted.errors import HostedError
+from hosted.errors import HostedError, MachineNotFound
 from hosted.events import Event
 from hosted.model import Environment, MachineSpec
 from hosted.pytest_plugin.handle import Machine
 from hosted.pytest_plugin.report import log_tail
+from hosted.readiness import wait_ready
 from hosted.remote import Remote
 from hosted.run import RunResult
 from hosted.snapshots import BASELINE
+from hosted.ssh import SshSession, SshTarget
 
 log = logging.getLogger("hosted.pytest")
 log.setLevel(logging.INFO)  # the steps and stages show under "Captured log" in a failed test's report
@@ -117,10 +121,23 @@ class HostedSession:
         with self._lock:
             self.dirty.difference_update(names)
             self._ports = {k: v for k, v in self._ports.items() if k[0] not in names}
+        uuids = {m.label: m.uuid for m in self.backend.list_machines(self.env.name)}
         targets = dict(zip(names, ssh_targets(self.env, names, self.backend), strict=True))
         with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="hosted-login") as pool:
-            for done in [pool.submit(self.machines[n].login, targets[n]) for n in names]:
+            logins = [pool.submit(self.machines[n].login, partial(self._login, n, uuids.get(n), targets[n]))
+                      for n in names]
+            for done in logins:
                 done.result()
+
+    def _login(self, name: str, uuid: str | None, target: SshTarget | HostedError) -> SshSession:
+        """The login after a live restore: what ``hosted reset``'s readiness does (one login; the
+        boot stages only if it fails, e.g. while VirtualBox's NAT does not listen yet)."""
+        if isinstance(target, HostedError):
+            raise target
+        if uuid is None:
+            raise MachineNotFound(f"{name} vanished while it was being reset", "`hosted status` shows it")
+        ready = replace(self.machines[name].spec.ready, command=None)  # hosted.reset ran it if any
+        return wait_ready(self.backend, uuid, name, target, ready, _log_event, login_only=True)
 
     def _keep_serial(self, name: str) -> None:
         serial = self.log_paths(name).get("serial")
