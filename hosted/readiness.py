@@ -36,6 +36,10 @@ from hosted.ssh import SshConnectFailed, SshSession, SshTarget
 
 POLL = 1.0  # seconds between backend polls and refused TCP connects
 RETRY_PAUSE = 2.0  # after an SSH attempt failed quickly (closed before banner, auth refused)
+# After a resume VirtualBox's NAT may take a moment to listen on the forwarded port again.  A refused
+# connect costs the guest nothing (the host refuses it), so the login stage tries again at once.
+NAT_SETUP = 30.0
+REFUSED_PAUSE = 0.2
 FAILED_STATES = (PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED)
 VM_RUNNING_ENDS = frozenset({PowerState.RUNNING, *FAILED_STATES})
 
@@ -124,11 +128,16 @@ def wait_login(wait: _Wait, target: SshTarget, ready: ReadySpec, connect: Connec
     if power != PowerState.RUNNING:
         raise wait.fail(f"the machine is not running after its restore (state {power})",
                         "VBox.log says why VirtualBox stopped it")
-    try:
-        return _attempt_ssh(wait, target, deadline, None, connect)
-    except SshConnectFailed as exc:
-        wait.progress(f"one login failed ({exc.reason}: {exc.message}); waiting as after a boot")
-        return None
+    refused_until = min(deadline, wait.clock.now() + NAT_SETUP)
+    while True:
+        try:
+            return _attempt_ssh(wait, target, deadline, None, connect)
+        except SshConnectFailed as exc:
+            if exc.reason == "refused" and wait.clock.now() + REFUSED_PAUSE < refused_until:
+                wait.clock.sleep(REFUSED_PAUSE)
+                continue
+            wait.progress(f"one login failed ({exc.reason}: {exc.message}); waiting as after a boot")
+            return None
 
 
 def wait_vm_running(wait: _Wait, timeout: float) -> None:

@@ -248,13 +248,16 @@ def test_login_only_runs_the_ready_command_once(sshd: Sshd, client_key: Path, tm
     assert [m.split(":")[0] for m in rec.messages("stage") if "passed" in m] == ["login", "command"]
 
 
-def test_login_only_falls_back_to_the_boot_stages_when_the_login_fails(client_key: Path,
-                                                                       tmp_path: Path) -> None:
+def test_login_only_falls_back_to_the_boot_stages_when_the_login_fails(
+        monkeypatch: pytest.MonkeyPatch, client_key: Path, tmp_path: Path) -> None:
+    monkeypatch.setattr(readiness, "NAT_SETUP", 0.6)  # refused connects are tried again this long
     rec = Recorder()
+    began = time.monotonic()
     target = target_at(free_port(), client_key, tmp_path / "kh")  # nothing listens
     with pytest.raises(ReadinessTimeout) as err:
         _wait(StubBackend(), QUICK, target, readiness.REAL_CLOCK, rec=rec, login_only=True)
     assert err.value.stage == "tcp"  # the full wait went on after the one login failed
+    assert time.monotonic() - began >= 1.0  # 0.6 s of refused logins, then the tcp stage
     stages = rec.messages("stage")
     assert any(m.startswith("login: one login failed (refused") and "as after a boot" in m for m in stages)
     assert any(m.startswith("vm_running: passed") for m in stages)
