@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 _API = ("load", "connect", "plan", "up", "reload", "provision", "status", "halt", "suspend", "resume",
         "destroy", "snapshot_save", "snapshot_restore", "snapshot_delete", "snapshot_push", "snapshot_pop",
         "snapshot_list", "reset", "run_command", "log_paths", "CommandResult", "list_environments",
-        "upload", "download")
+        "upload", "download", "open_remote", "forwarded_port", "provision_log", "Remote", "CommandFailed")
 _TYPES = {
     "Environment": "hosted.model", "MachineSpec": "hosted.model", "Event": "hosted.events",
     "Plan": "hosted.planner", "MachinePlan": "hosted.planner", "RunResult": "hosted.run",
@@ -39,7 +39,7 @@ __all__ = [  # noqa: RUF022 -- grouped as above: the API, then the types it uses
     "load", "connect", "plan", "up", "reload", "provision", "status", "halt", "suspend", "resume",
     "destroy", "snapshot_save", "snapshot_restore", "snapshot_delete", "snapshot_push", "snapshot_pop",
     "snapshot_list", "reset", "run_command", "log_paths", "CommandResult", "list_environments", "upload",
-    "download",
+    "download", "open_remote", "forwarded_port", "provision_log", "Remote", "CommandFailed",
     "Environment", "MachineSpec", "Event", "Plan", "MachinePlan", "RunResult", "MachineResult",
     "MachineStatus", "MachineSnapshots", "EnvironmentSummary", "HostMachine", "HostedError", "ProfileError",
     "ConfirmationRequired",
@@ -47,16 +47,21 @@ __all__ = [  # noqa: RUF022 -- grouped as above: the API, then the types it uses
 
 if TYPE_CHECKING:
     from hosted.api import (
+        CommandFailed,
         CommandResult,
+        Remote,
         connect,
         destroy,
         download,
+        forwarded_port,
         halt,
         list_environments,
         load,
         log_paths,
+        open_remote,
         plan,
         provision,
+        provision_log,
         reload,
         reset,
         resume,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,9 @@ from hosted.host_status import EnvironmentSummary, host_environments
 from hosted.machine_status import MachineStatus, machine_status
 from hosted.model import Environment
 from hosted.planner import Plan, UpOptions
+from hosted.remote import CommandFailed as CommandFailed
+from hosted.remote import CommandResult as CommandResult
+from hosted.remote import Remote as Remote
 from hosted.run import Confirm, RunOptions, RunResult, run
 from hosted.snapshots import MachineSnapshots, tree
 
@@ -256,24 +258,15 @@ def log_paths(env: Environment, machine: str, *, backend: Backend | None = None)
         return b.log_paths(plans.select(env, known, [machine])[0].uuid)
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    exit_status: int
-    output: str  # stdout and stderr, merged as they arrived
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0
-
-
 def run_command(env: Environment, machine: str, command: str, *, timeout: float | None = 600.0,
                 check: bool = False, on_output: Callable[[str], None] | None = None,
-                backend: Backend | None = None) -> CommandResult:
+                backend: Backend | None = None, separate: bool = False) -> CommandResult:
     """Run ``command`` in a running machine over SSH (its pinned host key); ``check``: a
-    non-zero exit status raises SshError."""
-    from hosted.ssh import connect as ssh_connect
-
-    target = _target(env, machine, backend)
+    non-zero exit status raises CommandFailed (an SshError).  ``separate``: stdout and
+    stderr are kept apart (``.stdout``, ``.stderr``); otherwise ``.output`` has them merged."""
+    if separate:
+        with open_remote(env, machine, timeout=timeout or 60.0, backend=backend) as remote:
+            return remote.run(command, timeout=timeout, check=check, on_output=on_output)
     lines: list[str] = []
 
     def collect(line: str) -> None:
@@ -281,12 +274,44 @@ def run_command(env: Environment, machine: str, command: str, *, timeout: float 
         if on_output is not None:
             on_output(line)
 
-    with ssh_connect(target, timeout or 60.0) as session:
-        status, _ = session.run(command, on_output=collect, timeout=timeout)
-    result = CommandResult(status, "\n".join(lines))
+    with open_remote(env, machine, timeout=timeout or 60.0, backend=backend) as remote:
+        status, _ = remote.session.run(command, on_output=collect, timeout=timeout)
+    result = CommandResult(status, "\n".join(lines), command=command)
     if check and not result.ok:
-        raise SshError(f"{machine}: {command!r} exited with status {status}", result.output[-2000:])
+        raise CommandFailed(machine, result)
     return result
+
+
+def open_remote(env: Environment, machine: str, *, timeout: float = 60.0,
+                backend: Backend | None = None) -> Remote:
+    """One SSH login to a running machine (its pinned host key), for several commands and
+    copies (``.run``, ``.upload``, ``.download``); ``close()`` it when done."""
+    from hosted.ssh import connect as ssh_connect
+
+    return Remote(ssh_connect(_target(env, machine, backend), timeout), machine)
+
+
+def forwarded_port(env: Environment, machine: str, guest_port: int, *, protocol: str = "tcp",
+                   backend: Backend | None = None) -> int:
+    """The host port of the machine's NAT forward to ``guest_port`` (``host: auto`` ones as chosen)."""
+    with _connected(backend, discard) as b:
+        found = next((m for m in b.list_machines(env.name) if m.label == machine), None)
+    if found is None:
+        raise MachineNotFound(f"no machine named {machine} exists in environment {env.name!r}",
+                              "`hosted up` creates it")
+    port = next((f.host for f in found.forwards() if f.guest == guest_port and f.protocol == protocol
+                 and f.host is not None), None)
+    if port is None:
+        raise UsageError(f"{machine} forwards no host port to guest port {guest_port}/{protocol}",
+                         f"add {{guest: {guest_port}, host: auto}} to the forwards of its nat NIC")
+    return port
+
+
+def provision_log(env: Environment, machine: str) -> Path:
+    """The file that keeps the output of the machine's provisioning steps (it may not exist yet)."""
+    from hosted import paths
+
+    return paths.machine_dir(env.name, machine) / "provision.log"
 
 
 def ssh_targets(env: Environment, names: Sequence[str], backend: Backend | None = None,

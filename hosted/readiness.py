@@ -12,6 +12,12 @@ own timeout and its own failure message, so a stall says where it stalled.
    of stage 3 first.  One attempt at a time with a long timeout: each probe
    connection costs a slow guest seconds of CPU.
 5. ``command``: the profile's ``ready.command`` exits 0 (optional).
+
+After a live snapshot was restored (``login_only``) there is no boot to wait
+for: the guest runs as it did when the snapshot was taken.  Stage ``login``
+checks that VirtualBox reports it running and makes ONE SSH login, with no
+guest-network or TCP stage and no pause; only if that login fails does the
+wait go on through the stages above, as after a boot.
 """
 
 from __future__ import annotations
@@ -30,6 +36,10 @@ from hosted.ssh import SshConnectFailed, SshSession, SshTarget
 
 POLL = 1.0  # seconds between backend polls and refused TCP connects
 RETRY_PAUSE = 2.0  # after an SSH attempt failed quickly (closed before banner, auth refused)
+# After a resume VirtualBox's NAT may take a moment to listen on the forwarded port again.  A refused
+# connect costs the guest nothing (the host refuses it), so the login stage tries again at once.
+NAT_SETUP = 30.0
+REFUSED_PAUSE = 0.2
 FAILED_STATES = (PowerState.POWEROFF, PowerState.ABORTED, PowerState.SAVED)
 VM_RUNNING_ENDS = frozenset({PowerState.RUNNING, *FAILED_STATES})
 
@@ -81,20 +91,24 @@ class _Wait:
 
 def wait_ready(backend: Backend, uuid: str, machine_label: str, target: SshTarget, ready: ReadySpec,
                emit: Emit, clock: Clock = REAL_CLOCK, connect: Connect = ssh.connect,
-               timings: dict[str, float] | None = None) -> SshSession:
+               timings: dict[str, float] | None = None, *, login_only: bool = False) -> SshSession:
     """Wait through every stage; returns the logged-in session (the caller closes it).
 
     Raises ReadinessTimeout naming the stage that stalled, HostKeyMismatch when
     the machine presents a key other than the pinned one.  ``emit`` gets a
     ``stage`` event as each stage starts and passes; ``seconds`` is the time
     since the wait began.  ``timings``, if given, receives each passed stage's seconds.
+    ``login_only``: the guest already runs (a live snapshot was restored): one login
+    confirms it (stage ``login``), and the boot stages follow only if it fails.
     """
     wait = _Wait(backend, uuid, machine_label, emit, clock, began=clock.now(),
                  timings=timings if timings is not None else {})
-    wait_vm_running(wait, ready.vm_running)
-    wait_guest_network(wait, ready.guest_network)
-    sock = wait_tcp(wait, target, ready.tcp)
-    session = wait_ssh(wait, target, ready.ssh, sock, connect)
+    session = wait_login(wait, target, ready, connect) if login_only else None
+    if session is None:
+        wait_vm_running(wait, ready.vm_running)
+        wait_guest_network(wait, ready.guest_network)
+        sock = wait_tcp(wait, target, ready.tcp)
+        session = wait_ssh(wait, target, ready.ssh, sock, connect)
     try:
         if ready.command:
             wait_command(wait, session, ready.command, ready.command_timeout)
@@ -102,6 +116,29 @@ def wait_ready(backend: Backend, uuid: str, machine_label: str, target: SshTarge
         session.close()
         raise
     return session
+
+
+def wait_login(wait: _Wait, target: SshTarget, ready: ReadySpec, connect: Connect) -> SshSession | None:
+    """One login into a guest that already runs; None when it failed in a way a boot
+    could explain (the caller then waits through every stage)."""
+    deadline = wait.start("login", ready.ssh)
+    try:
+        power = wait.backend.wait_power(wait.uuid, VM_RUNNING_ENDS, min(ready.vm_running, 5.0))
+    except MachineNotFound:
+        raise wait.fail("the machine is no longer registered in VirtualBox") from None
+    if power != PowerState.RUNNING:
+        raise wait.fail(f"the machine is not running after its restore (state {power})",
+                        "VBox.log says why VirtualBox stopped it")
+    refused_until = min(deadline, wait.clock.now() + NAT_SETUP)
+    while True:
+        try:
+            return _attempt_ssh(wait, target, deadline, None, connect)
+        except SshConnectFailed as exc:
+            if exc.reason == "refused" and wait.clock.now() + REFUSED_PAUSE < refused_until:
+                wait.clock.sleep(REFUSED_PAUSE)
+                continue
+            wait.progress(f"one login failed ({exc.reason}: {exc.message}); waiting as after a boot")
+            return None
 
 
 def wait_vm_running(wait: _Wait, timeout: float) -> None:

@@ -13,6 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+# pytester: the pytest plugin's tests run sample suites (tests/plugin/).
+pytest_plugins = ["pytester"]
+
 _TESTS = Path(__file__).resolve().parent
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))

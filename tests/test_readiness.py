@@ -68,10 +68,11 @@ class StubBackend:
 
 
 def _wait(backend: StubBackend, ready: ReadySpec, target: SshTarget | None = None,
-          clock: readiness.Clock | None = None, rec: Recorder | None = None) -> object:
+          clock: readiness.Clock | None = None, rec: Recorder | None = None,
+          login_only: bool = False) -> object:
     target = target or SshTarget("127.0.0.1", 1, "root", Path("/k"), Path("/kh"), "env/web")
     return wait_ready(backend, "uuid-1", "env/web", target, ready, rec or Recorder(),  # type: ignore[arg-type]
-                      clock=clock or backend.clock)
+                      clock=clock or backend.clock, login_only=login_only)
 
 
 def test_vm_running_passes_after_polls() -> None:
@@ -217,3 +218,54 @@ def test_host_key_mismatch_fails_at_once(sshd: Sshd, client_key: Path, tmp_path:
     with pytest.raises(HostKeyMismatch):
         _wait(StubBackend(), ReadySpec(tcp=5, ssh=30), target, readiness.REAL_CLOCK)
     assert time.monotonic() - began < 5
+
+
+# After a live snapshot is restored the guest already runs: one login, no boot stages.
+
+@pytest.mark.sshd
+def test_login_only_is_one_login_without_boot_stages(sshd: Sshd, client_key: Path, tmp_path: Path) -> None:
+    rec, timings = Recorder(), {}
+    target = sshd.target(client_key, tmp_path / "kh", label="env/web")
+    backend = StubBackend(props={"additions": (0, "7.2"), "ipv4": (1e9, "")})  # guest_network would stall
+    began = time.monotonic()
+    session = wait_ready(backend, "uuid-1", "env/web", target, ReadySpec(ssh=10), rec,  # type: ignore[arg-type]
+                         timings=timings, login_only=True)
+    with session:
+        assert session.run("echo up") == (0, "up")
+    stages = rec.messages("stage")
+    assert [m.split(":")[0] for m in stages if "passed" in m] == ["login"]
+    assert "login: SSH banner received" in stages and set(timings) == {"login"}
+    assert time.monotonic() - began < 5
+
+
+@pytest.mark.sshd
+def test_login_only_runs_the_ready_command_once(sshd: Sshd, client_key: Path, tmp_path: Path) -> None:
+    rec = Recorder()
+    target = sshd.target(client_key, tmp_path / "kh")
+    ready = ReadySpec(ssh=10, command="test -d /", command_timeout=5)
+    wait_ready(StubBackend(), "uuid-1", "env/web", target, ready, rec,  # type: ignore[arg-type]
+               login_only=True).close()
+    assert [m.split(":")[0] for m in rec.messages("stage") if "passed" in m] == ["login", "command"]
+
+
+def test_login_only_falls_back_to_the_boot_stages_when_the_login_fails(
+        monkeypatch: pytest.MonkeyPatch, client_key: Path, tmp_path: Path) -> None:
+    monkeypatch.setattr(readiness, "NAT_SETUP", 0.6)  # refused connects are tried again this long
+    rec = Recorder()
+    began = time.monotonic()
+    target = target_at(free_port(), client_key, tmp_path / "kh")  # nothing listens
+    with pytest.raises(ReadinessTimeout) as err:
+        _wait(StubBackend(), QUICK, target, readiness.REAL_CLOCK, rec=rec, login_only=True)
+    assert err.value.stage == "tcp"  # the full wait went on after the one login failed
+    assert time.monotonic() - began >= 1.0  # 0.6 s of refused logins, then the tcp stage
+    stages = rec.messages("stage")
+    assert any(m.startswith("login: one login failed (refused") and "as after a boot" in m for m in stages)
+    assert any(m.startswith("vm_running: passed") for m in stages)
+
+
+def test_login_only_on_a_stopped_machine_fails_at_once(client_key: Path, tmp_path: Path) -> None:
+    backend = StubBackend(powers=(PowerState.POWEROFF,))
+    with pytest.raises(ReadinessTimeout) as err:
+        _wait(backend, QUICK, target_at(free_port(), client_key, tmp_path / "kh"), login_only=True)
+    assert err.value.stage == "login" and "not running after its restore" in err.value.message
+    assert "VBox.log" in err.value.hint and err.value.waited == 0

@@ -24,7 +24,7 @@ def wait_ready(step: WaitReady, ctx: StepContext) -> None:
         )
     ctx.close()
     ctx.session = wait(ctx.backend, uuid, spec.name, target, spec.ready, ctx.emit,
-                       clock=ctx.options.clock, timings=ctx.timings)
+                       clock=ctx.options.clock, timings=ctx.timings, login_only=step.login_only)
 
 
 def provision(step: Provision, ctx: StepContext) -> None:

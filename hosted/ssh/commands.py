@@ -13,18 +13,19 @@ Feeder = Callable[[Callable[[bytes], None]], None]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def wrap_command(command: str, env: dict[str, str], privileged: bool, user: str) -> str:
+def wrap_command(command: str, env: dict[str, str], privileged: bool, user: str, *,
+                 merge: bool = True) -> str:
     """``command`` for POSIX sh, with ``env`` exported, through ``sudo -n`` if privileged.
 
     Variables are exported in the command itself: sshd accepts few names
     through the protocol's env request (AcceptEnv), and dropbear none.
-    stderr joins stdout in the guest, so lines keep their order.
+    ``merge``: stderr joins stdout in the guest, so lines keep their order.
     """
     for name in env:
         if not _NAME.match(name):
             raise ValueError(f"not a valid environment variable name: {name!r}")
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
-    script = "exec 2>&1\n" + exports + command
+    script = ("exec 2>&1\n" if merge else "") + exports + command
     sudo = "sudo -n -- " if privileged and user != "root" else ""
     return f"{sudo}sh -c {shlex.quote(script)}"
 

@@ -9,10 +9,9 @@ the first two and reports the last one.
 from __future__ import annotations
 
 import os
-import shlex
 import socket
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -20,12 +19,12 @@ import paramiko
 
 from hosted.errors import SshError
 from hosted.ssh import transfer
+from hosted.ssh.channel import CHUNK, Sinks, drain, feed_input
 from hosted.ssh.commands import Feeder, OutputCallback, OutputCollector, wrap_command
 from hosted.ssh.hostkeys import check_host_key, host_key_algorithms, read_pins
 from hosted.ssh.keys import load_private_key
 from hosted.ssh.target import SshTarget
 
-CHUNK = 32 * 1024
 FailureReason = Literal["refused", "closed", "no-banner", "auth", "protocol"]
 
 # OpenSSH's default order; the test guest's dropbear is cheapest with these.
@@ -156,7 +155,7 @@ class SshSession:
     def run(self, command: str, *, env: dict[str, str] | None = None, privileged: bool = False,
             on_output: OutputCallback | None = None, timeout: float | None = None,
             tail_lines: int = 40) -> tuple[int, str]:
-        """Run ``command`` with the guest's sh; stdout and stderr are merged.
+        """Run ``command`` with the guest's sh; stdout and stderr are merged, in order.
 
         Each output line goes to ``on_output`` as it arrives.  Returns the exit
         status (-1 if the server sent none) and the last ``tail_lines`` lines.
@@ -164,8 +163,35 @@ class SshSession:
         """
         wrapped = wrap_command(command, env or {}, privileged, self.target.user)
         collector = OutputCollector(on_output, tail_lines)
-        status = self._exec(wrapped, None, collector, timeout)
+        status = self._exec(wrapped, None, Sinks(collector.feed), timeout)
+        collector.finish()
         return status, collector.tail()
+
+    def capture(self, command: str, *, env: dict[str, str] | None = None, privileged: bool = False,
+                stdin: bytes | None = None, on_output: OutputCallback | None = None,
+                timeout: float | None = None) -> Captured:
+        """Run ``command`` with the guest's sh; its stdout and stderr kept apart, in full.
+
+        ``on_output`` gets each line of either stream as it arrives; ``stdin`` is
+        sent as the command's input (none: its input is closed at once).
+        """
+        wrapped = wrap_command(command, env or {}, privileged, self.target.user, merge=False)
+        out, err = bytearray(), bytearray()
+        lines = (OutputCollector(on_output, 1), OutputCollector(on_output, 1))
+
+        def sink(buffer: bytearray, collector: OutputCollector) -> Callable[[bytes], None]:
+            def take(data: bytes) -> None:
+                buffer.extend(data)
+                if on_output is not None:
+                    collector.feed(data)
+            return take
+
+        feed = None if stdin is None else (lambda send: send(stdin))
+        status = self._exec(wrapped, feed, Sinks(sink(out, lines[0]), sink(err, lines[1])), timeout,
+                            lambda: (out + err)[-2000:].decode("utf-8", "replace"))
+        for collector in lines:
+            collector.finish()
+        return Captured(status, bytes(out), bytes(err))
 
     def upload(self, local_path: str | Path, remote_path: str, *, privileged: bool = False) -> None:
         """Copy a file, or a directory's contents, to ``remote_path``; modes are kept."""
@@ -180,15 +206,20 @@ class SshSession:
             raise _local_file_error(exc, local) from exc
         collector = OutputCollector(None, 10)
         wrapped = wrap_command(command, {}, privileged, self.target.user)
-        status = self._exec(wrapped, lambda send: feed(local, send), collector, None)
+        status = self._exec(wrapped, lambda send: feed(local, send), Sinks(collector.feed), None,
+                            collector.tail)
+        collector.finish()
         if status != 0:
             raise SshError(f"{self.target.label}: copying {local} to {remote_path} failed "
                            f"(exit status {status}): {collector.tail()}")
 
-    def download(self, remote_path: str, local_path: str | Path, *, idle_timeout: float = 120.0) -> Path:
+    def download(self, remote_path: str, local_path: str | Path, *, privileged: bool = False,
+                 idle_timeout: float = 120.0) -> Path:
         """Copy a file or a directory from the guest to ``local_path`` (into it when it is a
-        directory or ends with a separator); modes are kept.  Returns the path written."""
+        directory or ends with a separator); modes are kept.  Returns the path written.
+        ``privileged``: read it through ``sudo -n`` (files only root may read)."""
         command, top = transfer.send_command(remote_path)
+        wrapped = wrap_command(command, {}, privileged, self.target.user, merge=False)
         try:
             channel = self.transport.open_session(timeout=idle_timeout)
         except (paramiko.SSHException, EOFError, OSError) as exc:
@@ -196,7 +227,7 @@ class SshSession:
         with channel:
             channel.settimeout(idle_timeout)
             try:
-                channel.exec_command(f"sh -c {shlex.quote(command)}")
+                channel.exec_command(wrapped)
                 channel.shutdown_write()
                 into = str(local_path).endswith(("/", os.sep))
                 written = self._receive(channel, top, Path(local_path), remote_path, into)
@@ -226,73 +257,39 @@ class SshSession:
                         "check the path in the machine (a relative path starts in the login user's "
                         "home directory)")
 
-    def _exec(self, command: str, feed: Feeder | None, collector: OutputCollector,
-              timeout: float | None) -> int:
+    def _exec(self, command: str, feed: Feeder | None, sinks: Sinks, timeout: float | None,
+              output: Callable[[], str] = str) -> int:
+        """Run one command; ``output`` describes what it printed, for an error message."""
         try:
             channel = self.transport.open_session(timeout=timeout)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise SshError(f"{self.target.label}: cannot open an SSH channel: {exc}") from exc
         with channel:
-            channel.set_combine_stderr(True)
+            channel.set_combine_stderr(sinks.stderr is None)
             try:
                 channel.exec_command(command)
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 raise SshError(f"{self.target.label}: cannot start a command: "
                                f"{exc or type(exc).__name__}") from exc
-            refused = self._feed(channel, feed)
-            self._drain(channel, collector, timeout)
+            try:
+                refused = feed_input(channel, feed)
+            except OSError as exc:  # reading the local input
+                raise _local_file_error(exc) from exc
+            drain(channel, self.transport, sinks, timeout, self.target.label)
             status = channel.recv_exit_status()
         if refused is not None and status == 0:
             raise SshError(f"{self.target.label}: the command stopped reading its input "
-                           f"({refused or type(refused).__name__}); its output: {collector.tail()}")
+                           f"({refused or type(refused).__name__}); its output: {output()}")
         return status
 
-    def _feed(self, channel: paramiko.Channel, feed: Feeder | None) -> BaseException | None:
-        """Send the input and its end; the error if the remote side stopped taking it.
 
-        A command that fails early (``mkdir`` under ``set -e``) closes the
-        channel while input is still being sent; its output and exit status
-        then say why, so they are still read.
-        """
-        def guarded(action: Callable[[], object]) -> None:
-            try:
-                action()
-            except (paramiko.SSHException, EOFError, OSError) as exc:
-                raise _InputRefused from exc
+@dataclass(frozen=True)
+class Captured:
+    """A command's exit status (-1 if the server sent none) and its two output streams."""
 
-        try:
-            if feed is not None:
-                feed(lambda data: guarded(lambda: channel.sendall(data)))
-            guarded(channel.shutdown_write)
-        except _InputRefused as refused:
-            return refused.__cause__
-        except OSError as exc:  # reading the local input
-            raise _local_file_error(exc) from exc
-        return None
-
-    def _drain(self, channel: paramiko.Channel, collector: OutputCollector,
-               timeout: float | None) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        channel.settimeout(1.0)
-        while True:
-            try:
-                data = channel.recv(CHUNK)
-            except TimeoutError:
-                if not self.transport.is_active():
-                    raise SshError(f"{self.target.label}: the SSH connection was lost") from None
-            else:
-                if not data:
-                    collector.finish()
-                    return
-                collector.feed(data)
-            # After every recv, not only a timed-out one: a command that keeps printing never times one out.
-            if deadline is not None and time.monotonic() > deadline:
-                raise SshError(f"{self.target.label}: command still running after "
-                               f"{timeout:.0f} s; stopped waiting")
-
-
-class _InputRefused(Exception):
-    """Sending input failed: the remote command or the connection went away."""
+    exit_status: int
+    stdout: bytes
+    stderr: bytes
 
 
 def _local_file_error(exc: OSError, local: Path | None = None) -> SshError:

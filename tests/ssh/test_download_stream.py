@@ -106,3 +106,14 @@ def test_nothing_lands_outside_the_copy(tmp_path: Path, members: tuple[tuple[str
     with pytest.raises(SshError, match=message):
         receive(stream(*members), "etc", dest / "copy")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["copy", "dest"]
+
+
+def test_setuid_and_setgid_bits_are_dropped(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("./tool")
+        info.size, info.mode = 3, 0o6755
+        tar.addfile(info, io.BytesIO(b"#!\n"))
+    buf.seek(0)
+    written = receive(buf, "tool", tmp_path / "tool")
+    assert written.stat().st_mode & 0o7777 == 0o755
