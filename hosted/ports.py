@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
-from hosted import paths
+from hosted import files, paths
 from hosted.errors import OperationFailed
 
 DEFAULT_RANGE = (2200, 2999)
@@ -93,7 +93,7 @@ class PortAllocator:
 
     def _load(self) -> dict[str, float]:
         try:
-            data = json.loads(self._reservations.read_text())
+            data = json.loads(self._reservations.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
         if not isinstance(data, dict):
@@ -105,9 +105,9 @@ class PortAllocator:
         # A temporary file of a random name (O_EXCL): a planted `ports.tmp` symlink is never followed.
         fd, tmp = tempfile.mkstemp(prefix=".ports.", suffix=".tmp", dir=self.state_dir)
         try:
-            with os.fdopen(fd, "w") as fh:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(reserved))
-            os.replace(tmp, self._reservations)
+            files.replace(tmp, self._reservations)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -54,7 +54,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
             f"{args.machine}: no {'vbox' if args.vbox else 'serial'} log yet ({path})",
             "the log appears once the machine has been started",
         )
-    lines = path.read_text(errors="replace").splitlines()
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     if args.lines:
         lines = lines[-args.lines:]
     console.print(f"[dim]{escape(str(path))}[/]", highlight=False)

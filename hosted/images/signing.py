@@ -25,6 +25,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from hosted import files
 from hosted.images.manifest import MANIFEST, SIGNATURE, BundleError
 
 NAMESPACE = "hosted-bundle"
@@ -71,7 +72,7 @@ def sign_bundle(path: Path, key: Path) -> Path:
                 if n == 0:
                     add_bytes(dst, SIGNATURE, signature)
         os.chmod(tmp, os.stat(path).st_mode & 0o777)
-        os.replace(tmp, path)
+        files.replace(tmp, path)
     except (OSError, tarfile.TarError) as exc:
         raise BundleError(f"cannot sign {path}: {exc}",
                           f"Check free space and permissions in {path.parent}.") from None

@@ -17,7 +17,7 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hosted import paths
+from hosted import files, paths
 from hosted.errors import SshError
 from hosted.model import SshSpec
 
@@ -88,7 +88,7 @@ def _generate(private: Path) -> None:
 def _write_public(private: Path, public: Path, comment: str) -> None:
     tmp = _write_temporary(public, f"{public_key_line(private)} {comment}\n".encode(), 0o644)
     try:
-        os.replace(tmp, public)
+        files.replace(tmp, public)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -39,7 +39,7 @@ def fake_vboxapi(found: Install) -> ModuleType:
     module = ModuleType("vboxapi")
     module.__file__ = str(found.sdk_dir / "installer/python/vboxapi/src/vboxapi/__init__.py")
     Path(module.__file__).parent.mkdir(parents=True, exist_ok=True)
-    Path(module.__file__).write_text("")
+    Path(module.__file__).write_text("", encoding="utf-8")
     return module
 
 
