@@ -256,6 +256,13 @@ class ComManager:
     def deinit(self) -> None:
         self._client = None
 
+    def __getattr__(self, name: str) -> Any:
+        """The manager's other helpers (getEnumValueName, ...): plain data in and out."""
+        value = getattr(self._inner, name)
+        if not callable(value):
+            return value
+        return lambda *args: self._com.wrap(value(*unwrap(list(args))))
+
 
 def vboxapi_module(com: Com, inner: Callable[[], Any], modules: dict[str, Any]) -> types.ModuleType:
     """A ``vboxapi`` whose VirtualBoxManager is ``ComManager`` over ``inner()``."""

@@ -94,7 +94,7 @@ def test_parallel_up_halt_destroy_through_windows_com(windows_com: fakecom.Com, 
         result = hosted.up(env, yes=True, wait=False, backend=backend)
         assert result.ok, failures(result)
         assert {m.machine for m in result.machines} == {"a", "b", "c"}
-        states = {m.name: m.power for m in hosted.status(env, backend=backend)}
+        states = {m.machine: m.power for m in hosted.status(env, backend=backend)}
         assert states == dict.fromkeys("abc", PowerState.RUNNING.value), states
         halted = hosted.halt(env, force=True, backend=backend)
         assert halted.ok, failures(halted)
