@@ -1,11 +1,14 @@
 """The CLI's one rich Console, error rendering and the event renderer.
 
 When stdout is not a terminal, output degrades to plain lines (rich does that
-by itself; NO_COLOR and COLUMNS are honoured)."""
+by itself; NO_COLOR and COLUMNS are honoured).  Output redirected on Windows is
+encoded as cp1252: a character it lacks (a mark, a guest's output) is written as
+'?' rather than ending the command, and the marks have plain stand-ins there."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -33,8 +36,25 @@ class _Console(Console):
         return super().render_str(printable(text), **kwargs)
 
 
+def _tolerant(stream: object) -> None:
+    """Characters the stream's encoding lacks become '?' instead of UnicodeEncodeError."""
+    if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+        stream.reconfigure(errors="replace")
+
+
+_tolerant(sys.stdout)
+_tolerant(sys.stderr)
 console = _Console(highlight=False, soft_wrap=True, emoji=False)
 err_console = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def glyph(char: str, plain: str, out: Console | None = None) -> str:
+    """``char`` where the output can show it, else ``plain`` (cp1252 has no ✓ ✗ ◀)."""
+    try:
+        char.encode((out or console).encoding)
+    except (UnicodeEncodeError, LookupError):
+        return plain
+    return char
 
 
 def debug_log_path() -> Path:
