@@ -11,10 +11,10 @@ emulation, and ``platform.machine()`` then says x86_64.
 
 from __future__ import annotations
 
-import ctypes
 import platform
-import sys
 from collections.abc import Callable
+
+from hosted import hostinfo
 
 _SPELLINGS = {
     "x86_64": ("x86_64", "amd64", "x64", "x86", "i386", "i486", "i586", "i686", "386"),
@@ -34,37 +34,5 @@ def host_arch(machine: str | None = None, emulated: Callable[[], str | None] | N
     ``emulated``: the native family when this process is emulated, else None)."""
     name = normalize_arch(machine if machine is not None else platform.machine())
     if name == "x86_64" and (emulated is not None or machine is None):
-        return (emulated or _native_under_emulation)() or name
+        return (emulated or hostinfo.native_under_emulation)() or name
     return name
-
-
-def _native_under_emulation() -> str | None:
-    """``arm64`` when this x86_64 process is emulated on an arm64 computer."""
-    try:
-        if sys.platform == "darwin":
-            return "arm64" if _sysctl_int(b"sysctl.proc_translated") == 1 else None
-        if sys.platform == "win32":
-            return "arm64" if _windows_native_machine() == 0xAA64 else None  # IMAGE_FILE_MACHINE_ARM64
-    except (OSError, AttributeError, ValueError):
-        return None
-    return None
-
-
-def _sysctl_int(name: bytes) -> int | None:
-    libc = ctypes.CDLL(None)
-    value = ctypes.c_int(0)
-    size = ctypes.c_size_t(ctypes.sizeof(value))
-    if libc.sysctlbyname(name, ctypes.byref(value), ctypes.byref(size), None, ctypes.c_size_t(0)) != 0:
-        return None  # no such name: an Intel Mac, or a macOS without Rosetta
-    return value.value
-
-
-def _windows_native_machine() -> int | None:
-    if sys.platform != "win32":
-        return None
-    kernel32 = ctypes.WinDLL("kernel32")
-    process, native = ctypes.c_ushort(0), ctypes.c_ushort(0)
-    current = kernel32.GetCurrentProcess()
-    if not kernel32.IsWow64Process2(current, ctypes.byref(process), ctypes.byref(native)):
-        return None
-    return native.value

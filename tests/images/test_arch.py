@@ -55,7 +55,7 @@ def test_an_x86_image_is_refused_on_an_apple_silicon_mac_whose_python_runs_under
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 16, 8: platform.machine() says x86_64 under Rosetta; VirtualBox runs ARM guests only."""
     monkeypatch.setattr(arch.platform, "machine", lambda: "x86_64")
-    monkeypatch.setattr(arch, "_native_under_emulation", lambda: "arm64")
+    monkeypatch.setattr(arch.hostinfo, "native_under_emulation", lambda: "arm64")
     with pytest.raises(ImageError) as err:
         check_arch(ImageSpec("img", "/img.vdi"), PreparedImage("disk", "/img.vdi", "0" * 64, "amd64"))
     assert "this host is arm64" in err.value.message
@@ -63,4 +63,4 @@ def test_an_x86_image_is_refused_on_an_apple_silicon_mac_whose_python_runs_under
 
 
 def test_no_probe_where_there_is_no_emulation() -> None:
-    assert arch._native_under_emulation() is None  # Linux: platform.machine() is the computer's
+    assert arch.hostinfo.native_under_emulation() is None  # where there is no emulation
