@@ -64,6 +64,7 @@ def test_bundle_then_up_offline_makes_linked_clones(
         raise AssertionError(f"network used: {args!r}")
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", no_network)
     capsys.readouterr()
     f = ["-f", str(bundle)]
     try:

@@ -56,6 +56,7 @@ def test_a_bundle_installs_with_no_network(bundle: Path, tmp_path: Path,
         raise AssertionError("the network was used")
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", no_network)
     profile = open_bundle(bundle)
     assert profile.is_relative_to(tmp_path / "elsewhere-cache")
     env = load_profile(profile)
