@@ -131,7 +131,7 @@ def test_a_bug_is_short_on_screen_and_logged_in_full(
     monkeypatch.setenv("HOSTED_BACKEND", "cli_support:broken")
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("HOSTED_STATE_DIR", str(runtime / "hosted"))
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(profile.parent))

@@ -42,7 +42,7 @@ def bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert summary.environment == "lab" and dict(summary.images) == {"net": sha(DISK), "box": sha(BOX)}
     assert summary.files == ("scripts/setup.sh",)
     # Where the bundle is used: another cache, and the original URL is unreachable.
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere-cache"))
+    monkeypatch.setenv("HOSTED_CACHE_DIR", str(tmp_path / "elsewhere-cache" / "hosted"))
     text = profile.read_text().replace(server.url("/net.vdi"), dead_url("/net.vdi"))
     profile.write_text(text)
     return summary.path
