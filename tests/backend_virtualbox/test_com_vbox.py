@@ -24,7 +24,8 @@ from hosted.backend.virtualbox import apartment, connection
 from hosted.errors import ComThreadError
 from hosted.model import PowerState
 
-pytestmark = pytest.mark.vbox
+# On Windows the real COM runs instead: test_com_windows.py.
+pytestmark = [pytest.mark.vbox, pytest.mark.skipif(sys.platform == "win32", reason="real COM there")]
 FAKE_MODULES = ("pythoncom", "win32com", "win32com.client", "vboxapi")
 PROFILE = """\
 version: 1
