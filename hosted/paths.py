@@ -114,6 +114,12 @@ def state_dir() -> Path:
     return private_dir(Path(_dirs().user_state_dir))
 
 
+def scratch_dir() -> Path | None:
+    """Where to put temporary files another program reads (ssh-keygen): the system's temporary
+    folder (None), except with the Store's Python, whose %TEMP% is a private copy too."""
+    return private_dir(state_dir() / "tmp") if store_python() else None
+
+
 def debug_log_path() -> Path:
     """Where the CLI writes tracebacks of bugs: in the state directory, opened with ``open_private``."""
     return state_dir() / DEBUG_LOG

@@ -59,6 +59,12 @@ def test_store_python_keeps_hosted_files_outside_the_virtualised_appdata(
     assert paths.cache_dir() == tmp_path / "me" / ".hosted" / "cache"
     assert paths.state_dir() == tmp_path / "me" / ".hosted" / "state"
     assert "AppData" not in str(paths.machine_dir("lab", "web"))
+    # ssh-keygen reads the signature it verifies from a temporary file: not in the private %TEMP%
+    assert paths.scratch_dir() == tmp_path / "me" / ".hosted" / "state" / "tmp"
+
+
+def test_elsewhere_temporary_files_go_to_the_systems_folder(no_overrides: None) -> None:
+    assert paths.scratch_dir() is None
 
 
 def test_a_windows_folder_is_not_refused_for_the_0777_windows_reports(
