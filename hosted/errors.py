@@ -85,6 +85,21 @@ class UnsupportedVirtualBox(HostedError):
     exit_code = EXIT_UNAVAILABLE
 
 
+class ServiceGone(BackendUnavailable):
+    """VBoxSVC went away while hosted used it (it crashed, was restarted, or the user logged off)."""
+
+    retryable = True
+
+
+class ComThreadError(HostedError):
+    """A VirtualBox object was called from a thread COM does not allow (another apartment, or a
+    thread COM was not set up on): a bug in how hosted, or the program it runs in, uses threads."""
+
+    def __init__(self, message: str, hint: str = "", *, result_code: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.result_code = result_code
+
+
 class MachineNotFound(HostedError):
     pass
 

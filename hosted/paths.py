@@ -11,11 +11,19 @@ refuse one that another user could have planted (owned by someone else, a
 symlink, or writable by others), and ``open_private`` opens a file no one else
 can read, never through a symlink.  Nothing lives at a predictable name in a
 shared directory such as /tmp.
+
+``HOSTED_DATA_DIR``, ``HOSTED_CACHE_DIR`` and ``HOSTED_STATE_DIR`` (absolute
+paths) put the three directories elsewhere on every OS; hosted's test suite
+relies on them, since macOS and Windows have no ``XDG_*`` variables to say
+where.  Python from the Microsoft Store sees a private copy of everything it
+writes under ``%LOCALAPPDATA%``, which ssh.exe and VBoxSVC never see: there
+hosted keeps its files in ``%USERPROFILE%\\.hosted`` instead.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -46,27 +54,70 @@ def _dirs() -> Any:
     return Unix(APP)
 
 
+DATA_VAR, CACHE_VAR, STATE_VAR = "HOSTED_DATA_DIR", "HOSTED_CACHE_DIR", "HOSTED_STATE_DIR"
+# Where the Microsoft Store's Python runs from (its package folder under WindowsApps).
+_STORE = re.compile(r"[\\/]WindowsApps[\\/](PythonSoftwareFoundation\.Python\.[0-9][^\\/]*)", re.IGNORECASE)
+
+
+def _override(var: str) -> Path | None:
+    value = os.environ.get(var, "")
+    return Path(value) if value and os.path.isabs(value) else None
+
+
+def store_python(places: tuple[str, ...] | None = None) -> str | None:
+    """The Microsoft Store package this Python runs from (its folder's name), or None.
+
+    Such a Python writes files under %LOCALAPPDATA% and %APPDATA% into a private
+    copy other programs (ssh.exe, VBoxSVC) do not see.  A virtual environment made
+    from it (pipx's) keeps it as ``sys.base_prefix``.
+    """
+    if places is None:
+        if sys.platform != "win32":
+            return None
+        places = (sys.base_prefix, getattr(sys, "_base_executable", ""), sys.executable)
+    for place in places:
+        found = _STORE.search(place or "")
+        if found:
+            return found.group(1)
+    return None
+
+
+def _outside_store(kind: str) -> Path | None:
+    """With the Store's Python: a folder in the user's profile, outside AppData (None otherwise)."""
+    return Path.home() / ".hosted" / kind if store_python() else None
+
+
 def data_dir() -> Path:
     """The per-user data directory (keys, pins, provisioning logs)."""
-    return Path(_dirs().user_data_dir)
+    return _override(DATA_VAR) or _outside_store("data") or Path(_dirs().user_data_dir)
 
 
 def cache_dir() -> Path:
     """The per-user cache directory (downloaded images); safe to delete."""
-    return Path(_dirs().user_cache_dir)
+    return _override(CACHE_VAR) or _outside_store("cache") or Path(_dirs().user_cache_dir)
 
 
 def state_dir() -> Path:
     """The per-user state directory (port reservations, locks, the debug log), created 0700.
 
-    ``$XDG_RUNTIME_DIR/hosted`` when that variable names a directory of this
-    user's that only they can enter (as the XDG spec requires), else
-    platformdirs' user state directory.  Never a name under /tmp.
+    ``$HOSTED_STATE_DIR`` when set; else ``$XDG_RUNTIME_DIR/hosted`` when that
+    variable names a directory of this user's that only they can enter (as the
+    XDG spec requires), else platformdirs' user state directory.  Never a name
+    under /tmp.
     """
+    chosen = _override(STATE_VAR) or _outside_store("state")
+    if chosen is not None:
+        return private_dir(chosen)
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isabs(runtime) and _private_dir(Path(runtime)) is None:
         return private_dir(Path(runtime) / APP)
     return private_dir(Path(_dirs().user_state_dir))
+
+
+def scratch_dir() -> Path | None:
+    """Where to put temporary files another program reads (ssh-keygen): the system's temporary
+    folder (None), except with the Store's Python, whose %TEMP% is a private copy too."""
+    return private_dir(state_dir() / "tmp") if store_python() else None
 
 
 def debug_log_path() -> Path:
@@ -109,7 +160,11 @@ def _private_dir(path: Path) -> str | None:
         return "it is a symbolic link"
     if not stat.S_ISDIR(st.st_mode):
         return "it is not a directory"
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+    if sys.platform == "win32":
+        # Windows reports every folder as 0777 and has no uids: the ACLs of the user's
+        # profile, where these folders are, keep other users out.
+        return None
+    if st.st_uid != os.getuid():
         return f"it belongs to another user (uid {st.st_uid})"
     if st.st_mode & 0o022:
         return f"others can write to it (mode {stat.S_IMODE(st.st_mode):04o})"
@@ -143,9 +198,27 @@ def open_private(path: Path, mode: str = "a") -> TextIO:
         raise
 
 
+# Names Windows gives to devices, in every folder and with any extension ("nul.txt" is NUL too).
+WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt")
+                                                              for n in "0123456789\u00b9\u00b2\u00b3")})
+
+
+def windows_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a file or folder name on Windows (None: it can)."""
+    if name.split(".", 1)[0].rstrip(" ").lower() in WINDOWS_DEVICES:
+        return "is a device name on Windows"
+    if name.endswith((".", " ")):
+        return "ends in a dot or a space, which Windows drops from folder names"
+    return None
+
+
 def component(name: str, what: str) -> str:
-    """A name used as one path component: never empty, never a path of its own."""
+    """A name used as one path component on every OS: never empty, never a path of its own."""
     if not name or name in (".", "..") or any(c in name for c in "/\\\0:") or not name.isprintable():
         raise UsageError(f"{what} name {name!r} cannot be used as a directory name",
                          hint="use letters, digits, '-', '_' and '.'")
+    problem = windows_problem(name)
+    if problem:
+        raise UsageError(f"{what} name {name!r} cannot be used as a directory name: it {problem}",
+                         hint="choose another name (hosted keeps the same names on Linux, macOS and Windows)")
     return name

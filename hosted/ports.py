@@ -19,13 +19,14 @@ import contextlib
 import json
 import os
 import socket
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
-from hosted import paths
+from hosted import files, paths
 from hosted.errors import OperationFailed
 
 DEFAULT_RANGE = (2200, 2999)
@@ -57,23 +58,51 @@ def _file_lock(path: Path) -> Iterator[None]:
             lock.release()
 
 
+LOOPBACK: dict[int, str] = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
+PROBE_TIMEOUT = 0.25  # seconds for a connection to a port on this host
+
+
 def port_is_listening(host_ip: str, port: int, protocol: str = "tcp") -> bool:
     """True when something on this host already holds ``host_ip:port`` for ``protocol``.
 
-    IPv6 addresses bind an IPv6 socket; SO_REUSEADDR (POSIX) lets a port that
-    only has connections in TIME_WAIT count as free, while a real listener
-    still makes the bind fail.
+    A bind alone is not enough everywhere: on macOS (and the BSDs) SO_REUSEADDR lets a
+    bind to 127.0.0.1 succeed beside a program listening on every address, and Windows
+    allows it by default.  So a TCP port also counts as held when a connection to it (where
+    a client of the forward would connect) is answered; a UDP port is bound without
+    SO_REUSEADDR, which only TCP's TIME_WAIT needs, and off Linux the port on every address
+    must be free too.
     """
     family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    if _bind_fails(family, host_ip, port, protocol):
+        return True
+    if protocol == "udp":
+        return sys.platform != "linux" and bool(host_ip) and _bind_fails(family, "", port, protocol)
+    return _answers(family, host_ip, port)
+
+
+def _bind_fails(family: int, host_ip: str, port: int, protocol: str) -> bool:
     kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
     with socket.socket(family, kind) as s:
-        if os.name == "posix":
+        if os.name == "posix" and protocol != "udp":
+            # A port whose connections linger in TIME_WAIT is free; a listener still makes
+            # the bind fail (on Linux; elsewhere ``_answers`` finds it).
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
         except OSError:
             return True
     return False
+
+
+def _answers(family: int, host_ip: str, port: int) -> bool:
+    """A TCP connection to the port is accepted: something listens there."""
+    target = LOOPBACK[family] if host_ip in ("", "0.0.0.0", "::") else host_ip
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(PROBE_TIMEOUT)
+        try:
+            return s.connect_ex((target, port)) == 0
+        except OSError:
+            return False
 
 
 class PortAllocator:
@@ -93,7 +122,7 @@ class PortAllocator:
 
     def _load(self) -> dict[str, float]:
         try:
-            data = json.loads(self._reservations.read_text())
+            data = json.loads(self._reservations.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
         if not isinstance(data, dict):
@@ -105,9 +134,9 @@ class PortAllocator:
         # A temporary file of a random name (O_EXCL): a planted `ports.tmp` symlink is never followed.
         fd, tmp = tempfile.mkstemp(prefix=".ports.", suffix=".tmp", dir=self.state_dir)
         try:
-            with os.fdopen(fd, "w") as fh:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(reserved))
-            os.replace(tmp, self._reservations)
+            files.replace(tmp, self._reservations)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

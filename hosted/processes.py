@@ -4,14 +4,21 @@ holder, an interrupted operation's journal entry)."""
 from __future__ import annotations
 
 import os
+from typing import Any
+
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+STILL_ACTIVE = 259
+ERROR_INVALID_PARAMETER = 87  # OpenProcess of a process id no process has
 
 
 def alive(pid: object) -> bool:
     """True unless ``pid`` is surely gone; unknown counts as running (never sweep too early)."""
     if not isinstance(pid, int) or pid <= 0:
         return False
-    if pid == os.getpid() or os.name == "nt":  # there, os.kill(pid, 0) would terminate it
+    if pid == os.getpid():
         return True
+    if os.name == "nt":  # there, os.kill(pid, 0) would terminate it
+        return _alive_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -19,3 +26,29 @@ def alive(pid: object) -> bool:
     except OSError:  # someone else's process: it exists
         return True
     return True
+
+
+def _kernel32() -> Any:
+    import ctypes
+
+    return ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+
+
+def _alive_windows(pid: int, kernel32: Any = None) -> bool:
+    import ctypes
+
+    try:
+        k = kernel32 or _kernel32()
+        handle = k.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:
+            last = k.GetLastError() if kernel32 is not None else ctypes.get_last_error()  # type: ignore[attr-defined,unused-ignore]
+            return bool(last != ERROR_INVALID_PARAMETER)  # access denied: someone else's, running
+        try:
+            code = ctypes.c_ulong(0)
+            if not k.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == STILL_ACTIVE
+        finally:
+            k.CloseHandle(handle)
+    except (OSError, AttributeError):
+        return True

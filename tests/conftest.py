@@ -23,12 +23,24 @@ if str(_TESTS) not in sys.path:
 _vbox_home = tempfile.mkdtemp(prefix="hosted-test-vbox-")
 os.environ["VBOX_USER_HOME"] = _vbox_home
 os.environ["VBOX_IPC_SOCKETID"] = f"hosted-test-{os.getpid()}"
-# hosted's own state (keys, port reservations) also stays out of the user's.
+# hosted's own files (keys, pins, images, port reservations, locks) also stay out of the
+# user's, on every OS: HOSTED_*_DIR, since macOS and Windows have no XDG_* for hosted to
+# honour.  XDG_* too, for anything else that follows them on Linux.
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="hosted-test-data-")
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="hosted-test-cache-")
 os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="hosted-test-run-")
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="hosted-test-state-")
+for _var, _xdg in (("HOSTED_DATA_DIR", "XDG_DATA_HOME"), ("HOSTED_CACHE_DIR", "XDG_CACHE_HOME"),
+                   ("HOSTED_STATE_DIR", "XDG_STATE_HOME")):
+    os.environ[_var] = os.path.join(os.environ[_xdg], "hosted")
 
 
 def pytest_unconfigure(config: object) -> None:
     shutil.rmtree(_vbox_home, ignore_errors=True)
+
+
+def pytest_configure(config: object) -> None:
+    # Under `python -X warn_default_encoding` (scripts/test, CI), a text file hosted opens
+    # without naming its encoding (cp1252 on Windows) fails the test that reached it.
+    if sys.flags.warn_default_encoding:
+        config.addinivalue_line("filterwarnings", "error::EncodingWarning:hosted")  # type: ignore[attr-defined]

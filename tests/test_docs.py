@@ -33,7 +33,7 @@ def test_every_named_error_has_a_troubleshooting_entry() -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
 def test_relative_links_lead_to_files_and_headings(page: Path) -> None:
-    text = page.read_text()
+    text = page.read_text(encoding="utf-8")
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
         if re.match(r"[a-z]+:", target):
             continue  # https:, mailto:

@@ -83,6 +83,9 @@ class Sandbox:
         return {"HOME": str(home), "XDG_DATA_HOME": str(home / ".local" / "share"),
                 "XDG_CACHE_HOME": str(home / ".cache"), "XDG_STATE_HOME": str(home / ".local" / "state"),
                 "XDG_CONFIG_HOME": str(home / ".config"), "XDG_RUNTIME_DIR": str(self.root / "run"),
+                "HOSTED_DATA_DIR": str(home / ".local" / "share" / "hosted"),
+                "HOSTED_CACHE_DIR": str(home / ".cache" / "hosted"),
+                "HOSTED_STATE_DIR": str(home / ".local" / "state" / "hosted"),
                 "TMPDIR": str(self.root / "tmp"), "VBOX_USER_HOME": str(self.root / "vbox"),
                 "NO_COLOR": "1", "COLUMNS": "120"}
 

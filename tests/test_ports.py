@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -154,4 +155,40 @@ def test_a_port_with_only_time_wait_connections_is_free() -> None:
     conn.close()  # the server side closes first: its end of the connection sits in TIME_WAIT
     client.close()
     server.close()
+    assert not port_is_listening("127.0.0.1", port)
+
+
+class _PermissiveBind(socket.socket):
+    """A socket as macOS and the BSDs have it: with SO_REUSEADDR a bind to one address succeeds
+    beside a listener on every address (Windows does so without the option)."""
+
+    reuse = False
+
+    def setsockopt(self, *args: Any) -> None:
+        if args[:2] == (socket.SOL_SOCKET, socket.SO_REUSEADDR):
+            self.reuse = True
+        super().setsockopt(*args)
+
+    def bind(self, address: Any) -> None:
+        try:
+            super().bind(address)
+        except OSError:
+            if not (self.reuse or sys.platform == "win32") or address[0] in ("", "0.0.0.0", "::"):
+                raise
+            super().bind((address[0], 0))  # the kernel lets it share the port
+
+
+def test_a_listener_on_every_address_holds_the_port_where_binds_are_permissive(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 16, 7: `host: auto` and the listener check must not pick a port a program holds."""
+    with socket.socket() as everywhere:
+        everywhere.bind(("0.0.0.0", 0))
+        everywhere.listen()
+        port = everywhere.getsockname()[1]
+        monkeypatch.setattr(socket, "socket", _PermissiveBind)
+        assert port_is_listening("127.0.0.1", port)
+        assert port_is_listening("", port)
+        with pytest.raises(OperationFailed, match="no free host port"):
+            PortAllocator(state_dir=tmp_path, port_range=(port, port)).allocate("127.0.0.1", set())
+    monkeypatch.undo()
     assert not port_is_listening("127.0.0.1", port)

@@ -156,7 +156,7 @@ def test_plan_shows_the_network_steps_then_status_the_addresses(
 
 
 def test_the_driverless_refusal_as_the_cli_shows_it(cli: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cli.write_text(PROFILE.format(name="lab", state="running"))
+    cli.write_text(PROFILE.format(name="lab", state="running"), encoding="utf-8")
     cli_support.shared().driverless = True
     assert main(["up", "--yes"]) == 1
     err = capsys.readouterr()

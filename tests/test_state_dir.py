@@ -18,6 +18,7 @@ from hosted.ports import PortAllocator, default_state_dir
 def no_runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No XDG_RUNTIME_DIR (as over ssh or cron), and /tmp moved to where the test can look."""
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.delenv("HOSTED_STATE_DIR", raising=False)  # the rules below it are what is tested
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state-home"))
     shared = tmp_path / "tmp"
     shared.mkdir()

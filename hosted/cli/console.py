@@ -3,11 +3,15 @@ envelope and the event renderer.
 
 When stdout is not a terminal, output degrades to plain lines (rich does that
 by itself; NO_COLOR and COLUMNS are honoured).  With ``--json`` stdout holds one JSON
-document (a failure too, in the same envelope), and progress goes to stderr."""
+document (a failure too, in the same envelope), and progress goes to stderr.  Output
+redirected on Windows is encoded as cp1252: a character it lacks (a mark, a guest's
+output) is written as '?' rather than ending the command, and the marks have plain
+stand-ins there."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -36,11 +40,28 @@ class _Console(Console):
         return super().render_str(printable(text), **kwargs)
 
 
+def _tolerant(stream: object) -> None:
+    """Characters the stream's encoding lacks become '?' instead of UnicodeEncodeError."""
+    if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+        stream.reconfigure(errors="replace")
+
+
+_tolerant(sys.stdout)
+_tolerant(sys.stderr)
 console = _Console(highlight=False, soft_wrap=True, emoji=False)
 err_console = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 # A terminal gets long lines wrapped between words; a pipe or a file gets each line whole.
 console.soft_wrap, err_console.soft_wrap = not console.is_terminal, not err_console.is_terminal
 events_log = logging.getLogger("hosted.events")
+
+
+def glyph(char: str, plain: str, out: Console | None = None) -> str:
+    """``char`` where the output can show it, else ``plain`` (cp1252 has no ✓ ✗ ◀)."""
+    try:
+        char.encode((out or console).encoding)
+    except (UnicodeEncodeError, LookupError):
+        return plain
+    return char
 
 
 @dataclass

@@ -7,10 +7,13 @@ import argparse
 from rich.markup import escape
 
 from hosted.backend.virtualbox import diagnose as vbox_diagnose
-from hosted.cli.console import OPTIONS, console, print_json
+from hosted.cli.console import OPTIONS, console, glyph, print_json
 from hosted.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE
 
-MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[bold red]✗[/]"}
+
+def marks() -> dict[str, str]:
+    return {"ok": f"[green]{glyph('✓', '+')}[/]", "warn": "[yellow]![/]",
+            "fail": f"[bold red]{glyph('✗', 'x')}[/]"}
 
 
 def exit_code(checks: list[vbox_diagnose.Check]) -> int:
@@ -26,8 +29,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print_json(OPTIONS.kind, {"ok": code == EXIT_OK, "exit_code": code,
                               "checks": [c.to_json() for c in checks]})
         return code
+    mark = marks()
     for c in checks:
-        console.print(f"{MARKS[c.status]} {escape(c.name)}: {escape(c.detail)}")
+        console.print(f"{mark[c.status]} {escape(c.name)}: {escape(c.detail)}")
         if c.hint and c.status != "ok":
             console.print(f"  [yellow]hint:[/] {escape(c.hint)}")
     failed = sum(c.status == "fail" for c in checks)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from hosted import templates
+from hosted import files, templates
 from hosted.cli.console import OPTIONS, console, print_json
 from hosted.errors import UsageError
 
@@ -90,7 +90,7 @@ def _write(target: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would make it (mkstemp: 0600)
-        os.replace(tmp, target)
+        files.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -55,7 +55,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise MachineNotFound(f"{name}: no {which} log yet ({path})",
                               "the log appears once the machine has been started")
-    lines = path.read_text(errors="replace").splitlines()
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     if args.lines:
         lines = lines[-args.lines:]
     if OPTIONS.json:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from hosted.cli.console import OPTIONS, console, print_json
+from hosted.cli.console import OPTIONS, console, glyph, print_json
 from hosted.errors import EXIT_FAILED
 from hosted.planner import Plan
 from hosted.redact import redact
@@ -51,15 +51,16 @@ def failure(result: RunResult) -> dict[str, Any] | None:
 def _line(m: MachineResult) -> None:
     name = escape(m.machine) + (f" ({escape(m.vm_name)})" if m.vm_name else "")
     if m.error is not None:
-        console.print(f"[bold red]✗ {name}[/]: {escape(m.error.message)}")
+        console.print(f"[bold red]{glyph('✗', 'x')} {name}[/]: {escape(m.error.message)}")
         if m.error.hint:
             console.print(f"  [yellow]hint:[/] {escape(m.error.hint)}")
         return
     if not m.changed:
-        console.print(f"[green]✓ {name}[/]: nothing to do")
+        console.print(f"[green]{glyph('✓', '+')} {name}[/]: nothing to do")
         return
     phases = ", ".join(f"{k} {v:.1f}s" for k, v in m.phases.items())
-    console.print(f"[green]✓ {name}[/]: {len(m.changed)} step(s) done" + (f" — {phases}" if phases else ""))
+    console.print(f"[green]{glyph('✓', '+')} {name}[/]: {len(m.changed)} step(s) done"
+                  + (f" — {phases}" if phases else ""))
 
 
 def print_plan(plan: Plan, secrets: Sequence[str] = ()) -> None:

@@ -11,7 +11,7 @@ from rich.tree import Tree
 
 from hosted import api
 from hosted.cli import live
-from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, print_json
+from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, glyph, print_json
 from hosted.cli.profile_cmds import check_names, load
 from hosted.cli.results import NO_MACHINES, report
 from hosted.run import RunResult
@@ -89,7 +89,7 @@ def _node_text(node: SnapshotNode) -> str:
     if node.kind is None:
         text += "  [dim](not taken by hosted)[/]"
     if i.current:
-        text += "  [bold green]◀ current[/]"
+        text += f"  [bold green]{glyph('◀', '<')} current[/]"
     return text
 
 

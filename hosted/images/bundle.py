@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hosted import paths
+from hosted import files, paths
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, store
@@ -130,7 +130,7 @@ def _write_tar(output: Path, manifest: bytes, signature: bytes | None, profile_n
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o644 & ~umask)  # a bundle is made to be handed out
-        os.replace(tmp, output)
+        files.replace(tmp, output)
     except OSError as exc:
         raise ImageError(f"cannot write the bundle {output}: {exc.strerror or exc} ({exc.filename or tmp})",
                          f"Check free space and permissions in {output.parent}, and that "
@@ -152,9 +152,9 @@ def _add_path(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
         with open(path, "rb") as fh:
             tar.addfile(tar.gettarinfo(arcname=arcname, fileobj=fh), fh)
         return
-    for directory, dirs, files in os.walk(path, followlinks=False):
+    for directory, dirs, names in os.walk(path, followlinks=False):
         dirs.sort()
-        for name in sorted(files):
+        for name in sorted(names):
             full = Path(directory, name)
             if not stat.S_ISREG(os.lstat(full).st_mode):
                 raise ImageError(f"{full} is not a regular file: a bundle holds plain files only",
@@ -275,7 +275,7 @@ def _extract_once(path: Path, manifest: Manifest, target: Path, emit: Emit,
                 if check is not None:
                     check(work / manifest.profile.path)
                 try:
-                    os.rename(work, target)
+                    files.rename(work, target)
                 except OSError:
                     if not target.is_dir():
                         raise

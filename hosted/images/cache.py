@@ -13,13 +13,13 @@ user info, where download tokens live.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from hosted import files
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import checksums, digest, download, store
@@ -94,7 +94,7 @@ def _download(image: ImageSpec, expected: str, emit: Emit, attempts: int) -> sto
     name = _file_name(image)
     directory = store.entry_dir(expected)
     directory.mkdir(parents=True, exist_ok=True)
-    os.replace(partial, directory / name)
+    files.replace(partial, directory / name)
     now = time.time()
     return store.record(expected, source=redact_url(image.source), name=image.name, file=name,
                         size=(directory / name).stat().st_size, added=now,

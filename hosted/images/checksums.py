@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from hosted.errors import ImageError
 from hosted.events import Emit, Event
 from hosted.images import store
+from hosted.images.download import opener
 from hosted.model import ImageSpec, is_url
 
 PREFIX = "file:"
@@ -144,7 +145,7 @@ def _download(url: str) -> bytes:
     request = urllib.request.Request(url, headers={"User-Agent": "hosted (python urllib)",
                                                    "Accept-Encoding": "identity"})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with opener().open(request, timeout=TIMEOUT) as response:
             data: bytes = response.read(MAX_BYTES + 1)
             return data
     except urllib.error.HTTPError as exc:

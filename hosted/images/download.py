@@ -15,10 +15,12 @@ download tokens live.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import re
 import shutil
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -53,8 +55,23 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """HTTPS verified against the operating system's certificates (macOS' keychain, Windows'
+    certificate store, the distribution's CA bundle), through truststore: python.org's macOS
+    Python has no certificates of its own until its "Install Certificates" step is run."""
+    import truststore
+
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def opener() -> urllib.request.OpenerDirector:
+    """What fetches images and checksum files: http(s) redirects only, the system's certificates."""
+    return urllib.request.build_opener(_HttpOnlyRedirects, urllib.request.HTTPSHandler(context=tls_context()))
+
+
 def _open(request: urllib.request.Request, timeout: float) -> Any:
-    return urllib.request.build_opener(_HttpOnlyRedirects).open(request, timeout=timeout)
+    return opener().open(request, timeout=timeout)
 
 
 class _Interrupted(Exception):

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hosted import paths
+from hosted import files, paths
 from hosted.errors import ImageError
 from hosted.model import Environment, MachineSpec
 from hosted.networks import mac_colons
@@ -198,7 +198,7 @@ def _write_private(target: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(name, target)
+        files.replace(name, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(name)

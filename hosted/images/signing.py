@@ -25,6 +25,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from hosted import files, paths
 from hosted.images.manifest import MANIFEST, SIGNATURE, BundleError
 
 NAMESPACE = "hosted-bundle"
@@ -71,7 +72,7 @@ def sign_bundle(path: Path, key: Path) -> Path:
                 if n == 0:
                     add_bytes(dst, SIGNATURE, signature)
         os.chmod(tmp, os.stat(path).st_mode & 0o777)
-        os.replace(tmp, path)
+        files.replace(tmp, path)
     except (OSError, tarfile.TarError) as exc:
         raise BundleError(f"cannot sign {path}: {exc}",
                           f"Check free space and permissions in {path.parent}.") from None
@@ -99,7 +100,7 @@ def verify_signature(path: Path, data: bytes, signature: bytes | None, allowed_s
     if not allowed_signers.is_file():
         raise BundleError(f"no allowed signers file at {allowed_signers}",
                           "Give an OpenSSH allowed_signers file: lines of `PRINCIPAL KEYTYPE KEY`.")
-    with tempfile.TemporaryDirectory(prefix="hosted-verify-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="hosted-verify-", dir=paths.scratch_dir()) as scratch:
         sig = Path(scratch) / "bundle.sig"
         sig.write_bytes(signature)
         found = _ssh_keygen(["-Y", "find-principals", "-s", str(sig), "-f", str(allowed_signers)], b"")

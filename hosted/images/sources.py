@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hosted import files
 from hosted.errors import ImageError
 from hosted.images import ovf, store
 from hosted.images.arch import normalize_arch
@@ -66,7 +67,7 @@ def unpack(local: LocalImage) -> Path:
     try:
         extract_tar(local.path, work, refuse_unsafe=False)  # boxes may carry links: skipped
         try:
-            os.rename(work, target)
+            files.rename(work, target)
         except OSError:
             if not target.is_dir():  # not "another process finished first"
                 raise

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hosted import paths
+from hosted import files, paths
 from hosted.errors import ImageError
 from hosted.images import locks
 
@@ -127,7 +127,7 @@ def write_json(path: Path, data: Any) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(tmp, path)
+        files.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -154,8 +154,8 @@ def os_error(exc: OSError, doing: str) -> ImageError:
 
 def _tree_size(path: Path) -> int:
     total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
+    for root, _, names in os.walk(path):
+        for name in names:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
     return total

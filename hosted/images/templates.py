@@ -10,14 +10,13 @@ Templates are reference-counted through the hypervisor's own tags, so
 from __future__ import annotations
 
 import os
-import platform
 import shlex
 
 from hosted.backend.base import Backend, TemplateInfo, TemplateSource
 from hosted.errors import HostedError, ImageError
 from hosted.events import Emit, Event
 from hosted.images import locks
-from hosted.images.arch import normalize_arch
+from hosted.images.arch import host_arch, normalize_arch
 from hosted.images.prepared import PreparedImage
 from hosted.model import ImageSpec
 
@@ -27,8 +26,9 @@ def check_arch(image: ImageSpec, local: PreparedImage, host_machine: str | None 
     declared = image.arch or local.arch
     if not declared:
         return
-    host = host_machine if host_machine is not None else platform.machine()
-    want, have = normalize_arch(declared), normalize_arch(host)
+    have = host_arch(host_machine)
+    host = have if host_machine is None else host_machine
+    want = normalize_arch(declared)
     if want is None:
         raise ImageError(f"image '{image.name}': unknown CPU architecture {declared!r}",
                          "set `arch:` to x86_64 or arm64 for this image in the profile")

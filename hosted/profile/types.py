@@ -17,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from hosted.paths import windows_problem
 from hosted.profile.source import safe_load
 from hosted.profile.variables import Substituted
 
@@ -51,6 +52,9 @@ def _check_name(value: str) -> str:
         raise PydanticCustomError(
             "name", "'{value}' is not a valid name", {"value": value, "pattern": NAME_PATTERN},
         )
+    problem = windows_problem(value)  # names become folder names (hosted's, VirtualBox's) on every OS
+    if problem:
+        raise PydanticCustomError("name_windows", "'{value}' {problem}", {"value": value, "problem": problem})
     return value
 
 

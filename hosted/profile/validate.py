@@ -210,6 +210,8 @@ _CUSTOM_HINTS = {
     "cloud_config_header": "Start the text with #cloud-config (or #! for a script), or give a mapping.",
     "control_character": "This value goes into a file name, a command line or a configuration file: write "
                          "it on one line, without control characters.",
+    "name_windows": "Names become folder names, on Windows too, where con, prn, aux, nul, com0-9 and lpt0-9 "
+                    "(with any extension) and names ending in a dot cannot be: choose another name.",
     "user_name": "Give a user name such as root or debian (letters, digits, '_', '.', '-'; at most 32).",
     "path_special": "Give a regular file or a directory; devices, FIFOs and sockets are never read.",
     "url_host": "Give a URL such as https://example.org/debian12.box.",

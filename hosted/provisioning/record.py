@@ -1,7 +1,9 @@
 """The fingerprint of a provisioning step, recorded on the machine after it ran.
 
 The step's own fingerprint is widened by the content of the files it uses, so
-editing a script or a copied file runs a ``run: once`` step again.  A machine
+editing a script or a copied file runs a ``run: once`` step again.  Names and
+contents count, not file modes: Windows has none to give (every file says 0666),
+and the same files must give the same fingerprint on every host.  A machine
 rebuilt from scratch has no records and so runs everything again.  Files are
 hashed in chunks (a multi-gigabyte ``file:`` source costs no memory); anything
 but regular files and directories (a FIFO, /dev/zero, a socket) is refused,
@@ -14,7 +16,8 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import replace
+from pathlib import Path, PureWindowsPath
 
 from hosted.errors import ProvisionError
 from hosted.model import ProvisionStep
@@ -23,8 +26,13 @@ CHUNK = 1024 * 1024
 
 
 def step_fingerprint(step: ProvisionStep) -> str:
-    """The step's own fingerprint plus a digest of its script or source files."""
-    digest = hashlib.sha256(step.fingerprint().encode())
+    """The step's own fingerprint plus a digest of its script or source files.
+
+    The files count by their name, not by where they are on this host (C:\\Users\\... or
+    /home/...): the same profile gives the same fingerprint on every host.
+    """
+    portable = replace(step, script=_name(step.script), source=_name(step.source))
+    digest = hashlib.sha256(portable.fingerprint().encode())
     for path in (step.script, step.source):
         if path:
             try:
@@ -37,13 +45,17 @@ def step_fingerprint(step: ProvisionStep) -> str:
     return digest.hexdigest()[:16]
 
 
+def _name(path: str | None) -> str | None:
+    return PureWindowsPath(path).name if path else path  # either separator, from either kind of host
+
+
 def _hash_tree(root: Path, digest: hashlib._Hash) -> None:
     for path, name in _files(root):
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
             if not stat.S_ISREG(st.st_mode):  # replaced since it was listed
                 raise _not_regular(path)
-            digest.update(f"\0{name}\0{st.st_mode & 0o7777:o}\0".encode())
+            digest.update(f"\0{name}\0{st.st_size}\0".encode())
             while chunk := fh.read(CHUNK):
                 digest.update(chunk)
 

@@ -44,6 +44,7 @@ class Shared:
         self.templates: dict[str, str] = {}  # image name -> its template's uuid
         self.failed: dict[str, HostedError] = {}  # image name -> why it could not be had
         self.links: dict[str, dict[str, tuple[int, int]]] = {}  # link -> machine -> (its port, peer's)
+        self.stopping = threading.Event()  # Ctrl-C: no lane starts another step
 
     def put(self, table: dict[str, object], key: str, value: object) -> None:
         with self._lock:

@@ -6,13 +6,19 @@ parallel), then the machines in parallel, each machine's steps in order.  A
 machine whose step fails is reported with its error and the others go on; a
 repeatable step that meets a temporary error (a lock another session holds)
 is tried again, with a growing pause.  Progress goes out as events.
+
+Ctrl-C stops the run at once: no lane starts another step and lanes not yet
+begun never begin.  The main thread waits for the workers in short slices,
+because on Windows (before Python 3.14) a wait without a timeout cannot be
+interrupted: Ctrl-C would be seen only when every machine was done.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from hosted.backend.base import Backend
@@ -26,8 +32,13 @@ from hosted.run.result import MachineResult, RunResult
 from hosted.steps import FetchImage, ImportTemplate, Step
 
 MAX_PARALLEL = 8  # machines at once: their VirtualBox calls overlap, and each thread mostly waits
+POLL = 0.2  # seconds: how often the main thread looks up from waiting for the workers (to see Ctrl-C)
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class Interrupted(HostedError):
+    """Ctrl-C: the lane stopped before its next step (the run ends with KeyboardInterrupt)."""
 
 
 def require_confirmation(pending: Sequence[str], yes: bool, confirm: Confirm | None) -> None:
@@ -56,9 +67,11 @@ def run(plan: Plan, env: Environment, backend: Backend, emit: Emit, options: Run
     shared = Shared()
     lanes = _image_lanes(plan.images)
     images = _each(list(lanes.items()), options.parallel,
-                   lambda lane: _Lane(lane[0], lane[1], env, backend, emit, options, shared).run_image())
+                   lambda lane: _Lane(lane[0], lane[1], env, backend, emit, options, shared).run_image(),
+                   shared.stopping)
     machines = _each(list(plan.machines), options.parallel,
-                     lambda mp: _Lane(mp.machine, mp.steps, env, backend, emit, options, shared, mp).run())
+                     lambda mp: _Lane(mp.machine, mp.steps, env, backend, emit, options, shared, mp).run(),
+                     shared.stopping)
     return RunResult(env.name, plan.operation, machines, images)
 
 
@@ -71,13 +84,28 @@ def _image_lanes(steps: Sequence[Step]) -> dict[str, list[Step]]:
     return lanes
 
 
-def _each(items: list[T], parallel: int, work: Callable[[T], R]) -> list[R]:
-    """``work`` on each item, ``parallel`` at a time (0: all, at most MAX_PARALLEL); results in order."""
+def _each(items: list[T], parallel: int, work: Callable[[T], R], stopping: threading.Event | None = None,
+          ) -> list[R]:
+    """``work`` on each item, ``parallel`` at a time (0: all, at most MAX_PARALLEL); results in order.
+
+    On Ctrl-C (any exception in this thread), ``stopping`` is set, items not begun are dropped and
+    the exception goes on at once; the items under way end at their next step.
+    """
     width = min(parallel or MAX_PARALLEL, len(items))
     if width <= 1:
         return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="hosted-run") as pool:
-        return list(pool.map(work, items))
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="hosted-run")
+    futures = [pool.submit(work, item) for item in items]
+    try:
+        while wait(futures, timeout=POLL).not_done:
+            pass
+    except BaseException:
+        if stopping is not None:
+            stopping.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [future.result() for future in futures]
 
 
 class _Lane:
@@ -95,6 +123,8 @@ class _Lane:
     def run(self) -> MachineResult:
         try:
             for step in self.steps:
+                if self.ctx.shared.stopping.is_set():
+                    raise Interrupted(f"interrupted before: {step.describe()}", "run the command again")
                 self._step(step)
         except HostedError as exc:
             self.result.error = exc

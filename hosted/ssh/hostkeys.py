@@ -47,7 +47,7 @@ def fingerprint(blob_b64: str) -> str:
 def read_pins(path: Path, alias: str) -> list[PinnedKey]:
     """The keys pinned for ``alias`` in ``path`` (none if the file is missing)."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8", errors="replace")
     except (FileNotFoundError, NotADirectoryError):  # no such file: nothing pinned yet
         return []
     except OSError as exc:
@@ -80,12 +80,12 @@ def forget_host_key(path: Path, alias: str | None = None) -> int:
     For a machine that was rebuilt on purpose and now has new host keys.
     """
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return 0
     keep = [ln for ln in lines
             if alias is not None and (not ln.split() or alias not in ln.split()[0].split(","))]
-    path.write_text("".join(ln + "\n" for ln in keep))
+    path.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8", newline="\n")
     return len(lines) - len(keep)
 
 
@@ -134,8 +134,9 @@ def _is_blob(text: str) -> bool:
 def _append(path: Path, alias: str, key: PinnedKey) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(path, "a") as fh:
-            fh.write(f"{alias} {key.key_type} {key.blob}\n")
+        # Bytes: "\n" only, as OpenSSH writes known_hosts (a text file on Windows would get "\r\n").
+        with open(path, "ab") as fh:
+            fh.write(f"{alias} {key.key_type} {key.blob}\n".encode())
     except OSError as exc:
         raise SshError(f"cannot pin the host key of {alias} in {path}: {exc.strerror or exc}",
                        hint=f"check that {path.parent} is a directory you can write to") from exc

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hosted import paths
+from hosted import files, paths
 from hosted.errors import SshError
 from hosted.model import SshSpec
 
@@ -93,7 +93,7 @@ def _generate(private: Path) -> None:
 def _write_public(private: Path, public: Path, comment: str) -> None:
     tmp = _write_temporary(public, f"{public_key_line(private)} {comment}\n".encode(), 0o644)
     try:
-        os.replace(tmp, public)
+        files.replace(tmp, public)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

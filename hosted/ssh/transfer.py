@@ -9,6 +9,10 @@ the stream is unpacked here with tarfile's ``data`` filter, so that nothing the
 guest sends lands outside the destination or as a device, a setuid file or a
 link leading out.  Only POSIX sh, mkdir, cat, chmod, mv and tar are needed on
 the guest.
+
+The mode is the file's own on Linux and macOS.  Windows has no such bits
+(every writable file says 0666): from there a file gets 0644, or 0755 when it
+starts with ``#!`` (as Git for Windows' shell decides), and a directory 0755.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import posixpath
 import shlex
 import stat
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -38,10 +43,29 @@ class _Sink:
         return len(data)
 
 
+def _windows() -> bool:
+    return sys.platform == "win32"
+
+
+def guest_mode(local: Path, st: os.stat_result | None = None) -> int:
+    """The mode ``local`` gets in the guest (see the module's docstring)."""
+    st = st or local.stat()
+    if not _windows():
+        return stat.S_IMODE(st.st_mode)
+    if stat.S_ISDIR(st.st_mode):
+        return 0o755
+    try:
+        with open(local, "rb") as fh:
+            script = fh.read(2) == b"#!"
+    except OSError:
+        script = False
+    return 0o755 if script else 0o644
+
+
 def file_command(local: Path, remote: str) -> str:
     """The remote shell command that receives one file on stdin (into ``remote`` when that is a
     directory, as cp does)."""
-    mode = stat.S_IMODE(local.stat().st_mode)
+    mode = guest_mode(local)
     q = shlex.quote
     return (f"set -e; d={q(remote)}; if [ -d \"$d\" ]; then d=\"$d\"/{q(local.name)}; fi; "
             f"mkdir -p -- {q(posixpath.dirname(remote) or '.')}; "
@@ -71,14 +95,16 @@ def send_tree(local: Path, send: Callable[[bytes], None]) -> None:
     with tarfile.open(fileobj=_Sink(send), mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
         for path in sorted(local.rglob("*")):
             tar.add(path, arcname=path.relative_to(local).as_posix(), recursive=False,
-                    filter=_owned_by_root)
+                    filter=lambda info, path=path: _for_guest(info, path))
 
 
-def _owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+def _for_guest(info: tarfile.TarInfo, path: Path) -> tarfile.TarInfo:
     # The host user's uid means nothing in the guest; as root, tar would
     # otherwise restore it.  Unprivileged extraction ignores owners anyway.
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
+    if _windows() and (info.isfile() or info.isdir()):
+        info.mode = guest_mode(path)
     return info
 
 

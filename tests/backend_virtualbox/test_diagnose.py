@@ -39,7 +39,7 @@ def fake_vboxapi(found: Install) -> ModuleType:
     module = ModuleType("vboxapi")
     module.__file__ = str(found.sdk_dir / "installer/python/vboxapi/src/vboxapi/__init__.py")
     Path(module.__file__).parent.mkdir(parents=True, exist_ok=True)
-    Path(module.__file__).write_text("")
+    Path(module.__file__).write_text("", encoding="utf-8")
     return module
 
 
@@ -136,11 +136,46 @@ def test_newer_version_warns_but_is_usable(tmp_path: Path) -> None:
     assert not unavailable(list(checks.values()))
 
 
-def test_no_kernel_driver_warns_on_linux_only(tmp_path: Path) -> None:
+def test_no_kernel_driver_warns_on_linux(tmp_path: Path) -> None:
     linux = by_name(diagnose(probe(tmp_path, has_kernel_driver=lambda system: False)))["kernel-driver"]
     assert linux.status == "warn" and "driverless" in linux.detail and "vboxdrv" in linux.hint
-    mac = by_name(diagnose(probe(tmp_path, system="Darwin", has_kernel_driver=lambda s: False)))
-    assert mac["kernel-driver"].status == "ok"
+
+
+# --- Windows and macOS hosts (issue 16, 2 and 9): doctor said "ok" there, unchecked ---
+
+
+@pytest.mark.parametrize(("present", "status", "words"), [
+    (True, "warn", "much more slowly"), (False, "ok", "VT-x/AMD-V"), (None, "warn", "could not ask")])
+def test_hyper_v_beneath_windows_is_said(tmp_path: Path, present: bool | None, status: str,
+                                        words: str) -> None:
+    check = by_name(diagnose(probe(tmp_path, system="Windows", hypervisor_present=lambda: present,
+                                   has_module=lambda name: True)))["kernel-driver"]
+    assert check.status == status and words in check.detail
+    if present:
+        assert "hypervisorlaunchtype off" in check.hint
+
+
+@pytest.mark.parametrize(("arch", "loaded", "status", "words"), [
+    ("arm64", None, "ok", "arm64 machines only"),
+    ("x86_64", True, "ok", "kernel extension is loaded"),
+    ("x86_64", False, "fail", "no machine can start"),
+    ("x86_64", None, "warn", "could not ask macOS"),
+])
+def test_the_kernel_extension_of_an_intel_mac_is_checked(tmp_path: Path, arch: str, loaded: bool | None,
+                                                         status: str, words: str) -> None:
+    check = by_name(diagnose(probe(tmp_path, system="Darwin", native_arch=lambda: arch,
+                                   kext_loaded=lambda: loaded)))["kernel-driver"]
+    assert check.status == status and words in check.detail
+    if status == "fail":
+        assert "Privacy & Security" in check.hint
+
+
+def test_without_pywin32_doctor_says_what_to_install(tmp_path: Path) -> None:
+    checks = by_name(diagnose(probe(tmp_path, system="Windows", hypervisor_present=lambda: False,
+                                    has_module=lambda name: name != "win32com")))
+    assert checks["bindings"].status == "fail" and "pywin32" in checks["bindings"].detail
+    assert "vbox" in checks["bindings"].hint and "pywin32" in checks["bindings"].hint
+    assert "vboxsvc" not in checks and unavailable(list(checks.values()))
 
 
 def test_machine_folder_missing_but_creatable_and_not_creatable(tmp_path: Path) -> None:

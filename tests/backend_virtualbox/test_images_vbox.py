@@ -225,6 +225,7 @@ def test_a_clone_is_tagged_before_it_is_registered(images: Images, monkeypatch: 
             seen.append(str(machine.getExtraData("hosted/environment")))
             vbox.registerMachine(machine)
 
-    monkeypatch.setattr(images.ctx, "vbox", Spy())
+    spy = Spy()
+    monkeypatch.setattr(images.ctx.threads, "vbox", lambda: spy)  # what ctx.vbox gives every thread
     images.clone(template.uuid, images.spec("tagged"))
     assert seen == ["test"]

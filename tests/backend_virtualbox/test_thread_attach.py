@@ -1,11 +1,12 @@
 """Each worker thread that calls VirtualBox is set up once (COM/XPCOM per-thread
-init); the main thread is set up by the manager itself.  No VirtualBox needed."""
+init); the connecting thread is set up by the manager itself.  No VirtualBox needed."""
 
 from __future__ import annotations
 
 import threading
 from types import SimpleNamespace
 
+from hosted.backend.virtualbox.apartment import Threads
 from hosted.backend.virtualbox.translate import boundary
 
 
@@ -20,7 +21,8 @@ class Mgr:
 
 def test_worker_threads_are_attached_once_each_and_the_main_thread_never() -> None:
     mgr = Mgr()
-    ctx = SimpleNamespace(mgr=mgr, xcpt=RuntimeError)
+    threads = Threads(mgr, None, True, lambda m: (None, None))
+    ctx = SimpleNamespace(mgr=mgr, xcpt=RuntimeError, threads=threads)
 
     def calls() -> None:
         for _ in range(3):

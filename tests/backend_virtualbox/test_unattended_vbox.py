@@ -71,7 +71,7 @@ def test_the_machine_boots_the_remastered_installer(prepared: tuple[str, Path, A
     assert len(disks) == 1 and disks[0].endswith(".vdi")
     # The disk is new and empty, so the BIOS falls through to the DVD; once installed, the disk boots.
     assert [vm["boot1"], vm["boot2"]] == ["disk", "dvd"]
-    viso = shlex.split(Path(info.media[0]).read_text())
+    viso = shlex.split(Path(info.media[0]).read_text(encoding="utf-8"))
     assert viso[viso.index("--import-iso") + 1] == str(iso), "the VISO wraps the installer ISO"
 
 

@@ -131,7 +131,7 @@ def test_a_bug_is_short_on_screen_and_logged_in_full(
     monkeypatch.setenv("HOSTED_BACKEND", "cli_support:broken")
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("HOSTED_STATE_DIR", str(runtime / "hosted"))
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(profile.parent))
@@ -191,9 +191,9 @@ def test_status_shows_drift_made_outside_hosted(profile: Path, capsys: pytest.Ca
 def test_up_refuses_a_restart_without_yes_then_does_it_with_yes(
     profile: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile.write_text(PROFILE.format(state="running"))
+    profile.write_text(PROFILE.format(state="running"), encoding="utf-8")
     assert main(["up", "--no-wait"]) == 0
-    profile.write_text(PROFILE.format(state="running").replace("64M", "128M"))
+    profile.write_text(PROFILE.format(state="running").replace("64M", "128M"), encoding="utf-8")
     assert main(["up", "--no-wait"]) == 1
     assert "need confirmation" in capsys.readouterr().err
     machine = cli_support.shared().list_machines()[0]
@@ -204,7 +204,7 @@ def test_up_refuses_a_restart_without_yes_then_does_it_with_yes(
 
 
 def test_halt_is_idempotent(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    profile.write_text(PROFILE.format(state="running"))
+    profile.write_text(PROFILE.format(state="running"), encoding="utf-8")
     assert main(["up", "--no-wait"]) == 0
     assert main(["halt"]) == 0
     assert "web shut down" in capsys.readouterr().out
@@ -223,7 +223,7 @@ def test_bad_input_leaves_virtualbox_exactly_as_it_was(
     assert main(["up"]) == 0
     backend = cli_support.shared()
     before = (backend.list_machines(), len(backend.calls))
-    profile.write_text(PROFILE.format(state="poweroff").replace("cpus: 1", "cpus: 0"))
+    profile.write_text(PROFILE.format(state="poweroff").replace("cpus: 1", "cpus: 0"), encoding="utf-8")
     capsys.readouterr()
     assert main(["up", "--yes"]) == 2
     err = capsys.readouterr().err
@@ -234,7 +234,7 @@ def test_bad_input_leaves_virtualbox_exactly_as_it_was(
 
 
 def test_up_says_where_to_connect(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    profile.write_text(PROFILE.format(state="running"))
+    profile.write_text(PROFILE.format(state="running"), encoding="utf-8")
     assert main(["up", "--no-wait"]) == 0
     out = capsys.readouterr().out
     port = cli_support.shared().list_machines()[0].forwards()[0].host

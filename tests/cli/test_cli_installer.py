@@ -61,7 +61,7 @@ def test_up_installs_once_and_shows_only_where_the_password_is(
 def test_a_profile_without_a_disk_is_refused_with_its_line(
     profile: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile.write_text(PROFILE.replace("    disk: 4G\n", ""))
+    profile.write_text(PROFILE.replace("    disk: 4G\n", ""), encoding="utf-8")
     assert main(["up"]) == 2
     err = capsys.readouterr().err
     assert f"{profile}:7:" in err and "machines.dev.image" in err and "disk:" in err

@@ -151,12 +151,12 @@ def test_quiet_shows_only_results_that_failed_and_verbose_excludes_it(
 
 def test_debug_logs_events_and_every_backend_call_to_a_private_file(
         project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    runtime = project / "run"
-    runtime.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    state = project / "state"
+    state.mkdir(mode=0o700)
+    monkeypatch.setenv("HOSTED_STATE_DIR", str(state))
     assert call(capsys, "--debug", "up", "--no-wait")[0] == 0
-    log = runtime / "hosted" / "debug.log"  # the user's private state directory
-    text = log.read_text()
+    log = state / "debug.log"  # the user's private state directory
+    text = log.read_text(encoding="utf-8")
     assert "hosted.calls: connected: memory" in text
     assert "hosted.calls: create_machine(MachineSpec, Tags) -> ObservedMachine in" in text
     assert "hosted.calls: list_machines() -> 0 item(s)" in text

@@ -54,7 +54,7 @@ machines:
         unset = ("COLUMNS", "LINES", "NO_COLOR", "HOSTED_FILE")  # the terminal's own size, and colour
         env = {k: v for k, v in os.environ.items() if k not in unset}
         env.update(HOSTED_BACKEND="cli_support:slow", PYTHONPATH=str(ROOT / "tests"),
-                   XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_DATA_HOME=str(tmp_path / "data"))
+                   HOSTED_CACHE_DIR=str(tmp_path / "cache"), HOSTED_DATA_DIR=str(tmp_path / "data"))
         yield tmp_path, env
 
 

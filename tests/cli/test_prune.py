@@ -32,7 +32,7 @@ def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
     """Two projects, each with its own image and one machine cloned from it; cwd has no profile."""
     cli_support.reset()
     monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # this test's images only
+    monkeypatch.setenv("HOSTED_CACHE_DIR", str(tmp_path / "cache"))  # this test's images only
     monkeypatch.delenv("HOSTED_FILE", raising=False)
     for name, fill in (("one", b"\1"), ("two", b"\2")):
         (tmp_path / name).mkdir()
@@ -108,7 +108,7 @@ def test_an_installer_iso_a_machine_installs_from_is_kept(tmp_path: Path, monkey
 
     cli_support.reset()
     monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOSTED_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("HOSTED_FILE", raising=False)
     iso = write_debian_netinst(tmp_path / "debian.iso").read_bytes()
     with serving({"/debian.iso": iso}) as server:

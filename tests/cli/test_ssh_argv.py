@@ -155,7 +155,7 @@ def test_logs_takes_the_machine_the_same_way(rig: Path, capsys: pytest.CaptureFi
     [web] = [m for m in cli_support.shared().list_machines() if m.label == "web"]
     serial = Path(cli_support.shared().log_paths(web.uuid)["serial"])
     serial.parent.mkdir(parents=True, exist_ok=True)
-    serial.write_text("boot\nlogin:\n")
+    serial.write_text("boot\nlogin:\n", encoding="utf-8")
     assert main(["logs", "-n", "1"]) == 0
     assert capsys.readouterr().out.endswith("login:\n")
     assert main(["logs", "--json"]) == 0

@@ -58,12 +58,13 @@ def test_bundle_then_up_offline_makes_linked_clones(
     # The conference Wi-Fi is down: no server, an empty cache, and any
     # attempt to open a URL fails the test.
     server.shutdown()
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh-cache"))
+    monkeypatch.setenv("HOSTED_CACHE_DIR", str(tmp_path / "fresh-cache" / "hosted"))
 
     def no_network(*args: Any, **kwargs: Any) -> None:
         raise AssertionError(f"network used: {args!r}")
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", no_network)
     capsys.readouterr()
     f = ["-f", str(bundle)]
     try:

@@ -10,6 +10,6 @@ import pytest
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HOSTED_CACHE_DIR", str(cache / "hosted"))
+    monkeypatch.setenv("HOSTED_DATA_DIR", str(tmp_path / "data" / "hosted"))
     return cache / "hosted"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hosted.errors import ImageError
-from hosted.images.arch import normalize_arch
+from hosted.images import arch
+from hosted.images.arch import host_arch, normalize_arch
 from hosted.images.prepared import PreparedImage
 from hosted.images.templates import check_arch
 from hosted.model import ImageSpec
@@ -38,3 +39,28 @@ def test_an_unknown_image_architecture_is_refused() -> None:
     with pytest.raises(ImageError, match="unknown CPU architecture 'sparc'"):
         check_arch(ImageSpec("img", "/img.vdi", arch="sparc"), PreparedImage("disk", "/img.vdi", "0" * 64),
                    "x86_64")
+
+
+@pytest.mark.parametrize(("machine", "native", "host"), [
+    ("x86_64", "arm64", "arm64"),  # an x86_64 Python under Rosetta 2 on an Apple silicon Mac
+    ("AMD64", "arm64", "arm64"),  # x64 emulation on Windows on Arm
+    ("x86_64", None, "x86_64"),  # a native x86_64 computer
+    ("arm64", None, "arm64"),
+])
+def test_the_host_is_the_computer_not_the_python(machine: str, native: str | None, host: str) -> None:
+    assert host_arch(machine, emulated=lambda: native) == host
+
+
+def test_an_x86_image_is_refused_on_an_apple_silicon_mac_whose_python_runs_under_rosetta(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16, 8: platform.machine() says x86_64 under Rosetta; VirtualBox runs ARM guests only."""
+    monkeypatch.setattr(arch.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(arch.hostinfo, "native_under_emulation", lambda: "arm64")
+    with pytest.raises(ImageError) as err:
+        check_arch(ImageSpec("img", "/img.vdi"), PreparedImage("disk", "/img.vdi", "0" * 64, "amd64"))
+    assert "this host is arm64" in err.value.message
+    check_arch(ImageSpec("img", "/img.vdi"), PreparedImage("disk", "/img.vdi", "0" * 64, "aarch64"))
+
+
+def test_no_probe_where_there_is_no_emulation() -> None:
+    assert arch.hostinfo.native_under_emulation() is None  # where there is no emulation

@@ -42,7 +42,7 @@ def bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert summary.environment == "lab" and dict(summary.images) == {"net": sha(DISK), "box": sha(BOX)}
     assert summary.files == ("scripts/setup.sh",)
     # Where the bundle is used: another cache, and the original URL is unreachable.
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere-cache"))
+    monkeypatch.setenv("HOSTED_CACHE_DIR", str(tmp_path / "elsewhere-cache" / "hosted"))
     text = profile.read_text().replace(server.url("/net.vdi"), dead_url("/net.vdi"))
     profile.write_text(text)
     return summary.path
@@ -56,6 +56,7 @@ def test_a_bundle_installs_with_no_network(bundle: Path, tmp_path: Path,
         raise AssertionError("the network was used")
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", no_network)
     profile = open_bundle(bundle)
     assert profile.is_relative_to(tmp_path / "elsewhere-cache")
     env = load_profile(profile)

@@ -46,10 +46,10 @@ def sha(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def home() -> Iterator[Path]:
     """hosted's cache and data in a directory of this module's (set for every example)."""
-    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_DATA_HOME")}
+    saved = {k: os.environ.get(k) for k in ("HOSTED_CACHE_DIR", "HOSTED_DATA_DIR")}
     with tempfile.TemporaryDirectory(prefix="hosted-prop-") as directory:
-        os.environ["XDG_CACHE_HOME"] = f"{directory}/cache"
-        os.environ["XDG_DATA_HOME"] = f"{directory}/data"
+        os.environ["HOSTED_CACHE_DIR"] = f"{directory}/cache/hosted"
+        os.environ["HOSTED_DATA_DIR"] = f"{directory}/data/hosted"
         try:
             yield Path(directory)
         finally:

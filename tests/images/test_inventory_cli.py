@@ -102,7 +102,7 @@ def test_bundle_cli_and_validate_from_the_bundle(tmp_path: Path, capsys: pytest.
         code, out, _ = run(capsys, "bundle", "-f", str(profile), "-o", str(tmp_path / "lab.bundle"))
     assert code == 0 and "wrote" in out and "hosted up -f" in out
     profile.write_text(profile.read_text().replace(server.url("/a.vdi"), dead_url()))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other"))
+    monkeypatch.setenv("HOSTED_CACHE_DIR", str(tmp_path / "other" / "hosted"))
     code, out, err = run(capsys, "validate", "-f", str(tmp_path / "lab.bundle"))
     assert code == 0, err
     assert "environment 'lab'" in out and str(tmp_path / "other") in out
@@ -117,7 +117,7 @@ def test_the_cli_in_a_subprocess_offline(tmp_path: Path) -> None:
         profile.write_text(f"version: 1\nname: lab\nimages:\n  a: {{source: '{server.url('/a.vdi')}', "
                            f"sha256: {sha(A)}}}\nmachines:\n  web: {{image: a}}\n")
         assert main(["bundle", "-f", str(profile), "-o", str(tmp_path / "lab.bundle")]) == 0
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "fresh"), "NO_COLOR": "1",
+    env = {**os.environ, "HOSTED_CACHE_DIR": str(tmp_path / "fresh" / "hosted"), "NO_COLOR": "1",
            "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-m", "hosted", "images", "pull", "-f",
                              str(tmp_path / "lab.bundle")], capture_output=True, text=True, env=env,

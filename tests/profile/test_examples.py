@@ -45,7 +45,7 @@ def test_in_a_fresh_clone_an_example_validates_or_says_what_to_build(
     out = "".join(capsys.readouterr())
     if code == 0:
         return
-    lines = path.read_text().splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
     assert BUILD_FIRST in "\n".join(lines[:15]), "the header says what to build first"
     problems = [line for line in out.splitlines() if line.startswith("error: ")]
     assert problems, out

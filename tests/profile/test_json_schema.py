@@ -103,7 +103,7 @@ def test_every_choice_has_its_enum_and_takes_a_variable(where: str, enum: list[s
 
 def test_the_schema_has_an_id_and_is_valid_2020_12(schema_file: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(schema_file.read_text())
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
     assert schema["$id"] == "urn:hosted:profile:1" and list(schema)[:2] == ["$schema", "$id"]
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema == profile_json_schema()

@@ -76,6 +76,6 @@ def test_privileged_steps_run_as_root_others_as_the_user(session: object, tmp_pa
     uid = pwd.getpwnam(USER).pw_uid
     assert out.read_text().split() == [str(uid), "0"]
     copied = Path("/root/hosted-privileged-motd")
-    assert copied.read_text() == "root-owned file\n" and copied.stat().st_uid == 0
+    assert copied.read_text(encoding="utf-8") == "root-owned file\n" and copied.stat().st_uid == 0
     copied.unlink()
     shutil.rmtree(shared)

@@ -60,7 +60,7 @@ class Sshd:
         return self.host_key.with_suffix(".pub").read_text()
 
     def authorize(self, private_key: Path) -> None:
-        with open(self.authorized_keys, "a") as fh:
+        with open(self.authorized_keys, "a", encoding="utf-8") as fh:
             fh.write(public_key_line(private_key) + "\n")
 
     def start(self) -> None:

@@ -11,6 +11,13 @@ from hosted import paths
 from hosted.errors import UsageError
 
 
+@pytest.fixture(autouse=True)
+def platform_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The platform's own rules, without the test suite's HOSTED_*_DIR (tests/conftest.py)."""
+    for var in (paths.DATA_VAR, paths.CACHE_VAR, paths.STATE_VAR):
+        monkeypatch.delenv(var, raising=False)
+
+
 def test_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(paths.sys, "platform", "linux")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "d"))

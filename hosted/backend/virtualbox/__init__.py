@@ -32,7 +32,7 @@ def connect(emit: Emit = discard) -> VirtualBoxBackend:
     vbox = connection.virtualbox(mgr)
     api = select_api(str(vbox.APIVersion), str(vbox.version), emit)
     interpreted = not driverless.has_kernel_driver()
-    ctx = Ctx(mgr=mgr, vbox=vbox, api=api, driverless=interpreted)
+    ctx = Ctx(mgr=mgr, threads=connection.threads(mgr, vbox), api=api, driverless=interpreted)
     with boundary(ctx, "connecting to VirtualBox"):
         details = (("bindings", str(mgr.type)), ("program_dir", str(found.program_dir)),
                    ("kernel_driver", "no" if interpreted else "yes"))

@@ -270,4 +270,4 @@ class VirtualBoxBackend:
 
     def close(self) -> None:
         """Drop this backend's references; the process-wide manager is released at exit."""
-        self._ctx.vbox = None
+        self._ctx.threads.close()

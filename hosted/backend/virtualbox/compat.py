@@ -79,6 +79,13 @@ class Api:
             return vbox.createMachine("", name, platform, [], os_type, "", "", "", "")
         return vbox.createMachine("", name, [], os_type, "", "", "", "")  # 7.0 makes x86 machines only
 
+    def host_architecture(self, vbox: Any, const: Any) -> str:
+        """The computer's CPU family as VirtualBox sees it (7.1+; 7.0 runs x86 only).  VBoxSVC is
+        native: unlike platform.machine(), Rosetta does not make an arm64 Mac x86_64 here."""
+        if self.has_platform and int(vbox.host.architecture) == int(const.PlatformArchitecture_ARM):
+            return "arm64"
+        return "x86_64"
+
     def architecture(self, const: Any, machine: Any) -> str:
         """The machine's CPU architecture, as ``create_machine`` takes it."""
         if self.has_platform and int(machine.platform.architecture) == int(const.PlatformArchitecture_ARM):

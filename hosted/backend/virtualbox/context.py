@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hosted.backend.virtualbox.apartment import Threads
 from hosted.backend.virtualbox.compat import Api
 from hosted.model import PowerState
 
@@ -18,7 +19,7 @@ MB = 1024 * 1024
 @dataclass
 class Ctx:
     mgr: Any  # vboxapi.VirtualBoxManager
-    vbox: Any  # IVirtualBox
+    threads: Threads  # each thread's IVirtualBox, and which threads are set up for COM/XPCOM
     api: Api
     driverless: bool = False
     lock_timeout: float = LOCK_TIMEOUT
@@ -26,6 +27,11 @@ class Ctx:
     _max_nics: dict[int, int] = field(default_factory=dict)
     power_names: dict[int, PowerState] = field(default_factory=dict)  # MachineState -> PowerState
     port_scan: tuple[float, frozenset[int]] | None = None  # (when, host ports) of the last scan
+
+    @property
+    def vbox(self) -> Any:
+        """IVirtualBox, as the calling thread may use it (its COM apartment's)."""
+        return self.threads.vbox()
 
     @property
     def const(self) -> Any:

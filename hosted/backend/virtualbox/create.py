@@ -17,6 +17,8 @@ from hosted.errors import NameConflict, OperationFailed
 from hosted.events import Emit
 from hosted.model import MachineSpec, Tags
 
+DEFAULT_ARM_OS_TYPE = "Linux_arm64"  # an undeclared os_type on an arm64 host
+
 
 def find(ctx: Ctx, ref: str) -> Any | None:
     """A registered machine by UUID or name, or None."""
@@ -41,8 +43,12 @@ def check_name(ctx: Ctx, name: str) -> None:
 
 
 def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
-    """Create and register the bare machine, already tagged so it is never seen unowned."""
-    machine = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, spec.os_type or DEFAULT_OS_TYPE)
+    """Create and register the bare machine, already tagged so it is never seen unowned.
+
+    Of the host's CPU family: VirtualBox on an Apple silicon Mac runs ARM machines only."""
+    arch = ctx.api.host_architecture(ctx.vbox, ctx.const)
+    os_type = spec.os_type or (DEFAULT_ARM_OS_TYPE if arch == "arm64" else DEFAULT_OS_TYPE)
+    machine = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, os_type, arch)
     write_tags(machine, tags)
     driverless.set_up_driverless(machine, ctx.driverless, emit, spec.name)
     machine.saveSettings()

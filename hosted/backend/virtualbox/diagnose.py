@@ -9,6 +9,7 @@ rather than reported as a second failure.  The host-specific parts are the
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import shutil
@@ -18,8 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from hosted import networks
-from hosted.backend.virtualbox import compat, driverless, locate
+from hosted import hostinfo, networks
+from hosted.backend.virtualbox import compat, connection, driverless, hostchecks, locate
 from hosted.backend.virtualbox.extradata import read_tags
 from hosted.errors import HostedError
 from hosted.model import DRIVER_NIC_KINDS
@@ -61,6 +62,10 @@ class Probe:
     has_kernel_driver: Callable[[str], bool] = driverless.has_kernel_driver
     which: Callable[[str], str | None] = shutil.which
     read_networks_conf: Callable[[], str | None] = lambda: _read(networks.NETWORKS_CONF)
+    has_module: Callable[[str], bool] = lambda name: importlib.util.find_spec(name) is not None
+    native_arch: Callable[[], str] = lambda: hostinfo.native_under_emulation() or platform.machine()
+    hypervisor_present: Callable[[], bool | None] = hostchecks.hypervisor_present  # Windows
+    kext_loaded: Callable[[], bool | None] = hostchecks.kext_loaded  # macOS on Intel
 
 
 def _read(path: str) -> str | None:
@@ -110,6 +115,10 @@ def _bindings(probe: Probe, found: locate.Install, checks: list[Check]) -> Modul
     except Exception as exc:  # a broken copy of the bindings
         checks.append(Check("bindings", "fail", f"vboxapi could not be loaded: {exc}",
                             locate._BINDINGS_HINT))
+        return None
+    if probe.system == "Windows" and not probe.has_module("win32com"):
+        checks.append(Check("bindings", "fail", "VirtualBox's Python bindings need pywin32 on Windows, and "
+                            "it is not installed (no module win32com)", connection.PYWIN32_HINT))
         return None
     paths = ", ".join(
         f"{var}={probe.environ.get(var, '')} ({'from the environment' if before[var] else 'set by hosted'})"
@@ -172,9 +181,11 @@ def check_api(version: str, api_version: str) -> Check:
 
 
 def check_kernel_driver(probe: Probe) -> Check:
-    if probe.system != "Linux":
-        return Check("kernel-driver", "ok",
-                     f"not checked on {probe.system} (VirtualBox loads its own driver)")
+    """Can VMs use the CPU's virtualisation, at full speed?"""
+    if probe.system == "Windows":
+        return Check("kernel-driver", *hostchecks.hyperv(probe.hypervisor_present()))
+    if probe.system == "Darwin":
+        return Check("kernel-driver", *hostchecks.mac(probe.native_arch(), probe.kext_loaded))
     if probe.has_kernel_driver(probe.system):
         return Check("kernel-driver", "ok", "/dev/vboxdrv present: VMs use hardware virtualisation")
     return Check("kernel-driver", "warn",

@@ -27,7 +27,9 @@ from hosted.model import Forward, MachineSpec, Nic, SharedFolder, Tags
 
 # Creation defaults for keys the profile does not declare.
 DEFAULT_OS_TYPE = "Linux_64"
-DEFAULTS: dict[str, object] = {"os_type": DEFAULT_OS_TYPE, "cpus": 1, "memory_mb": 1024, "firmware": "bios"}
+# What a new machine gets for an undeclared key.  Its OS type is chosen when it is created, for
+# the host's CPU family (create.py): it is not set again here.
+DEFAULTS: dict[str, object] = {"cpus": 1, "memory_mb": 1024, "firmware": "bios"}
 KNOWN_KEYS = frozenset(MachineSpec.CONFIG_KEYS) | {"forwards", "tags"}
 
 Allocate = Callable[[str, Collection[int]], int]

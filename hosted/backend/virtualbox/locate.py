@@ -14,6 +14,7 @@ import importlib.util
 import os
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -38,21 +39,46 @@ class Install:
     sdk_dir: Path
 
 
-def candidate_program_dirs(system: str, env: dict[str, str] | os._Environ[str]) -> list[Path]:
-    """Where VirtualBox's programs may be, most specific first."""
+def candidate_program_dirs(system: str, env: dict[str, str] | os._Environ[str],
+                           registry: Callable[[], str | None] | None = None) -> list[Path]:
+    """Where VirtualBox's programs may be, most specific first.
+
+    Windows: the installer's ``VBOX_MSI_INSTALL_PATH``, then the ``InstallDir`` it records
+    in the registry (``registry``: a reader of it, for tests), then Program Files.  macOS:
+    /Applications, then the user's own ~/Applications.
+    """
     found: list[Path] = []
     for var in ("VBOX_PROGRAM_PATH", "VBOX_INSTALL_PATH", "VBOX_MSI_INSTALL_PATH"):
         if env.get(var):
             found.append(Path(env[var]))
     if system == "Darwin":
         found.append(Path("/Applications/VirtualBox.app/Contents/MacOS"))
+        home = env.get("HOME") or str(Path.home())
+        found.append(Path(home) / "Applications" / "VirtualBox.app" / "Contents" / "MacOS")
     elif system == "Windows":
+        recorded = (registry or _registry_install_dir)()
+        if recorded:
+            found.append(Path(recorded))
         for var in ("ProgramFiles", "ProgramW6432"):
             if env.get(var):
                 found.append(Path(env[var]) / "Oracle" / "VirtualBox")
     else:
         found += [Path("/usr/lib/virtualbox"), Path("/usr/lib64/virtualbox"), Path("/opt/VirtualBox")]
     return found
+
+
+def _registry_install_dir() -> str | None:
+    """``InstallDir`` under HKLM\\SOFTWARE\\Oracle\\VirtualBox, where VirtualBox's installer records it."""
+    if sys.platform != "win32":
+        return None
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\Oracle\VirtualBox") as key:
+            value, _ = winreg.QueryValueEx(key, "InstallDir")
+    except OSError:
+        return None
+    return str(value) if value else None
 
 
 def _looks_installed(path: Path, system: str) -> bool:
@@ -73,7 +99,8 @@ def find_install(system: str | None = None, env: dict[str, str] | None = None) -
 def system_bindings_dirs(install: Install, system: str | None = None) -> list[Path]:
     """Directories where the operating system's own copy of ``vboxapi`` may be."""
     system = system or platform.system()
-    dirs = [install.sdk_dir / "installer" / "python" / "vboxapi" / "src"]
+    # 7.1 and later: sdk/installer/python/vboxapi/src/vboxapi; 7.0: sdk/installer/vboxapi.
+    dirs = [install.sdk_dir / "installer" / "python" / "vboxapi" / "src", install.sdk_dir / "installer"]
     if system not in ("Windows", "Darwin"):
         ver = f"python{sys.version_info.major}.{sys.version_info.minor}"
         dirs += [

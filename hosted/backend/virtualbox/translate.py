@@ -8,13 +8,12 @@ keeps VirtualBox's own message and result code.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from hosted.backend.virtualbox.context import Ctx
-from hosted.errors import BackendUnavailable, HostedError, MachineLocked, OperationFailed
+from hosted.errors import ComThreadError, HostedError, MachineLocked, OperationFailed, ServiceGone
 from hosted.events import Emit, Event
 
 E_ACCESSDENIED = 0x80070005
@@ -25,7 +24,17 @@ VBOX_E_FILE_ERROR = 0x80BB0004
 VBOX_E_INVALID_OBJECT_STATE = 0x80BB0007
 VBOX_E_NOT_SUPPORTED = 0x80BB0009
 VBOX_E_OBJECT_IN_USE = 0x80BB000C
-DEAD = {0x80004004, 0x800706BA, 0x800706BE, 0x800706BF, 0x80010108}  # abort / RPC gone
+# The connection to VBoxSVC is gone: E_ABORT/NS_ERROR_ABORT (XPCOM's IPC ended),
+# RPC_S_SERVER_UNAVAILABLE, RPC_S_CALL_FAILED, RPC_S_CALL_FAILED_DNE, RPC_E_DISCONNECTED,
+# RPC_S_UNKNOWN_IF, CO_E_OBJNOTCONNECTED, RPC_E_SERVER_DIED, RPC_E_SERVER_DIED_DNE.
+DEAD = {0x80004004, 0x800706BA, 0x800706BE, 0x800706BF, 0x80010108, 0x800706B5, 0x800401FD,
+        0x80010007, 0x80010012}
+RPC_E_WRONG_THREAD = 0x8001010E  # an object of another apartment (an STA's, from another thread)
+CO_E_NOTINITIALIZED = 0x800401F0  # a thread that never called CoInitializeEx
+RPC_E_CHANGED_MODE = 0x80010106  # CoInitializeEx asked for another apartment than the thread's
+THREADING = {RPC_E_WRONG_THREAD, CO_E_NOTINITIALIZED, RPC_E_CHANGED_MODE}
+THREADING_HINT = ("this is a bug in how hosted (or the program it runs in) uses threads with COM; "
+                  "`--parallel 1` works around it; please report it with `hosted doctor --json`")
 
 _HINTS = {
     VBOX_E_OBJECT_NOT_FOUND: "the machine or object no longer exists; run the command again to re-read",
@@ -64,25 +73,28 @@ def translate(ctx: Ctx, exc: BaseException, what: str) -> HostedError:
     code = status_of(ctx, exc)
     text = message_of(ctx, exc)
     message = f"{what}: {text}" + (f" ({code:#010x})" if code is not None else "")
-    if code in DEAD:
-        err: HostedError = BackendUnavailable(message, "VBoxSVC went away; run the command again")
-        err.retryable = True
-        return err
+    if code in DEAD or _dead(ctx, exc):
+        return ServiceGone(message, "VirtualBox's service (VBoxSVC) went away (it crashed, was restarted or "
+                                    "you logged off); run the command again")
+    if code in THREADING:
+        return ComThreadError(message, THREADING_HINT, result_code=code)
     if code == VBOX_E_INVALID_OBJECT_STATE and "lock" in text.lower():
         return MachineLocked(message, _HINTS[VBOX_E_INVALID_OBJECT_STATE])
     return OperationFailed(message, hint_for(code), result_code=code)
 
 
-_thread = threading.local()
+def _dead(ctx: Ctx, exc: BaseException) -> bool:
+    """The bindings' own verdict: the object's server is gone."""
+    try:
+        return bool(ctx.mgr.xcptIsDeadInterface(exc))
+    except Exception:
+        return False
 
 
 def attach_thread(ctx: Ctx) -> None:
     """COM (CoInitializeEx) and XPCOM (AttachThread) expect each thread that calls
     VirtualBox to be set up once; `hosted up` calls the backend from worker threads."""
-    if threading.current_thread() is threading.main_thread() or getattr(_thread, "attached", False):
-        return
-    ctx.mgr.initPerThread()
-    _thread.attached = True
+    ctx.threads.attach()
 
 
 @contextlib.contextmanager

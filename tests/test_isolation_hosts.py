@@ -1,0 +1,37 @@
+"""The test suite keeps out of the user's directories on macOS and Windows too (issue 16, 10).
+
+hosted ignores XDG_* there, so a suite isolated by XDG_* alone writes keys, locks and port
+reservations into the real ~/Library or %LOCALAPPDATA%.  Part of the suite runs here with
+those platforms' rules simulated (tests/simulated_host.py) and a home of its own, which must
+stay empty.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+# Tests that write to hosted's data, cache and state directories (locks, reservations, keys).
+SUBSET = ["test_run_lock.py", "test_ports.py", "test_run.py", "test_run_interrupt.py"]
+
+
+@pytest.mark.parametrize("system", ["darwin", "win32"])
+def test_the_suite_writes_nothing_into_the_users_folders(system: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTED_", "XDG_", "PYTEST_"))}
+    env.update(HOSTED_TEST_SIMULATE=system, HOSTED_TEST_HOME=str(home), HOME=str(home),
+               LOCALAPPDATA=str(home / "AppData" / "Local"))
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "simulated_host",
+            "-m", "not vbox and not sshd and not e2e", *SUBSET]
+    proc = subprocess.run(argv,
+                          cwd=TESTS, env={**env, "PYTHONPATH": str(TESTS)}, capture_output=True, text=True,
+                          encoding="utf-8", errors="replace", timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    written = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert written == [], f"written into the user's folders: {written[:10]}"
