@@ -116,3 +116,20 @@ def test_a_lock_held_elsewhere_is_machine_locked_naming_the_holder(maker: Maker)
         ctx.lock_timeout = saved
         other.unlockMachine()
     assert configure(maker, m.uuid, replace(spec, memory_mb=48), "memory_mb").memory_mb == 48
+
+
+def link_up_delays(vm: str) -> dict[tuple[str, int], str]:
+    """Every NIC LinkUpDelay override on the machine, as VBoxManage reads them."""
+    return {(device, slot): value for device in ("e1000", "pcnet", "virtio-net") for slot in range(4)
+            if (value := extradata(vm, f"VBoxInternal/Devices/{device}/{slot}/Config/LinkUpDelay"))}
+
+
+def test_nat_adapters_come_up_at_once_after_a_restore_and_others_keep_the_default(maker: Maker) -> None:
+    spec = maker.spec("linkup", nics=(nat(Forward("ssh", 22, None)), Nic("internal", network="n1")))
+    m = maker.create(spec)
+    assert [n.adapter_type for n in m.nics] == ["82540EM", "82540EM"]  # e1000 devices
+    assert link_up_delays(spec.vm_name) == {("e1000", 0): "0"}
+    swapped = replace(spec, nics=(Nic("internal", network="n1"), nat(Forward("ssh", 22, None),
+                                                                      adapter_type="virtio")))
+    configure(maker, m.uuid, swapped, "nics")
+    assert link_up_delays(spec.vm_name) == {("virtio-net", 1): "0"}

@@ -11,13 +11,14 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hosted.backend.virtualbox import natnet, storage
+from hosted.backend.virtualbox import extradata, natnet, storage
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.extradata import read_media, write_media, write_tags
 from hosted.backend.virtualbox.observe import (
     UDP_TUNNEL,
     adapter_type_name,
     host_ports,
+    nic_device,
     read_forwards,
     read_shared_folders,
 )
@@ -125,6 +126,18 @@ def _set_adapter(edit: Edit, adapter: Any, nic: Nic) -> None:
     sync_forwards(edit, adapter, nic.forwards if nic.kind == "nat" else ())
     if nic.kind == "natnetwork" and nic.network:
         sync_natnet(edit, nic)
+    _set_link_up_delay(edit, adapter, nic)
+
+
+def _set_link_up_delay(edit: Edit, adapter: Any, nic: Nic) -> None:
+    """A NAT adapter's link comes up at once after a restore (VirtualBox waits 5 s by default);
+    other kinds keep VirtualBox's default, which guests on a real network may need."""
+    device = nic_device(edit.ctx, int(adapter.adapterType))
+    for name in extradata.NIC_DEVICES:
+        value = "0" if nic.kind == "nat" and name == device else ""
+        key = extradata.link_up_delay_key(name, int(adapter.slot))
+        if str(edit.sm.getExtraData(key) or "") != value:
+            edit.sm.setExtraData(key, value)
 
 
 def _set_link(adapter: Any, nic: Nic) -> None:

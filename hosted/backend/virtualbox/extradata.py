@@ -31,6 +31,17 @@ IMAGE_NAME = "hosted/image-name"
 TEMPLATE_ID = "hosted/template-id"  # the template's own uuid: a copy (clone) of it is no template
 TEMPLATE_OF = "hosted/template-of"  # on a clone: the template's uuid
 
+# VirtualBox's own device settings hosted changes
+# How long a NIC's link stays down after a saved state is loaded (default 5000 ms).  Over
+# NAT nothing needs the pause (the guest's address does not change), and it is most of a
+# restore's wait for SSH; per device and adapter slot: see link_up_delay_key.
+LINK_UP_DELAY = "VBoxInternal/Devices/{device}/{slot}/Config/LinkUpDelay"
+NIC_DEVICES = ("e1000", "pcnet", "virtio-net")
+
+
+def link_up_delay_key(device: str, slot: int) -> str:
+    return LINK_UP_DELAY.format(device=device, slot=slot)
+
 
 def read_tags(machine: Any) -> Tags | None:
     environment = str(machine.getExtraData(ENVIRONMENT) or "")

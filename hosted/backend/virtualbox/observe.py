@@ -39,6 +39,16 @@ def adapter_type_name(ctx: Ctx, value: int) -> str:
     return name[1:] if name.startswith("I8") else name
 
 
+def nic_device(ctx: Ctx, value: int) -> str:
+    """The emulated device behind a NetworkAdapterType, as VirtualBox's device settings name it."""
+    name = adapter_type_name(ctx, value)
+    if name.startswith("Am79"):
+        return "pcnet"
+    if name.startswith("8254"):
+        return "e1000"
+    return "virtio-net" if name.lower().startswith("virtio") else name.lower()
+
+
 def parse_redirect(rule: str) -> Forward:
     """``name,proto,hostip,hostport,guestip,guestport`` (proto 1 = TCP, 0 = UDP)."""
     name, proto, host_ip, host_port, guest_ip, guest_port = rule.split(",")
