@@ -1,0 +1,206 @@
+"""Where a `hosted` command's time goes: a timeline of one CLI process, without editing hosted.
+
+    python bench/hosted_trace.py OUT.json HOSTED-ARGS...     (the child: runs the CLI, writes OUT)
+
+``traced(args)`` runs that child and ``report_trace`` prints the timeline:
+from the parent's spawn to the interpreter running this file, to hosted's
+``main``, loading the profile, ``connect`` (finding VirtualBox, importing
+vboxapi, creating the manager, the first call to VBoxSVC), every call of the
+VirtualBox backend (per thread) and the end.  Resident memory (RSS) is read
+at each mark.
+
+Functions are wrapped as their modules are imported (an import hook), so
+importing happens in hosted's own order and its cost stays where it is.  A
+function the current code does not have is skipped: the CLI is being
+reworked.  CLOCK_MONOTONIC is system-wide on Linux, so the parent's spawn
+time and the child's marks share a clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+T_START = time.monotonic()
+
+# module -> functions (or Class.method) to time; "Class.*" times every public method
+TIMED: dict[str, tuple[str, ...]] = {
+    "hosted.cli.profile_cmds": ("load",),
+    "hosted.profile": ("load_profile", "find_profile"),
+    "hosted.backend.virtualbox": ("connect",),
+    "hosted.backend.virtualbox.install": ("import_vboxapi", "require_install"),
+    "hosted.backend.virtualbox.connection": ("manager", "virtualbox"),
+    "hosted.backend.virtualbox.backend": ("VirtualBoxBackend.*",),
+    "hosted.plan": ("plan", "destroy_plan"),
+    "hosted.apply": ("apply",),
+    "hosted.cli.console": ("run_guarded",),
+}
+HEAVY = ("rich", "yaml", "pydantic", "pydantic_core", "paramiko", "cryptography", "vboxapi", "xpcom",
+         "jsonschema", "typing_extensions", "annotated_types", "concurrent", "email", "http", "ssl")
+
+
+def rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return 0.0
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def mark(self, name: str) -> None:
+        with self.lock:
+            self.events.append({"name": name, "thread": threading.current_thread().name,
+                                "start": time.monotonic(), "end": None, "rss": rss_mb()})
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            event = {"name": name, "thread": threading.current_thread().name, "start": time.monotonic(),
+                     "end": None, "rss": 0.0}
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                event["end"] = time.monotonic()
+                event["rss"] = rss_mb()
+                with self.lock:
+                    self.events.append(event)
+        timed.__wrapped__ = fn  # type: ignore[attr-defined]
+        return timed
+
+    def patch(self, module: Any) -> None:
+        for target in TIMED.get(module.__name__, ()):
+            owner_name, _, attr = target.rpartition(".")
+            owner = getattr(module, owner_name, None) if owner_name else module
+            if owner is None:
+                continue
+            names = [n for n in vars(owner) if not n.startswith("_") and callable(getattr(owner, n))] \
+                if attr == "*" else [attr]
+            for n in names:
+                fn = getattr(owner, n, None)
+                if callable(fn):
+                    setattr(owner, n, self.wrap(f"{owner_name + '.' if owner_name else ''}{n}", fn))
+
+
+def install_hook(rec: Recorder) -> None:
+    import importlib.abc
+    import importlib.machinery
+
+    class Hook(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+            if fullname not in TIMED:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+            if spec is None or spec.loader is None:
+                return spec
+            loader_exec = spec.loader.exec_module
+
+            def exec_module(module: Any) -> None:
+                loader_exec(module)
+                rec.patch(module)
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+            return spec
+
+    sys.meta_path.insert(0, Hook())
+
+
+def child(out: str, args: list[str]) -> int:
+    rec = Recorder()
+    rec.events.append({"name": "interpreter ready", "thread": "MainThread", "start": T_START,
+                       "end": None, "rss": rss_mb()})
+    install_hook(rec)
+    code = 1
+    try:
+        from hosted.cli.main import main
+
+        rec.mark("hosted.cli.main imported")
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        rec.mark("main returned")
+        heavy = sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
+        with open(out, "w") as f:
+            json.dump({"events": rec.events, "modules": len(sys.modules), "heavy": heavy, "code": code}, f)
+    return code
+
+
+# --- the parent side ---
+
+def traced(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``hosted ARGS`` traced; the trace, with ``spawn`` and ``exit`` (parent's clock) added."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "trace.json")
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, __file__, out, *args], capture_output=True, text=True,
+                              env=env, timeout=600)
+        t1 = time.monotonic()
+        if not os.path.exists(out):
+            raise SystemExit(f"traced hosted {' '.join(args)} wrote no trace:\n{proc.stdout}{proc.stderr}")
+        with open(out) as f:
+            trace: dict[str, Any] = json.load(f)
+    trace.update(spawn=t0, exit=t1, rc=proc.returncode, output=proc.stdout + proc.stderr)
+    return trace
+
+
+def first(trace: dict[str, Any], name: str, key: str = "start") -> float | None:
+    found = [e[key] for e in trace["events"] if e["name"] == name and e[key] is not None]
+    return min(found) - trace["spawn"] if found else None
+
+
+def milestones(trace: dict[str, Any]) -> list[tuple[str, float | None]]:
+    """Seconds since spawn at which each milestone was reached."""
+    return [
+        ("interpreter ready (this file runs)", first(trace, "interpreter ready")),
+        ("hosted.cli.main imported", first(trace, "hosted.cli.main imported")),
+        ("profile loading starts", first(trace, "load_profile")),
+        ("profile loaded", first(trace, "load_profile", "end")),
+        ("connect() called: first VirtualBox work", first(trace, "connect")),
+        ("vboxapi imported", first(trace, "import_vboxapi", "end")),
+        ("VirtualBoxManager created", first(trace, "manager", "end")),
+        ("first call to VBoxSVC answered", first(trace, "virtualbox", "end")),
+        ("connected", first(trace, "connect", "end")),
+        ("main returned", first(trace, "main returned")),
+        ("process exited", trace["exit"] - trace["spawn"]),
+    ]
+
+
+def report_trace(trace: dict[str, Any]) -> str:
+    lines = [f"  traced `hosted` (rc {trace['rc']}): seconds since spawn, RSS MB"]
+    rss = {e["name"]: e["rss"] for e in trace["events"]}
+    rss_of = {"profile loaded": "load_profile", "connected": "connect", "main returned": "main returned",
+              "hosted.cli.main imported": "hosted.cli.main imported",
+              "interpreter ready (this file runs)": "interpreter ready"}
+    for label, at in milestones(trace):
+        if at is not None:
+            mem = rss.get(rss_of.get(label, ""), 0.0)
+            lines.append(f"    {at:7.3f}  {label}{f'  ({mem:.0f} MB)' if mem else ''}")
+    calls: dict[tuple[str, str], list[float]] = {}
+    for e in trace["events"]:
+        if e["end"] is not None and e["name"].startswith("VirtualBoxBackend."):
+            thread = "main" if e["thread"] == "MainThread" else "workers"
+            calls.setdefault((e["name"].split(".", 1)[1], thread), []).append(e["end"] - e["start"])
+    if calls:
+        lines.append("    backend calls (thread: count x median = total s):")
+        for (name, thread), t in sorted(calls.items(), key=lambda kv: -sum(kv[1])):
+            t.sort()
+            lines.append(f"      {name:18} {thread:7} {len(t):3} x {t[len(t) // 2]:.3f} = {sum(t):.3f}")
+    lines.append(f"    heavy packages imported: {', '.join(trace['heavy']) or '-'}; "
+                 f"{trace['modules']} modules in all")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(child(sys.argv[1], sys.argv[2:]))
