@@ -27,6 +27,7 @@ machines; the other operations need only ``environment`` and ``snapshot``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -37,6 +38,12 @@ from typing import Any
 
 MB = 1024 * 1024
 ENV_KEY = "hosted/environment"
+
+
+def unlock(session: Any) -> None:
+    """Unlock, unless VirtualBox already did (a VM process that ended takes its session with it)."""
+    with contextlib.suppress(Exception):
+        session.unlockMachine()
 
 
 class Floor:
@@ -70,6 +77,13 @@ class Floor:
         session = self.mgr.getSessionObject()
         machine.lockMachine(session, self.c.LockType_Write if write else self.c.LockType_Shared)
         return session
+
+    def state_name(self, machine: Any) -> str:
+        # By value: getEnumValueName gives aliases ("FirstOnline" for Running).
+        names = ("PoweredOff", "Saved", "Aborted", "Running", "Paused", "Stuck", "Starting", "Stopping",
+                 "Saving", "Restoring", "LiveSnapshotting", "OnlineSnapshotting", "DeletingSnapshotOnline")
+        state = int(machine.state)
+        return next((n for n in names if int(getattr(self.c, f"MachineState_{n}")) == state), str(state))
 
     def is_on(self, machine: Any) -> bool:
         c = self.c
@@ -114,7 +128,7 @@ class Floor:
             sm.attachDeviceWithoutMedium("IDE", 1, 0, c.DeviceType_DVD)
             sm.saveSettings()
         finally:
-            session.unlockMachine()
+            unlock(session)
         return m
 
     def start(self, machine: Any) -> None:
@@ -122,14 +136,14 @@ class Floor:
         try:
             self.wait(machine.launchVMProcess(session, "headless", []), f"starting {machine.name}")
         finally:
-            session.unlockMachine()
+            unlock(session)
 
     def power_off(self, machine: Any) -> None:
         session = self.locked(machine, write=False)
         try:
             self.wait(session.console.powerDown(), f"powering off {machine.name}")
         finally:
-            session.unlockMachine()
+            unlock(session)
 
     def wait_unlocked(self, machine: Any) -> None:
         """A powered-off VM's session lingers a moment; a write lock must wait for it."""
@@ -148,7 +162,7 @@ class Floor:
         try:
             self.wait(session.machine.restoreSnapshot(snap), f"restoring {machine.name}")
         finally:
-            session.unlockMachine()
+            unlock(session)
         self.start(machine)
 
     def take(self, machine: Any, name: str) -> None:
@@ -159,7 +173,7 @@ class Floor:
                                                        not live)
             self.wait(progress, f"snapshot of {machine.name}")
         finally:
-            session.unlockMachine()
+            unlock(session)
 
     def delete_snapshot(self, machine: Any, name: str) -> None:
         snap_id = str(machine.findSnapshot(name).id)
@@ -167,7 +181,7 @@ class Floor:
         try:
             self.wait(session.machine.deleteSnapshot(snap_id), f"deleting a snapshot of {machine.name}")
         finally:
-            session.unlockMachine()
+            unlock(session)
 
     def destroy(self, machine: Any) -> None:
         if self.is_on(machine):
@@ -187,7 +201,7 @@ class Floor:
     def describe(self, machine: Any) -> str:
         """What `hosted status` reads of a machine: power, hardware, NICs and forwards, storage."""
         c = self.c
-        state = str(self.mgr.getEnumValueName("MachineState", int(machine.state)))
+        state = self.state_name(machine)
         nics = []
         for slot in range(8):
             a = machine.getNetworkAdapter(slot)
@@ -244,7 +258,7 @@ def run(floor: Floor, op: str, spec: dict[str, Any]) -> None:
         print("\n".join(floor.describe(m) for m in machines))
     elif op == "snapshot-list":
         for m in machines:
-            print(f"{m.name} ({floor.mgr.getEnumValueName('MachineState', int(m.state))})")
+            print(f"{m.name} ({floor.state_name(m)})")
             print("\n".join("  " + line for line in floor.snapshot_tree(m)) or "  no snapshots")
     elif op == "halt":
         each([m for m in machines if floor.is_on(m)], floor.power_off)
