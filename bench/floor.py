@@ -73,19 +73,53 @@ class Sample:
     rc: int = 0
 
 
+# A child's ru_maxrss starts at its parent's peak RSS (Linux keeps the larger of the old and the
+# new memory's high-water mark across fork and exec), and this process holds vboxapi: children
+# are forked by a small spawner instead, started before anything big is imported.  Its own
+# ~11 MB is then the least a child can show; every child measured here peaks well above it.
+SPAWNER = r"""
+import json, os, sys, time
+for line in sys.stdin:
+    req = json.loads(line)
+    out = os.open(req["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        try:
+            os.execve(req["argv"][0], req["argv"], req["env"])
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - t0
+    os.close(out)
+    print(json.dumps([os.waitstatus_to_exitcode(status), seconds, usage.ru_maxrss]), flush=True)
+"""
+
+
+@functools.cache
+def spawner() -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-I", "-S", "-c", SPAWNER], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+
 def spawn(argv: list[str], env: dict[str, str] | None = None, check: bool = True) -> Sample:
-    """Run a process; wall time and its own peak RSS (wait4 gives that child's rusage)."""
-    with tempfile.TemporaryFile() as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    if check and proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited with {proc.returncode}:\n{text[-3000:]}")
-    return Sample(seconds, usage.ru_maxrss / 1024, text, proc.returncode)
+    """Run a process: its wall time and its own peak RSS (wait4 in the spawner)."""
+    proc = spawner()
+    assert proc.stdin is not None and proc.stdout is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        request = {"argv": argv, "env": dict(os.environ if env is None else env), "out": out}
+        proc.stdin.write(json.dumps(request) + "\n")
+        proc.stdin.flush()
+        rc, seconds, maxrss_kb = json.loads(proc.stdout.readline())
+        with open(out, "rb") as f:
+            text = f.read().decode(errors="replace")
+    if check and rc != 0:
+        raise SystemExit(f"{' '.join(argv)} exited with {rc}:\n{text[-3000:]}")
+    return Sample(seconds, maxrss_kb / 1024, text, rc)
 
 
 def hosted_argv() -> list[str]:
@@ -406,6 +440,7 @@ def main() -> int:
     parser.add_argument("--trace", action="store_true", help="one traced hosted run per row")
     args = parser.parse_args()
     only = [ROW_KEYS[k] for k in args.only.split(",") if k] or list(ROW_KEYS.values())
+    spawner()  # before this process grows
     home = isolate("hosted-bench-floor-")
     bench = Bench(home, args.runs, args.trace)
     try:

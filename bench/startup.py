@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 from benchhome import isolate
-from floor import ENV, hosted_argv, hosted_cmd, hosted_env, profile_path, spawn
+from floor import ENV, hosted_argv, hosted_cmd, hosted_env, profile_path, spawn, spawner
 from floor_ops import Floor
 from hosted_trace import milestones, traced
 
@@ -45,23 +45,24 @@ IMPORTS = [
     ("pydantic", "import pydantic"),
     ("rich (console + table)", "import rich.console, rich.table"),
     ("paramiko", "import paramiko"),
-    ("vboxapi + manager + first call",
+    ("vboxapi + manager + first call (the floor's connect)",
      "from vboxapi import VirtualBoxManager; m = VirtualBoxManager(None, None); m.getVirtualBox().version"),
     ("hosted.cli.main (--help)", "import hosted.cli.main"),
     ("hosted.profile", "import hosted.profile"),
+    ("hosted.profile + load the 3-machine profile",
+     "import hosted.profile; hosted.profile.load_profile({profile!r})"),
     ("hosted.cli.machine_cmds (up/status)", "import hosted.cli.machine_cmds"),
     ("hosted.cli.snapshot_cmds", "import hosted.cli.snapshot_cmds"),
     ("hosted.backend.virtualbox.backend", "import hosted.backend.virtualbox.backend"),
 ]
 STEPS = """
-import os, resource, sys, time
-def rss():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+import sys, time
+def status(field):
+    return int(open('/proc/self/status').read().split(field + ':')[1].split()[0]) / 1024
 t0 = time.perf_counter()
 def step(label):
-    print(f"{label}\\t{rss():.1f}\\t{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}"
-          f"\\t{time.perf_counter() - t0:.3f}", flush=True)
+    print(f"{label}\\t{status('VmRSS'):.1f}\\t{status('VmHWM'):.1f}\\t{time.perf_counter() - t0:.3f}",
+          flush=True)
 step('interpreter')
 import hosted.cli.main; step('hosted.cli.main')
 import hosted.cli.console; step('hosted.cli.console (rich)')
@@ -126,18 +127,29 @@ def importtime(profile: Path, runs: int) -> None:
     print()
 
 
+HWM = ("\nimport sys; sys.stdout.write('HWM ' + "
+       "open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")
+
+
+def peak(code: str, *args: str) -> tuple[float, float, str]:
+    """(peak RSS in MB as the process itself saw it, wall s, output) of ``python -c CODE``."""
+    sample = spawn([sys.executable, "-c", code + HWM, *args], hosted_env())
+    return int(sample.out.rsplit("HWM ", 1)[1]) / 1024, sample.seconds, sample.out
+
+
 def memory(profile: Path) -> None:
-    print("3. memory: peak RSS of a fresh process importing X alone (median of 3), minus `python -c pass`\n")
-    base = statistics.median(spawn([sys.executable, "-c", "pass"]).rss_mb for _ in range(3))
-    base_t = statistics.median(spawn([sys.executable, "-c", "pass"]).seconds for _ in range(3))
-    print(f"| import | peak MB | + MB | + s |\n|---|---:|---:|---:|\n| (python -c pass) | {base:.1f} | | |")
+    print("3. memory: peak RSS (VmHWM) of a fresh process importing X alone (median of 3), "
+          "minus `python -c pass`\n")
+    base = [peak("pass") for _ in range(3)]
+    base_mb, base_t = statistics.median(b[0] for b in base), statistics.median(b[1] for b in base)
+    print("| import | peak MB | + MB | + s |\n|---|---:|---:|---:|")
+    print(f"| (python -c pass) | {base_mb:.1f} | | |")
     for label, code in IMPORTS:
-        samples = [spawn([sys.executable, "-c", code], hosted_env()) for _ in range(3)]
-        mb = statistics.median(s.rss_mb for s in samples)
-        t = statistics.median(s.seconds for s in samples)
-        print(f"| {label} | {mb:.1f} | {mb - base:+.1f} | {t - base_t:+.3f} |")
+        samples = [peak(code.format(profile=str(profile))) for _ in range(3)]
+        mb, t = statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+        print(f"| {label} | {mb:.1f} | {mb - base_mb:+.1f} | {t - base_t:+.3f} |")
     print("\nstep by step through what `hosted status` loads (one process): RSS now, peak, s since start\n")
-    out = spawn([sys.executable, "-c", STEPS, str(profile)], hosted_env()).out
+    _, _, out = peak(STEPS, str(profile))
     print("| step | RSS MB | peak MB | s |\n|---|---:|---:|---:|")
     for line in out.splitlines():
         if line.count("\t") == 3:
@@ -161,6 +173,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
+    spawner()  # before this process grows
     home = isolate("hosted-bench-startup-")
     box = Floor()
     try:

@@ -70,9 +70,10 @@ CYCLES: dict[str, list[tuple[str, str, list[str], float | None]]] = {
 def hosted_side(scenario: str, out: Path, run: int) -> int:
     sys.path.insert(0, str(HERE))
     from benchhome import isolate
-    from floor import accepts, hosted_argv, hosted_env, spawn
+    from floor import accepts, hosted_argv, hosted_env, spawn, spawner
     from floor_ops import Floor
 
+    spawner()  # before this process grows
     home = isolate("hosted-bench-vagrant-")
     box = Floor()  # keeps this home's VBoxSVC running for the whole cycle
     env_name = "vs-vagrant"
