@@ -190,7 +190,7 @@ class Bench:
         self.remove_all()
         spawn(hosted_cmd(["up", "--no-wait"], profile_path(self.home, n), yes=True), hosted_env())
         machines = self.by_name()
-        if sorted(machines) != vm_names(n):
+        if sorted(machines) != sorted(vm_names(n)):
             raise SystemExit(f"hosted up made {sorted(machines)}, expected {vm_names(n)}")
         specs = []
         for name in vm_names(n):
@@ -209,7 +209,7 @@ class Bench:
         """Exactly the n machines, running or off, with exactly ``snapshot`` (live) or none."""
         ref = self.reference(n)
         machines = self.by_name()
-        if sorted(machines) != vm_names(n):
+        if sorted(machines) != sorted(vm_names(n)):
             self.remove_all()
             each(ref.specs, self.box.create)
             machines = self.by_name()
