@@ -71,6 +71,7 @@ class Sample:
     rss_mb: float
     out: str
     rc: int = 0
+    cpu: float = 0.0  # user + system s of the process itself
 
 
 # A child's ru_maxrss starts at its parent's peak RSS (Linux keeps the larger of the old and the
@@ -95,7 +96,8 @@ for line in sys.stdin:
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - t0
     os.close(out)
-    print(json.dumps([os.waitstatus_to_exitcode(status), seconds, usage.ru_maxrss]), flush=True)
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps([os.waitstatus_to_exitcode(status), seconds, usage.ru_maxrss, cpu]), flush=True)
 """
 
 
@@ -114,12 +116,12 @@ def spawn(argv: list[str], env: dict[str, str] | None = None, check: bool = True
         request = {"argv": argv, "env": dict(os.environ if env is None else env), "out": out}
         proc.stdin.write(json.dumps(request) + "\n")
         proc.stdin.flush()
-        rc, seconds, maxrss_kb = json.loads(proc.stdout.readline())
+        rc, seconds, maxrss_kb, cpu = json.loads(proc.stdout.readline())
         with open(out, "rb") as f:
             text = f.read().decode(errors="replace")
     if check and rc != 0:
         raise SystemExit(f"{' '.join(argv)} exited with {rc}:\n{text[-3000:]}")
-    return Sample(seconds, maxrss_kb / 1024, text, rc)
+    return Sample(seconds, maxrss_kb / 1024, text, rc, cpu)
 
 
 def hosted_argv() -> list[str]:
@@ -292,13 +294,14 @@ class Row:
         ratio, fast, mem, lean = self.verdicts()
         target = TIME_FACTOR * self.med("floor") + TIME_SLACK
         return (f"| {self.label} | {mmm('floor')} | {mmm('hosted')} | {ratio:.2f}x | "
-                f"{target:.3f} {'ok' if fast else 'MISSED'} | {self.med('floor', 'rss_mb'):.0f} | "
+                f"{target:.3f} {'ok' if fast else 'MISSED'} | {self.med('floor', 'cpu'):.2f} | "
+                f"{self.med('hosted', 'cpu'):.2f} | {self.med('floor', 'rss_mb'):.0f} | "
                 f"{self.med('hosted', 'rss_mb'):.0f} | {mem:.2f}x {'ok' if lean else 'MISSED'} |")
 
 
 HEADER = ("| command | floor s min / med / max | hosted s min / med / max | hosted / floor | "
-          "target s (1.3x floor + 0.05) | floor MB | hosted MB | memory (<= 1.5x) |\n"
-          "|---|---|---|---:|---|---:|---:|---|")
+          "target s (1.3x floor + 0.05) | floor CPU s | hosted CPU s | floor MB | hosted MB | "
+          "memory (<= 1.5x) |\n|---|---|---|---:|---|---:|---:|---:|---:|---|")
 
 
 # --- checks: the observable result, read through the bench's own connection ---

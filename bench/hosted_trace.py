@@ -60,17 +60,19 @@ class Recorder:
     def mark(self, name: str) -> None:
         with self.lock:
             self.events.append({"name": name, "thread": threading.current_thread().name,
-                                "start": time.monotonic(), "end": None, "rss": rss_mb()})
+                                "start": time.monotonic(), "end": None, "rss": rss_mb(),
+                                "cpu": time.process_time()})
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             event = {"name": name, "thread": threading.current_thread().name, "start": time.monotonic(),
-                     "end": None, "rss": 0.0}
+                     "end": None, "rss": 0.0, "cpu": time.process_time()}
             try:
                 return fn(*args, **kwargs)
             finally:
                 event["end"] = time.monotonic()
                 event["rss"] = rss_mb()
+                event["cpu_end"] = time.process_time()
                 with self.lock:
                     self.events.append(event)
         timed.__wrapped__ = fn  # type: ignore[attr-defined]
@@ -116,7 +118,7 @@ def install_hook(rec: Recorder) -> None:
 def child(out: str, args: list[str]) -> int:
     rec = Recorder()
     rec.events.append({"name": "interpreter ready", "thread": "MainThread", "start": T_START,
-                       "end": None, "rss": rss_mb()})
+                       "end": None, "rss": rss_mb(), "cpu": time.process_time()})
     install_hook(rec)
     code = 1
     try:
@@ -178,15 +180,16 @@ def milestones(trace: dict[str, Any]) -> list[tuple[str, float | None]]:
 
 
 def report_trace(trace: dict[str, Any]) -> str:
-    lines = [f"  traced `hosted` (rc {trace['rc']}): seconds since spawn, RSS MB"]
-    rss = {e["name"]: e["rss"] for e in trace["events"]}
-    rss_of = {"profile loaded": "load_profile", "connected": "connect", "main returned": "main returned",
-              "hosted.cli.main imported": "hosted.cli.main imported",
-              "interpreter ready (this file runs)": "interpreter ready"}
+    lines = [f"  traced `hosted` (rc {trace['rc']}): seconds since spawn (process CPU s so far, RSS MB)"]
+    at_mark = {e["name"]: (e.get("cpu_end", e.get("cpu", 0.0)), e["rss"]) for e in trace["events"]}
+    mark_of = {"profile loaded": "load_profile", "connected": "connect", "main returned": "main returned",
+               "hosted.cli.main imported": "hosted.cli.main imported",
+               "interpreter ready (this file runs)": "interpreter ready"}
     for label, at in milestones(trace):
         if at is not None:
-            mem = rss.get(rss_of.get(label, ""), 0.0)
-            lines.append(f"    {at:7.3f}  {label}{f'  ({mem:.0f} MB)' if mem else ''}")
+            cpu, mem = at_mark.get(mark_of.get(label, ""), (None, None))
+            extra = f"  ({cpu:.3f} CPU s, {mem:.0f} MB)" if cpu is not None else ""
+            lines.append(f"    {at:7.3f}  {label}{extra}")
     calls: dict[tuple[str, str], list[float]] = {}
     for e in trace["events"]:
         if e["end"] is not None and e["name"].startswith("VirtualBoxBackend."):
