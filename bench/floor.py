@@ -371,6 +371,11 @@ def check_destroyed(bench: Bench, n: int) -> Callable[[Sample], str | None]:
     return check
 
 
+def loadavg() -> str:
+    """The host's 1/5/15-minute load: the CPUs are shared, and other work inflates wall times."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def wait_ports_free(ports: range, timeout: float = 30) -> None:
     """A powered-off VM's process may hold its NAT listener a moment; `hosted up` checks ports."""
     deadline = time.monotonic() + timeout
@@ -444,6 +449,7 @@ def main() -> int:
     args = parser.parse_args()
     only = [ROW_KEYS[k] for k in args.only.split(",") if k] or list(ROW_KEYS.values())
     spawner()  # before this process grows
+    load_at_start = loadavg()
     home = isolate("hosted-bench-floor-")
     bench = Bench(home, args.runs, args.trace)
     try:
@@ -452,7 +458,8 @@ def main() -> int:
         for row in rows:
             bench.row(row)
         print(f"\n{args.runs} timed runs per side and row, alternating, after one warm-up each; "
-              f"hosted {hosted_argv()[-1]}, {sys.executable} {sys.version.split()[0]}\n")
+              f"hosted {hosted_argv()[-1]}, {sys.executable} {sys.version.split()[0]}; "
+              f"load average {load_at_start} at the start, {loadavg()} at the end\n")
         print(HEADER)
         for row in bench.results:
             print(row.line())

@@ -218,8 +218,9 @@ def main() -> int:
             for side in sides if run % 2 else sides[::-1]:
                 side()
             print(f"run {run} {scenario} done ({time.strftime('%H:%M:%S')})", flush=True)
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n{args.runs} runs per scenario, alternating; Vagrant: {HARNESS} (KEEP_VBOXSVC=1); "
-          f"results and logs in {results}\n")
+          f"results and logs in {results}; load average at the end {load}\n")
     return 0 if table(results, hosted_tsv) else 1
 
 
