@@ -36,10 +36,19 @@ TIMED: dict[str, tuple[str, ...]] = {
     "hosted.backend.virtualbox.install": ("import_vboxapi", "require_install"),
     "hosted.backend.virtualbox.connection": ("manager", "virtualbox"),
     "hosted.backend.virtualbox.backend": ("VirtualBoxBackend.*",),
+    "hosted.cli.console": ("run_guarded",),
+    # reported call by call: the plan, the runner, and inside the backend (wrapped where they are
+    # defined, so the modules that import them by name get the wrapper)
     "hosted.plan": ("plan", "destroy_plan"),
     "hosted.apply": ("apply",),
-    "hosted.cli.console": ("run_guarded",),
+    "hosted.backend.virtualbox.session": ("lock", "wait_unlocked"),
+    "hosted.backend.virtualbox.statewait": ("wait_power",),
+    "hosted.backend.virtualbox.observe": ("observe", "host_ports"),
+    "hosted.backend.virtualbox.translate": ("wait_progress",),
+    "hosted.backend.virtualbox.power": ("_power_down",),
 }
+MILESTONES = {"load", "load_profile", "find_profile", "connect", "import_vboxapi", "require_install",
+              "manager", "virtualbox", "run_guarded"}
 HEAVY = ("rich", "yaml", "pydantic", "pydantic_core", "paramiko", "cryptography", "vboxapi", "xpcom",
          "jsonschema", "typing_extensions", "annotated_types", "concurrent", "email", "http", "ssl")
 
@@ -115,10 +124,55 @@ def install_hook(rec: Recorder) -> None:
     sys.meta_path.insert(0, Hook())
 
 
+# --- what-ifs: the same run with one cost taken away, to size an optimisation before making it ---
+
+def stub_paramiko() -> None:
+    """paramiko (and cryptography, invoke) never imported: hosted uses it only inside SSH functions."""
+    import types
+
+    class Missing:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("paramiko is stubbed out by bench/hosted_trace.py")
+
+    stub = types.ModuleType("paramiko")
+    stub.__getattr__ = lambda name: Missing  # type: ignore[method-assign]
+    sys.modules["paramiko"] = stub
+
+
+def cached_profile(pickled: str) -> None:
+    """The profile comes from a pickle of the Environment hosted built (a compiled-once cache):
+    no YAML parsing, no pydantic."""
+    import pickle
+    import types
+    from pathlib import Path
+
+    with open(pickled, "rb") as f:
+        env = pickle.load(f)
+    loader = types.ModuleType("hosted.profile.loader")
+    loader.load_profile = lambda path, environ=None: env  # type: ignore[attr-defined]
+    loader.find_profile = lambda path=None: Path(path or "hosted.yaml")  # type: ignore[attr-defined]
+    sys.modules["hosted.profile.loader"] = loader
+
+
+def fast_exit(code: int) -> None:
+    """atexit handlers (vboxapi's deinit), flush, then os._exit: no interpreter finalisation."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def child(out: str, args: list[str]) -> int:
     rec = Recorder()
     rec.events.append({"name": "interpreter ready", "thread": "MainThread", "start": T_START,
                        "end": None, "rss": rss_mb(), "cpu": time.process_time()})
+    whatif = dict(w.partition("=")[::2] for w in os.environ.get("HOSTED_TRACE_WHATIF", "").split(",") if w)
+    if "no-paramiko" in whatif:
+        stub_paramiko()
+    if "profile-cache" in whatif:
+        cached_profile(whatif["profile-cache"])
     install_hook(rec)
     code = 1
     try:
@@ -131,8 +185,13 @@ def child(out: str, args: list[str]) -> int:
     finally:
         rec.mark("main returned")
         heavy = sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
+        with open("/proc/self/status") as f:
+            hwm = int(f.read().split("VmHWM:")[1].split()[0]) / 1024
         with open(out, "w") as f:
-            json.dump({"events": rec.events, "modules": len(sys.modules), "heavy": heavy, "code": code}, f)
+            json.dump({"events": rec.events, "modules": len(sys.modules), "heavy": heavy, "code": code,
+                       "peak_mb": hwm}, f)
+    if "fast-exit" in whatif:
+        fast_exit(code)
     return code
 
 
@@ -143,17 +202,21 @@ def traced(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]
     import subprocess
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as output:
         out = os.path.join(tmp, "trace.json")
         t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, __file__, out, *args], capture_output=True, text=True,
-                              env=env, timeout=600)
+        proc = subprocess.Popen([sys.executable, __file__, out, *args], stdout=output,
+                                stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)  # CPU time is the child's own (its maxrss is not)
         t1 = time.monotonic()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read().decode(errors="replace")
         if not os.path.exists(out):
-            raise SystemExit(f"traced hosted {' '.join(args)} wrote no trace:\n{proc.stdout}{proc.stderr}")
+            raise SystemExit(f"traced hosted {' '.join(args)} wrote no trace:\n{text}")
         with open(out) as f:
             trace: dict[str, Any] = json.load(f)
-    trace.update(spawn=t0, exit=t1, rc=proc.returncode, output=proc.stdout + proc.stderr)
+    trace.update(spawn=t0, exit=t1, rc=proc.returncode, output=text, cpu=usage.ru_utime + usage.ru_stime)
     return trace
 
 
@@ -192,14 +255,15 @@ def report_trace(trace: dict[str, Any]) -> str:
             lines.append(f"    {at:7.3f}  {label}{extra}")
     calls: dict[tuple[str, str], list[float]] = {}
     for e in trace["events"]:
-        if e["end"] is not None and e["name"].startswith("VirtualBoxBackend."):
+        if e["end"] is not None and e["name"] not in MILESTONES:
             thread = "main" if e["thread"] == "MainThread" else "workers"
-            calls.setdefault((e["name"].split(".", 1)[1], thread), []).append(e["end"] - e["start"])
+            calls.setdefault((e["name"].replace("VirtualBoxBackend.", "backend."), thread), []).append(
+                e["end"] - e["start"])
     if calls:
-        lines.append("    backend calls (thread: count x median = total s):")
+        lines.append("    backend calls, and inside them (thread: count x median = total s):")
         for (name, thread), t in sorted(calls.items(), key=lambda kv: -sum(kv[1])):
             t.sort()
-            lines.append(f"      {name:18} {thread:7} {len(t):3} x {t[len(t) // 2]:.3f} = {sum(t):.3f}")
+            lines.append(f"      {name:24} {thread:7} {len(t):3} x {t[len(t) // 2]:.3f} = {sum(t):.3f}")
     lines.append(f"    heavy packages imported: {', '.join(trace['heavy']) or '-'}; "
                  f"{trace['modules']} modules in all")
     return "\n".join(lines)

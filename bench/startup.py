@@ -14,7 +14,10 @@ bench/floor.py, it prints:
    (self time; stdlib lumped), and the biggest single imports;
 3. memory: peak RSS of a fresh process importing each package alone, minus a
    bare interpreter's; and RSS step by step through what ``status`` loads;
-4. unless ``--no-profile``: cProfile of ``hosted status`` (one thread), the top
+4. what-if: ``status`` and ``snapshot list`` traced with one cost taken away at a
+   time (paramiko not imported; no interpreter finalisation; the profile from a
+   pickle, as a compiled-once cache would give it): what each optimisation is worth;
+5. unless ``--no-profile``: cProfile of ``hosted status`` (one thread), the top
    functions by cumulative time.
 
 Target (issue 11): <= 0.12 s before the first VirtualBox call.
@@ -158,7 +161,7 @@ def memory(profile: Path) -> None:
 
 
 def profile_status(profile: Path) -> None:
-    print("4. cProfile of `hosted status` (main thread), top by cumulative time\n")
+    print("5. cProfile of `hosted status` (main thread), top by cumulative time\n")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "status.prof"
         subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "hosted", "status", "-f",
@@ -166,6 +169,44 @@ def profile_status(profile: Path) -> None:
         text = io.StringIO()
         pstats.Stats(str(out), stream=text).sort_stats("cumulative").print_stats(40)
     print(text.getvalue())
+
+
+WHATIFS = [
+    ("as it is", ""),
+    ("paramiko not imported", "no-paramiko"),
+    ("+ no interpreter finalisation (os._exit)", "no-paramiko,fast-exit"),
+    ("+ profile from a compiled-once cache (no YAML, no pydantic)",
+     "no-paramiko,fast-exit,profile-cache={p}"),
+]
+
+
+def what_if(profile: Path, runs: int) -> None:
+    """The read-only commands with one cost taken away at a time (bench/hosted_trace.py's switches)."""
+    import pickle
+
+    from hosted.profile import load_profile
+
+    pickled = profile.with_suffix(".pickle")
+    pickled.write_bytes(pickle.dumps(load_profile(profile)))
+    print(f"4. what-if: the same traced process with a cost taken away (median of {runs}): "
+          "wall s / CPU s / peak MB / s to `connect()`\n")
+    cmds = [["status"], ["snapshot", "list"]]
+    print("| variant | " + " | ".join(" ".join(c) for c in cmds) + " |\n|---|" + "---|" * len(cmds))
+    for label, switches in WHATIFS:
+        cells = []
+        for cmd in cmds:
+            env = {**hosted_env(), "HOSTED_TRACE_WHATIF": switches.format(p=pickled)}
+            traces = [traced([*cmd, "-f", str(profile)], env) for _ in range(runs)]
+            if any(t["rc"] != 0 for t in traces):
+                raise SystemExit(f"{label}: hosted {' '.join(cmd)} failed:\n{traces[0]['output']}")
+            wall = statistics.median(t["exit"] - t["spawn"] for t in traces)
+            cpu = statistics.median(t["cpu"] for t in traces)
+            mb = statistics.median(t["peak_mb"] for t in traces)
+            to_connect = statistics.median(dict(milestones(t))["connect() called: first VirtualBox work"] or 0
+                                           for t in traces)
+            cells.append(f"{wall:.3f} / {cpu:.2f} / {mb:.0f} / {to_connect:.3f}")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
 
 
 def main() -> int:
@@ -182,6 +223,7 @@ def main() -> int:
         timeline(profile, args.runs)
         importtime(profile, args.runs)
         memory(profile)
+        what_if(profile, args.runs)
         if not args.no_profile:
             profile_status(profile)
         return 0
