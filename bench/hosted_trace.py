@@ -126,17 +126,30 @@ def install_hook(rec: Recorder) -> None:
 
 # --- what-ifs: the same run with one cost taken away, to size an optimisation before making it ---
 
-def stub_paramiko() -> None:
-    """paramiko (and cryptography, invoke) never imported: hosted uses it only inside SSH functions."""
-    import types
+def stub_ssh_stack() -> None:
+    """paramiko and cryptography (and what they pull in) never imported: hosted uses them only
+    inside SSH functions; the modules that import them at the top get empty stand-ins."""
+    import importlib.abc
+    import importlib.machinery
 
     class Missing:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            raise RuntimeError("paramiko is stubbed out by bench/hosted_trace.py")
+            raise RuntimeError("stubbed out by bench/hosted_trace.py")
 
-    stub = types.ModuleType("paramiko")
-    stub.__getattr__ = lambda name: Missing  # type: ignore[method-assign]
-    sys.modules["paramiko"] = stub
+    class Stubs(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+            if fullname.split(".")[0] not in ("paramiko", "cryptography"):
+                return None
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+        def create_module(self, spec: Any) -> None:
+            return None
+
+        def exec_module(self, module: Any) -> None:
+            module.__path__ = []
+            module.__getattr__ = lambda name: Missing
+
+    sys.meta_path.insert(0, Stubs())
 
 
 def cached_profile(pickled: str) -> None:
@@ -169,8 +182,8 @@ def child(out: str, args: list[str]) -> int:
     rec.events.append({"name": "interpreter ready", "thread": "MainThread", "start": T_START,
                        "end": None, "rss": rss_mb(), "cpu": time.process_time()})
     whatif = dict(w.partition("=")[::2] for w in os.environ.get("HOSTED_TRACE_WHATIF", "").split(",") if w)
-    if "no-paramiko" in whatif:
-        stub_paramiko()
+    if "no-ssh-stack" in whatif:
+        stub_ssh_stack()
     if "profile-cache" in whatif:
         cached_profile(whatif["profile-cache"])
     install_hook(rec)

@@ -15,7 +15,7 @@ bench/floor.py, it prints:
 3. memory: peak RSS of a fresh process importing each package alone, minus a
    bare interpreter's; and RSS step by step through what ``status`` loads;
 4. what-if: ``status`` and ``snapshot list`` traced with one cost taken away at a
-   time (paramiko not imported; no interpreter finalisation; the profile from a
+   time (paramiko and cryptography not imported; no interpreter finalisation; the profile from a
    pickle, as a compiled-once cache would give it): what each optimisation is worth;
 5. unless ``--no-profile``: cProfile of ``hosted status`` (one thread), the top
    functions by cumulative time.
@@ -173,10 +173,10 @@ def profile_status(profile: Path) -> None:
 
 WHATIFS = [
     ("as it is", ""),
-    ("paramiko not imported", "no-paramiko"),
-    ("+ no interpreter finalisation (os._exit)", "no-paramiko,fast-exit"),
+    ("paramiko, cryptography not imported", "no-ssh-stack"),
+    ("+ no interpreter finalisation (os._exit)", "no-ssh-stack,fast-exit"),
     ("+ profile from a compiled-once cache (no YAML, no pydantic)",
-     "no-paramiko,fast-exit,profile-cache={p}"),
+     "no-ssh-stack,fast-exit,profile-cache={p}"),
 ]
 
 
