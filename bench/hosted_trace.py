@@ -46,6 +46,9 @@ TIMED: dict[str, tuple[str, ...]] = {
     "hosted.backend.virtualbox.observe": ("observe", "host_ports"),
     "hosted.backend.virtualbox.translate": ("wait_progress",),
     "hosted.backend.virtualbox.power": ("_power_down",),
+    "hosted.backend.virtualbox.create": ("check_name", "_skeleton"),
+    "hosted.backend.virtualbox.edits": ("apply_keys", "set_serial_log"),
+    "hosted.backend.virtualbox.storage": ("create_disk", "ensure_dvd_drive"),
 }
 MILESTONES = {"load", "load_profile", "find_profile", "connect", "import_vboxapi", "require_install",
               "manager", "virtualbox", "run_guarded"}
