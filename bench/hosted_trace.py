@@ -276,10 +276,11 @@ def report_trace(trace: dict[str, Any]) -> str:
             calls.setdefault((e["name"].replace("VirtualBoxBackend.", "backend."), thread), []).append(
                 e["end"] - e["start"])
     if calls:
-        lines.append("    backend calls, and inside them (thread: count x median = total s):")
+        lines.append("    backend calls, and inside them (thread: count x median, max = total s):")
         for (name, thread), t in sorted(calls.items(), key=lambda kv: -sum(kv[1])):
             t.sort()
-            lines.append(f"      {name:24} {thread:7} {len(t):3} x {t[len(t) // 2]:.3f} = {sum(t):.3f}")
+            lines.append(f"      {name:24} {thread:7} {len(t):3} x {t[len(t) // 2]:.3f}, {t[-1]:.3f} "
+                         f"= {sum(t):.3f}")
     lines.append(f"    heavy packages imported: {', '.join(trace['heavy']) or '-'}; "
                  f"{trace['modules']} modules in all")
     return "\n".join(lines)
