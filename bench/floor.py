@@ -17,8 +17,10 @@ machine).  For each row it alternates, after one untimed warm-up of each:
   ``reset``), with ``--yes`` wherever the command accepts it.
 
 Before each timed run the machines are put into the row's starting state by
-this process (untimed).  After each run the bench checks the observable
-result through its own connection, the same check for both sides: `up` makes
+this process (untimed), and running VMs are left to settle (a VM just started
+interprets its BIOS at full speed for seconds in the driverless sandbox).
+After each run the bench checks the observable result through its own
+connection, the same check for both sides: `up` makes
 machines equal, setting by setting and extradata tag by tag, to the ones
 `hosted up` made in the warm-up, and running; status and snapshot list print
 every machine; halt leaves them powered off; destroy leaves no machine and no
@@ -234,6 +236,18 @@ class Bench:
 
         each(list(machines.values()), fix)
 
+    def settle(self, limit: float = 0.25, timeout: float = 20.0) -> None:
+        """Wait until our running VMs are idle: a VM just started interprets its BIOS at full
+        speed for seconds (driverless), and would slow whichever side runs next."""
+        hz = os.sysconf("SC_CLK_TCK")
+        pids = [int(m.sessionPID) for m in self.mine() if self.box.is_on(m)]
+        deadline = time.monotonic() + timeout
+        while pids and time.monotonic() < deadline:
+            before = {p: cpu_ticks(p) for p in pids}
+            time.sleep(0.5)
+            if all((cpu_ticks(p) - before[p]) / hz / 0.5 < limit for p in pids):
+                return
+
     def pids(self) -> dict[str, int]:
         return {name: int(m.sessionPID) for name, m in self.by_name().items()}
 
@@ -249,6 +263,7 @@ class Bench:
         for run in range(self.runs + 1):  # run 0: untimed warm-up
             for side in order if run % 2 else order[::-1]:
                 row.prepare()
+                self.settle()
                 sample = sides[side]()
                 problem = row.check(sample)
                 if problem:
@@ -257,6 +272,7 @@ class Bench:
                     row.samples[side].append(sample)
         if self.trace:
             row.prepare()
+            self.settle()
             from hosted_trace import report_trace, traced
             print(report_trace(traced(row.hosted[len(hosted_argv()):], hosted_env())))
             if problem := row.check(Sample(0, 0, "")):
@@ -369,6 +385,16 @@ def check_destroyed(bench: Bench, n: int) -> Callable[[Sample], str | None]:
         folders = [f for f in vm_names(n) if (bench.home / "machines" / f).exists()]
         return f"left behind: machines {left}, folders {folders}" if left or folders else None
     return check
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a process, in clock ticks (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def loadavg() -> str:
