@@ -236,7 +236,7 @@ class Bench:
 
         each(list(machines.values()), fix)
 
-    def settle(self, limit: float = 0.25, timeout: float = 20.0) -> None:
+    def settle(self, limit: float = 0.08, timeout: float = 20.0) -> None:
         """Wait until our running VMs are idle: a VM just started interprets its BIOS at full
         speed for seconds (driverless), and would slow whichever side runs next."""
         hz = os.sysconf("SC_CLK_TCK")
