@@ -184,7 +184,14 @@ class Bench:
         return {str(m.name): m for m in self.mine()}
 
     def remove_all(self) -> None:
-        each(self.mine(), self.box.destroy)
+        """Delete our machines, and wait for their VM processes to be gone: one still exiting
+        holds its files, and a new machine of the same name fails to start (VERR_SHARING_VIOLATION)."""
+        machines = self.mine()
+        vm_pids = [int(m.sessionPID) for m in machines if self.box.is_on(m)]
+        each(machines, self.box.destroy)
+        deadline = time.monotonic() + 30
+        while any(os.path.exists(f"/proc/{pid}") for pid in vm_pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
         wait_ports_free(range(PORT_BASE + 1, PORT_BASE + 11))
 
     def reference(self, n: int) -> Reference:
@@ -205,7 +212,8 @@ class Bench:
                           "firmware": "bios", "disk_mb": 64,
                           "forwards": [["web", "tcp", "127.0.0.1", PORT_BASE + i, "", 80]],
                           "extradata": extradata})
-        self.refs[n] = Reference(specs, {name: self.box.describe(machines[name]) for name in vm_names(n)})
+        self.refs[n] = Reference(specs, {name: self.box.describe(machines[name], full=True)
+                                         for name in vm_names(n)})
         self.remove_all()
         return self.refs[n]
 
@@ -325,7 +333,7 @@ HEADER = ("| command | floor s min / med / max | hosted s min / med / max | host
 def check_up(bench: Bench, n: int) -> Callable[[Sample], str | None]:
     def check(_: Sample) -> str | None:
         ref = bench.reference(n).described
-        have = {name: bench.box.describe(m) for name, m in bench.by_name().items()}
+        have = {name: bench.box.describe(m, full=True) for name, m in bench.by_name().items()}
         if sorted(have) != sorted(ref):
             return f"machines {sorted(have)}, expected {sorted(ref)}"
         bad = [f"{have[k]}\n  expected {ref[k]}" for k in ref if have[k] != ref[k]]

@@ -198,8 +198,9 @@ class Floor:
             except OSError:
                 pass
 
-    def describe(self, machine: Any) -> str:
-        """What `hosted status` reads of a machine: power, hardware, NICs and forwards, storage."""
+    def describe(self, machine: Any, full: bool = False) -> str:
+        """What `hosted status` reads of a machine: power, hardware, NICs and forwards, storage;
+        ``full`` adds the controllers, serial port and boot order (bench/floor.py's check)."""
         c = self.c
         state = self.state_name(machine)
         nics = []
@@ -216,10 +217,20 @@ class Floor:
                 disks.append(f"{int(att.type)}:{int(medium.logicalSize) // MB}MB")
         tags = [str(machine.getExtraData(k)) for k in
                 ("hosted/machine", "hosted/spec-hash", "hosted/version", "hosted/media")]
-        return (f"{machine.name} {state} {machine.OSTypeId} cpus={int(machine.CPUCount)} "
+        text = (f"{machine.name} {state} {machine.OSTypeId} cpus={int(machine.CPUCount)} "
                 f"memory={int(machine.memorySize)} fw={int(machine.firmwareSettings.firmwareType)} "
                 f"nics={nics} disks={disks} folders={len(self.array(machine, 'sharedFolders'))} "
                 f"tag={tags[0]} locked={int(machine.sessionState)}")
+        if full:
+            port = machine.getSerialPort(0)
+            controllers = sorted(f"{c.name}:{int(c.bus)}" for c in self.array(machine, "storageControllers"))
+            attachments = sorted(f"{a.controller}/{int(a.port)}/{int(a.device)}:{int(a.type)}"
+                                 for a in self.array(machine, "mediumAttachments"))
+            text += (f" tags={tags[1:]} controllers={controllers} attachments={attachments}"
+                     f" serial={bool(port.enabled)}/{int(port.hostMode)}/{os.path.basename(str(port.path))}"
+                     f"/{int(port.IOAddress):#x}/{int(port.IRQ)}"
+                     f" boot={[int(machine.getBootOrder(i)) for i in range(1, 5)]}")
+        return text
 
     def snapshot_tree(self, machine: Any) -> list[str]:
         if int(machine.snapshotCount) == 0:
