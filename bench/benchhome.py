@@ -19,6 +19,9 @@ def isolate(prefix: str) -> Path:
     for xdg in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
         os.environ[xdg] = str(home / xdg.lower())
         Path(os.environ[xdg]).mkdir(parents=True, mode=0o700)
+    for var in ("HOSTED_DATA_DIR", "HOSTED_CACHE_DIR", "HOSTED_STATE_DIR"):  # hosted's own override
+        os.environ[var] = str(home / var.lower())
+        Path(os.environ[var]).mkdir(mode=0o700)
     (home / "vbox").mkdir()
     vboxmanage("setproperty", "machinefolder", str(home / "machines"))
     return home
