@@ -88,3 +88,32 @@ def hosts_script(environment: str, entries: Sequence[tuple[str, str]], path: str
         'echo "hosted: /etc/hosts updated"; fi',
         'rm -f "$t"',
     ]) + "\n"
+
+
+def hostname_script(name: str) -> str:
+    """Set the host name now and for the next boots (/etc/hostname, hostnamectl where there is
+    systemd) and name it in /etc/hosts as 127.0.1.1; idempotent, POSIX sh with busybox."""
+    short = name.split(".", 1)[0]
+    line = f"127.0.1.1 {name} {short}" if short != name else f"127.0.1.1 {name}"
+    q, q_line = shlex.quote(name), shlex.quote(line)
+    return "\n".join([
+        "set -e",
+        f'if [ "$(hostname)" != {q} ]; then',
+        f"    hostname {q} 2>/dev/null || echo {q} > /proc/sys/kernel/hostname",
+        f"    echo 'hosted: host name '{q}",
+        "fi",
+        f'[ "$(cat /etc/hostname 2>/dev/null)" = {q} ] || echo {q} > /etc/hostname',
+        f"if command -v hostnamectl >/dev/null 2>&1; then hostnamectl set-hostname {q} 2>/dev/null || :; fi",
+        "t=$(mktemp)",
+        "[ -e /etc/hosts ] || : > /etc/hosts",
+        "awk '$1 != \"127.0.1.1\"' /etc/hosts > \"$t\"",
+        f"printf '%s\\n' {q_line} >> \"$t\"",
+        # Rewritten in place (not replaced): /etc/hosts may be a bind mount.
+        'cmp -s "$t" /etc/hosts || cat "$t" > /etc/hosts',
+        'rm -f "$t"',
+    ]) + "\n"
+
+
+# Reading the boot's identity, and rebooting from inside without holding the SSH session open.
+BOOT_ID_COMMAND = "cat /proc/sys/kernel/random/boot_id"
+REBOOT_COMMAND = "nohup sh -c 'sleep 1; reboot' >/dev/null 2>&1 </dev/null &"

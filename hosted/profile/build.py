@@ -46,8 +46,9 @@ class Merged:
     def steps(self) -> list[tuple[KeyPath, schema.ProvisionEntry]]:
         """The provisioning steps with where each was set: the machine's own (``provision_mode:
         append``: after those of ``defaults``), else those of ``defaults``."""
-        own = [(("machines", self.name, "provision", i), s) for i, s in enumerate(self.own.provision or ())]
-        default = [(("defaults", "provision", i), s) for i, s in
+        own: list[tuple[KeyPath, schema.ProvisionEntry]] = [
+            (("machines", self.name, "provision", i), s) for i, s in enumerate(self.own.provision or ())]
+        default: list[tuple[KeyPath, schema.ProvisionEntry]] = [(("defaults", "provision", i), s) for i, s in
                    enumerate((self.defaults.provision if self.defaults is not None else None) or ())]
         if self.own.provision is None:
             return default

@@ -41,7 +41,7 @@ def check(doc: Document, env_name: str, machines: list[build.Merged],
 
 def _image_checksums(doc: Document, images: Mapping[str, schema.Image]) -> Iterator[ProfileError]:
     for name, image in images.items():
-        if is_url(image.source) and image.sha256 is None:
+        if image.source is not None and is_url(image.source) and image.sha256 is None:
             yield doc.error(
                 ("images", name, "source"), "a download needs its sha256: it is verified before use",
                 "Add `sha256:` with the file's checksum (the download page lists it; "

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hosted.errors import ProvisionError
-from hosted.model import ProvisionStep
+from hosted.model import AnsibleRun, ProvisionStep
 
 CHUNK = 1024 * 1024
 
@@ -34,6 +34,17 @@ def step_fingerprint(step: ProvisionStep) -> str:
                 raise ProvisionError(
                     f"provisioning step {step.name!r}: cannot read {name}: {exc.strerror or exc}",
                     "check that the step's files exist and are readable", step=step.name) from exc
+    return digest.hexdigest()[:16]
+
+
+def ansible_fingerprint(run: AnsibleRun) -> str:
+    """The run's own fingerprint plus a digest of its playbook file."""
+    digest = hashlib.sha256(run.fingerprint().encode())
+    try:
+        _hash_tree(Path(run.playbook), digest)
+    except OSError as exc:
+        raise ProvisionError(f"ansible run {run.name!r}: cannot read {run.playbook}: {exc.strerror or exc}",
+                             "check that the playbook exists and is readable", step=run.name) from exc
     return digest.hexdigest()[:16]
 
 

@@ -29,6 +29,7 @@ from hosted.backend.virtualbox import (
     clone,
     create,
     dhcp,
+    disks,
     journal,
     natnet,
     netstate,
@@ -47,7 +48,7 @@ from hosted.backend.virtualbox.storage import delete_media_quietly
 from hosted.backend.virtualbox.translate import boundary
 from hosted.errors import ImageError, MachineNotFound, OperationFailed
 from hosted.events import Emit
-from hosted.model import BackendInfo, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
+from hosted.model import BackendInfo, Disk, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
 
 # Guest properties the Guest Additions set (VirtualBox's own names).
 ADDITIONS_VERSION = "/VirtualBox/GuestAdd/Version"
@@ -263,6 +264,10 @@ class VirtualBoxBackend:
     def remove_network(self, kind: NetworkObject, name: str, emit: Emit) -> None:
         with boundary(self._ctx, f"removing the {'DHCP server' if kind == 'dhcp' else 'NAT Network'} {name}"):
             (dhcp.remove if kind == "dhcp" else natnet.remove)(self._ctx, name, emit)
+
+    def ensure_shared_disk(self, environment: str, disk: Disk, emit: Emit) -> str:
+        with boundary(self._ctx, f"setting up the shareable disk {disk.name}"):
+            return disks.ensure_shared(self._ctx, environment, disk, emit)
 
     def recover(self, emit: Emit) -> list[str]:
         with boundary(self._ctx, "removing what an interrupted run left"):

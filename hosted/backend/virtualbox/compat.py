@@ -96,6 +96,21 @@ class Api:
         else:
             machine.firmwareType = value
 
+    def nested_virtualization(self, machine: Any, const: Any) -> bool:
+        if self.has_platform:
+            return bool(machine.platform.x86.getCPUProperty(const.CPUPropertyTypeX86_HWVirt))
+        return bool(machine.getCPUProperty(const.CPUPropertyType_HWVirt))
+
+    def set_nested_virtualization(self, machine: Any, const: Any, value: bool) -> None:
+        if self.has_platform:
+            machine.platform.x86.setCPUProperty(const.CPUPropertyTypeX86_HWVirt, value)
+        else:
+            machine.setCPUProperty(const.CPUPropertyType_HWVirt, value)
+
+    def firmware_settings(self, machine: Any) -> Any:
+        """Where the I/O APIC setting lives: IFirmwareSettings (7.1), IBIOSSettings (7.0)."""
+        return machine.firmwareSettings if self.has_platform else machine.BIOSSettings
+
     def chipset(self, machine: Any) -> int:
         return int(machine.platform.chipsetType if self.has_platform else machine.chipsetType)
 
