@@ -146,8 +146,11 @@ def images_for(env: Environment, specs: Sequence[MachineSpec], backend: Backend)
 
 
 def image_facts(image: ImageSpec, backend: Backend) -> ImageFacts:
-    from hosted.images import cache, checksums, digest
+    from hosted.images import boxes, cache, checksums, digest
 
+    image = boxes.known(image)  # a box by name: its file as last resolved here
+    if image.box is not None and not image.source:
+        return ImageFacts(image.name)  # resolved (and downloaded) when fetched
     iso = image.kind == "iso" or image.source.lower().endswith(".iso")
     if is_url(image.source):
         if image.sha256 is None and image.sha256_file is not None:  # the digest the checksum file gave

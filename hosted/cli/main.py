@@ -88,6 +88,11 @@ def _init(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing file")
 
 
+def _inventory(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("ini", "yaml"), default="ini", help="inventory format (default ini)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE (default: stdout)")
+
+
 JSON = _flag("--json", "machine-readable output")
 NO_WAIT_LOCK = _flag("--no-wait-lock", "fail at once when another run holds the environment "
                      "(default: wait for it)")
@@ -164,6 +169,8 @@ COMMANDS: dict[str, Command] = {
                       actions=IMAGES),
     "bundle": Command("image_cmds", "write one file holding the profile and its images, for `up` with no "
                       "network", (_output,)),
+    "inventory": Command("inventory_cmd", "print an Ansible inventory of the running machines: groups, "
+                         "addresses, SSH ports, users, keys", (_inventory,)),
     "init": Command("init_cmd", "write a commented starter hosted.yaml from a template (--list shows them)",
                     (_init,)),
 }
