@@ -48,7 +48,7 @@ def rewrite_sources(text: str, file: str, sources: dict[str, str],
     return text
 
 
-def _box_nodes(root: yaml.Node, images: yaml.Node | None, name: str, box: BoxRef) -> list[yaml.MappingNode]:
+def _box_nodes(root: yaml.Node | None, images: yaml.Node | None, name: str, box: BoxRef) -> list[yaml.MappingNode]:
     """The mappings that declare the box: ``images.NAME``, or machines' (and defaults') ``image:``."""
     listed = _value(images, name)
     if isinstance(listed, yaml.MappingNode):
@@ -57,13 +57,15 @@ def _box_nodes(root: yaml.Node, images: yaml.Node | None, name: str, box: BoxRef
     machines = _value(root, "machines")
     if isinstance(machines, yaml.MappingNode):
         places += [value for _, value in machines.value]
-    found = []
+    found: list[yaml.MappingNode] = []
     for place in places:
         node = _value(place, "image")
-        given = _scalars(node) if isinstance(node, yaml.MappingNode) else None
-        if given is not None and (given.get("box", ""), given.get("box_url"), given.get("version")) == \
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        given = _scalars(node)
+        if (given.get("box", ""), given.get("box_url"), given.get("version")) == \
                 (box.name, box.metadata_url, box.version):
-            found.append(node)  # type: ignore[arg-type]
+            found.append(node)
     return found
 
 
