@@ -48,7 +48,8 @@ def rewrite_sources(text: str, file: str, sources: dict[str, str],
     return text
 
 
-def _box_nodes(root: yaml.Node | None, images: yaml.Node | None, name: str, box: BoxRef) -> list[yaml.MappingNode]:
+def _box_nodes(root: yaml.Node | None, images: yaml.Node | None, name: str,
+               box: BoxRef) -> list[yaml.MappingNode]:
     """The mappings that declare the box: ``images.NAME``, or machines' (and defaults') ``image:``."""
     listed = _value(images, name)
     if isinstance(listed, yaml.MappingNode):

@@ -114,11 +114,11 @@ def _read_included(doc: Document, item: str, path: KeyPath, chain: list[str], en
 
 
 def _merge(under: Any, over: Any) -> Any:
-    """``over`` merged over ``under``: mappings key by key (``over`` wins), anything else replaced."""
+    """``over`` merged over ``under``: mappings key by key (``over`` wins, its keys first), anything
+    else replaced."""
     if isinstance(under, dict) and isinstance(over, dict):
-        merged = dict(under)
-        for key, value in over.items():
-            merged[key] = _merge(under[key], value) if key in under else value
+        merged = {key: _merge(under[key], value) if key in under else value for key, value in over.items()}
+        merged.update({key: value for key, value in under.items() if key not in over})
         return merged
     return over
 
@@ -156,22 +156,31 @@ def _number(value: Any) -> int | None:
 def _count(doc: Document, machines: dict[str, Any], problems: list[ProfileError]) -> None:
     out: dict[str, Any] = {}
     for name, entry in machines.items():
-        count = _number(entry.get("count")) if isinstance(entry, dict) else None
-        if count is None or not 1 <= count <= MAX_COUNT:
-            out[name] = _fill(doc, entry, None, ("machines", name)) if isinstance(entry, dict) else entry
-            continue
-        for index in range(1, count + 1):
-            made = f"{name}-{index}"
-            if made in machines or made in out:
-                problems.append(doc.error(("machines", name, "count"), f"`count` makes machine {made!r}, "
-                                          "which the profile also names", "Rename one of them."))
-                continue
-            copied = _fill(doc, copy.deepcopy(entry), index, ("machines", made))
-            copied.pop("count")
-            out[made] = copied
-            _copy_marks(doc, ("machines", name), ("machines", made))
+        try:
+            _count_one(doc, machines, out, name, entry, problems)
+        except ProfileError as exc:
+            problems.append(exc)
+            out[name] = entry
     machines.clear()
     machines.update(out)
+
+
+def _count_one(doc: Document, machines: dict[str, Any], out: dict[str, Any], name: str, entry: Any,
+               problems: list[ProfileError]) -> None:
+    count = _number(entry.get("count")) if isinstance(entry, dict) else None
+    if count is None or not 1 <= count <= MAX_COUNT:
+        out[name] = _fill(doc, entry, None, ("machines", name)) if isinstance(entry, dict) else entry
+        return
+    for index in range(1, count + 1):
+        made = f"{name}-{index}"
+        if made in machines or made in out:
+            problems.append(doc.error(("machines", name, "count"), f"`count` makes machine {made!r}, "
+                                      "which the profile also names", "Rename one of them."))
+            continue
+        _copy_marks(doc, ("machines", name), ("machines", made))
+        copied = _fill(doc, copy.deepcopy(entry), index, ("machines", made))
+        copied.pop("count")
+        out[made] = copied
 
 
 def _copy_marks(doc: Document, old: KeyPath, new: KeyPath) -> None:
@@ -191,7 +200,10 @@ def _fill(doc: Document, node: Any, index: int | None, path: KeyPath) -> Any:
     if not isinstance(node, dict):
         return node
     filled = {k: _fill(doc, v, index, (*path, k)) for k, v in node.items()}
-    if "ip_from" in filled and "ip" not in filled:
+    if "ip_from" in filled and "ip" in filled:
+        raise doc.error((*path, "ip_from"), "give either `ip` or `ip_from`, not both",
+                        "`ip_from` numbers the machines of a `count`; `ip` is one address.")
+    if "ip_from" in filled:
         address = _offset(filled["ip_from"], index or 1)
         if address is not None:
             filled["ip"] = address

@@ -365,7 +365,7 @@ class VirtualBox(Strict):
     nat_dns_host_resolver: Flag | None = key(f"NAT adapters resolve names with the host's resolver "
                                              f"({NOT_DECLARED})")
     gui: Flag | None = key("start the machine with a window instead of headless", shown=False)
-    extradata: dict[ExtraDataKey, Line] | None = key(
+    extradata: dict[ExtraDataKey, Line | int | float] | None = key(
         "extra data KEY: VALUE for everything else (VBoxManage setextradata); compared like every key, "
         "and a key removed here is removed from the machine")
 
