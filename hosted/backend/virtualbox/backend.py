@@ -41,7 +41,7 @@ from hosted.backend.virtualbox import (
 )
 from hosted.backend.virtualbox import extradata as xd
 from hosted.backend.virtualbox.context import Ctx
-from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys
+from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_serial_log
 from hosted.backend.virtualbox.observe import observe, power_state
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly
@@ -129,6 +129,7 @@ class VirtualBoxBackend:
                     f"'{machine.name}' is running; changing {', '.join(needs_off)} needs it powered off",
                     "stop the machine first (hosted apply plans this when allowed to restart it)")
             edit = Edit(self._ctx, None, emit, self._allocate, None, offline=offline)
+            folder = os.path.dirname(str(machine.settingsFilePath))
             try:
                 with locked(self._ctx, machine, write=offline) as session:
                     edit.sm = session.machine
@@ -136,6 +137,9 @@ class VirtualBoxBackend:
             except BaseException:
                 delete_media_quietly(self._ctx, edit.created_media, emit)
                 raise
+            if os.path.dirname(str(machine.settingsFilePath)) != folder:  # moved to its new group's folder
+                with locked(self._ctx, machine, write=True) as session:
+                    set_serial_log(Edit(self._ctx, session.machine, emit, self._allocate, None))
             return observe(self._ctx, machine)
 
     def start(self, uuid: str, mode: StartMode, emit: Emit) -> None:

@@ -72,12 +72,14 @@ class Api:
     def has_platform(self) -> bool:
         return self.version >= (7, 1)
 
-    def create_machine(self, vbox: Any, const: Any, name: str, os_type: str, arch: str = "x86_64") -> Any:
-        """An unregistered machine for the CPU architecture ``arch`` (``arm64``; else x86)."""
+    def create_machine(self, vbox: Any, const: Any, name: str, os_type: str, arch: str = "x86_64",
+                       groups: tuple[str, ...] = ()) -> Any:
+        """An unregistered machine for the CPU architecture ``arch`` (``arm64``; else x86), in
+        ``groups`` (VirtualBox keeps a grouped machine's folder under its first group's)."""
         if self.has_platform:
             platform = const.PlatformArchitecture_ARM if arch == "arm64" else const.PlatformArchitecture_x86
-            return vbox.createMachine("", name, platform, [], os_type, "", "", "", "")
-        return vbox.createMachine("", name, [], os_type, "", "", "", "")  # 7.0 makes x86 machines only
+            return vbox.createMachine("", name, platform, list(groups), os_type, "", "", "", "")
+        return vbox.createMachine("", name, list(groups), os_type, "", "", "", "")  # 7.0: x86 only
 
     def architecture(self, const: Any, machine: Any) -> str:
         """The machine's CPU architecture, as ``create_machine`` takes it."""

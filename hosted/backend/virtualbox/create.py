@@ -42,7 +42,8 @@ def check_name(ctx: Ctx, name: str) -> None:
 
 def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
     """Create and register the bare machine, already tagged so it is never seen unowned."""
-    machine = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, spec.os_type or DEFAULT_OS_TYPE)
+    machine = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, spec.os_type or DEFAULT_OS_TYPE,
+                                     groups=spec.virtualbox.groups or ())
     write_tags(machine, tags)
     driverless.set_up_driverless(machine, ctx.driverless, emit, spec.name)
     machine.saveSettings()
@@ -58,7 +59,8 @@ def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
 
 def create(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit, allocate: Allocate) -> Any:
     check_name(ctx, spec.vm_name)
-    folder = os.path.dirname(str(ctx.vbox.composeMachineFilename(spec.vm_name, "", "", "")))
+    group = (spec.virtualbox.groups or ("",))[0]
+    folder = os.path.dirname(str(ctx.vbox.composeMachineFilename(spec.vm_name, group, "", "")))
     with journal.recorded("create", folder, spec.vm_name):  # a disk made, then a kill: swept later
         machine = _skeleton(ctx, spec, tags, emit)
         edit: Edit | None = None

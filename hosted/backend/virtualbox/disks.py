@@ -94,7 +94,7 @@ def _free_port(ctx: Ctx, sm: Any, controller: str, want: int | None) -> int:
 def set_disks(ctx: Ctx, sm: Any, disks: tuple[Disk, ...], environment: str, created: list[Any],
               emit: Emit) -> list[str]:
     """Attach (creating where needed) every declared disk; returns the paths of new own disks."""
-    recorded: dict[str, str] = xd.read_json(sm, xd.DISKS, {})
+    recorded = {name: xd.rebased(sm, path) for name, path in xd.read_json(sm, xd.DISKS, {}).items()}
     controller = _controller(ctx, sm)
     made: list[str] = []
     for disk in disks:
@@ -137,7 +137,7 @@ def _resize(ctx: Ctx, sm: Any, att: Any, disk: Disk, emit: Emit) -> None:
 
 
 def read_disks(ctx: Ctx, machine: Any) -> tuple[Disk, ...]:
-    recorded: dict[str, str] = xd.read_json(machine, xd.DISKS, {})
+    recorded = {name: xd.rebased(machine, path) for name, path in xd.read_json(machine, xd.DISKS, {}).items()}
     if not recorded:
         return ()
     by_path = {path: name for name, path in recorded.items()}

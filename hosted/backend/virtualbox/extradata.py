@@ -8,6 +8,7 @@ settings, outside its snapshots, so a restore never rolls these back.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hosted.backend.base import MachineRecords
@@ -60,7 +61,19 @@ def read_media(machine: Any) -> list[str]:
         value = json.loads(raw) if raw else []
     except ValueError:
         return []
-    return [str(p) for p in value] if isinstance(value, list) else []
+    return [rebased(machine, str(p)) for p in value] if isinstance(value, list) else []
+
+
+def rebased(machine: Any, path: str) -> str:
+    """``path`` in the machine's folder as it is now: VirtualBox moves a machine's folder (and the
+    disks in it) when its groups change, and the paths hosted recorded go stale."""
+    if os.path.exists(path):
+        return path
+    folder = os.path.dirname(str(machine.settingsFilePath))
+    marker = os.sep + os.path.basename(folder) + os.sep
+    at = path.rfind(marker)
+    moved = os.path.join(folder, path[at + len(marker):]) if at >= 0 else path
+    return moved if os.path.exists(moved) else path
 
 
 def write_media(machine: Any, paths: list[str]) -> None:

@@ -78,7 +78,8 @@ def _set_extradata(ctx: Ctx, sm: Any, value: tuple[tuple[str, str], ...]) -> Non
 
 
 def _set_groups(ctx: Ctx, sm: Any, value: tuple[str, ...]) -> None:
-    sm.groups = list(value) or ["/"]
+    # An array attribute: set through the manager, as XPCOM and COM spell it differently.
+    ctx.mgr.setArray(sm, "groups", list(value) or ["/"])
 
 
 _SETTERS: dict[str, Any] = {
