@@ -96,6 +96,7 @@ def test_count_settings_and_a_shared_disk_as_virtualbox_has_them(lab: Path) -> N
     path = next(v for d in disks for v in d.values() if v.endswith("quorum.vdi"))
     assert main(["destroy", "-f", str(lab), "--yes", "node-1"]) == 0
     assert Path(path).exists(), "node-2 still has the shareable disk"
-    assert f"{name}-node-2" in medium(path)["In use by VMs"] and f"{name}-node-1" not in medium(path)["In use by VMs"]
+    left = medium(path)["In use by VMs"]
+    assert f"{name}-node-2" in left and f"{name}-node-1" not in left
     assert main(["destroy", "-f", str(lab), "--yes"]) == 0
     assert not Path(path).exists(), "the last machine took the shareable disk with it"
