@@ -115,5 +115,10 @@ def hostname_script(name: str) -> str:
 
 
 # Reading the boot's identity, and rebooting from inside without holding the SSH session open.
-BOOT_ID_COMMAND = "cat /proc/sys/kernel/random/boot_id"
-REBOOT_COMMAND = "nohup sh -c 'sleep 1; reboot' >/dev/null 2>&1 </dev/null &"
+# The boot time where the kernel has no boot id (no /proc/sys).
+BOOT_ID_COMMAND = ("cat /proc/sys/kernel/random/boot_id 2>/dev/null || "
+                   "awk '/^btime/ {print \"btime\", $2}' /proc/stat")
+# In the background, so the command returns before the guest goes down.  `reboot` asks init; where
+# init does not take the request (a guest whose PID 1 is a plain script), the guest is still up
+# 15 s later and `reboot -f` restarts it; on a normal shutdown this shell is gone by then.
+REBOOT_COMMAND = "nohup sh -c 'sleep 1; reboot; sleep 15; reboot -f' >/dev/null 2>&1 </dev/null &"

@@ -12,9 +12,10 @@ def run_ansible(step: RunAnsible, ctx: StepContext) -> None:
     from hosted.planner.labs import ANSIBLE_RECORD
     from hosted.provisioning.ansible import run_playbook
 
-    failed = [m for m in step.machines if m in ctx.shared.machine_errors]
+    failed = [f"{m}: {ctx.shared.machine_errors[m].message}" for m in step.machines
+              if m in ctx.shared.machine_errors]
     if failed:
-        raise ProvisionError(f"ansible {step.name}: not run, its machines {', '.join(failed)} failed",
+        raise ProvisionError(f"ansible {step.name}: not run, its machines failed ({'; '.join(failed)})",
                              "fix what failed (above), then run `hosted up` again", step=step.name)
     run = next((r for r in ctx.env.ansible if r.name == step.name), None)
     if run is None:
