@@ -118,7 +118,12 @@ def hostname_script(name: str) -> str:
 # The boot time where the kernel has no boot id (no /proc/sys).
 BOOT_ID_COMMAND = ("cat /proc/sys/kernel/random/boot_id 2>/dev/null || "
                    "awk '/^btime/ {print \"btime\", $2}' /proc/stat")
-# In the background, so the command returns before the guest goes down.  `reboot` asks init; where
-# init does not take the request (a guest whose PID 1 is a plain script), the guest is still up
-# 15 s later and `reboot -f` restarts it; on a normal shutdown this shell is gone by then.
-REBOOT_COMMAND = "nohup sh -c 'sleep 1; reboot; sleep 15; reboot -f' >/dev/null 2>&1 </dev/null &"
+# In the background, so the command returns before the guest goes down.  A guest whose PID 1 is a
+# shell (a minimal image with a plain init script, like hosted's test guest) has no init to ask:
+# busybox's `reboot` would end every process but reboot nothing, so it is rebooted at once
+# (after a sync); every other guest is asked to reboot cleanly.
+_REBOOT = ('trap "" HUP; sleep 1; sync; case "$(readlink /proc/1/exe 2>/dev/null)" in '
+           '*/sh|*/ash|*/dash|*/bash|*/busybox) reboot -f ;; '
+           '*) if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl reboot; '
+           'else reboot; fi ;; esac')
+REBOOT_COMMAND = f"( {_REBOOT} ) >/dev/null 2>&1 </dev/null &"
