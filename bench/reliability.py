@@ -9,8 +9,8 @@ Runs, in the VirtualBox sandbox (real VirtualBox 7.2, driverless, the tiny test 
 * tests/e2e/test_kill_rerun_vbox.py: `hosted up` of three machines from an image SIGKILLed
   as each kind of step starts, and VBoxSVC killed mid-run, on real VirtualBox; each rerun
   timed (``--quick`` leaves this one out: it boots the guest about twenty times);
-* tests/test_hostile.py (the corpus in tests/hostile/): every hostile profile and bundle of the corpus, refused with exit 2 and
-  nothing changed.
+* tests/test_hostile.py (the corpus in tests/hostile/): every hostile profile and bundle,
+  refused with exit 2 and nothing changed.
 
 and prints one table: cases run, cases passed, and how long the reruns took to converge.
 """

@@ -312,6 +312,17 @@ def provision_log(env: Environment, machine: str) -> Path:
     from hosted import paths
 
     return paths.machine_dir(env.name, machine) / "provision.log"
+def inventory(env: Environment, fmt: str = "ini", *, backend: Backend | None = None,
+              ) -> tuple[str, list[str]]:
+    """An Ansible inventory (``fmt``: "ini" or "yaml") of the environment's running machines, and
+    the machines left out (not running, or no SSH forward)."""
+    from hosted.provisioning.inventory import inventory as build
+    from hosted.provisioning.inventory import render
+
+    with _connected(backend, discard) as b:
+        data = build(env, b.list_machines(env.name))
+    hosts = data["all"]["hosts"]
+    return render(data, fmt), [m.name for m in env.machines if m.name not in hosts]
 
 
 def ssh_targets(env: Environment, names: Sequence[str], backend: Backend | None = None,

@@ -18,7 +18,15 @@ from typing import Any
 
 from hosted.backend.base import Backend, MachineRecords, NetworkState
 from hosted.errors import HostedError
-from hosted.model import Environment, ImageSpec, MachineSpec, ObservedMachine, SnapshotInfo, is_url
+from hosted.model import (
+    AnsibleRun,
+    Environment,
+    ImageSpec,
+    MachineSpec,
+    ObservedMachine,
+    SnapshotInfo,
+    is_url,
+)
 from hosted.networks import DEFAULT_HOSTONLY_RANGES, NETWORKS_CONF
 
 
@@ -66,7 +74,7 @@ def for_up(env: Environment, backend: Backend, only: Sequence[str] = (), *,
     new = [s for s in specs if existing[s.name] is None]
     pending = [s for s in specs if s.image and (m := existing[s.name]) is not None]
     records = {m.uuid: backend.records(m.uuid) for s in specs if (m := existing[s.name]) is not None
-               and ((provision and s.provision) or s in pending or sets_guest_network(s))}
+               and ((provision and (s.provision or env.ansible)) or s in pending or sets_guest_network(s))}
     installing = [s for s in pending if records[existing[s.name].uuid].install == "pending"]  # type: ignore[union-attr]
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for s in specs
              if (m := existing[s.name]) is not None and (snapshots or s.baseline)}
@@ -75,7 +83,7 @@ def for_up(env: Environment, backend: Backend, only: Sequence[str] = (), *,
         images=images_for(env, [*new, *installing], backend),
         records=records,
         snapshots=snaps,
-        fingerprints=fingerprints(specs) if provision else {},
+        fingerprints=fingerprints(specs, env.ansible) if provision else {},
         **network_facts(env, backend, machines),
     )
 
@@ -138,8 +146,11 @@ def images_for(env: Environment, specs: Sequence[MachineSpec], backend: Backend)
 
 
 def image_facts(image: ImageSpec, backend: Backend) -> ImageFacts:
-    from hosted.images import cache, checksums, digest
+    from hosted.images import boxes, cache, checksums, digest
 
+    image = boxes.known(image)  # a box by name: its file as last resolved here
+    if image.box is not None and not image.source:
+        return ImageFacts(image.name)  # resolved (and downloaded) when fetched
     iso = image.kind == "iso" or image.source.lower().endswith(".iso")
     if is_url(image.source):
         if image.sha256 is None and image.sha256_file is not None:  # the digest the checksum file gave
@@ -162,10 +173,17 @@ def image_facts(image: ImageSpec, backend: Backend) -> ImageFacts:
     return ImageFacts(image.name, known, cached, size, template, problem, iso, not is_url(image.source))
 
 
-def fingerprints(specs: Sequence[MachineSpec]) -> dict[tuple[str, str], str | None]:
-    from hosted.provisioning.record import step_fingerprint
+def fingerprints(specs: Sequence[MachineSpec], ansible: Sequence[AnsibleRun] = (),
+                 ) -> dict[tuple[str, str], str | None]:
+    """(machine, step) -> the step's fingerprint now; ("", "ansible:NAME") for an ansible run."""
+    from hosted.provisioning.record import ansible_fingerprint, step_fingerprint
 
     out: dict[tuple[str, str], str | None] = {}
+    for run in ansible:
+        try:
+            out[("", "ansible:" + run.name)] = ansible_fingerprint(run)
+        except HostedError:
+            out[("", "ansible:" + run.name)] = None
     for spec in specs:
         for step in spec.provision:
             try:

@@ -88,3 +88,42 @@ def hosts_script(environment: str, entries: Sequence[tuple[str, str]], path: str
         'echo "hosted: /etc/hosts updated"; fi',
         'rm -f "$t"',
     ]) + "\n"
+
+
+def hostname_script(name: str) -> str:
+    """Set the host name now and for the next boots (/etc/hostname, hostnamectl where there is
+    systemd) and name it in /etc/hosts as 127.0.1.1; idempotent, POSIX sh with busybox."""
+    short = name.split(".", 1)[0]
+    line = f"127.0.1.1 {name} {short}" if short != name else f"127.0.1.1 {name}"
+    q, q_line = shlex.quote(name), shlex.quote(line)
+    return "\n".join([
+        "set -e",
+        f'if [ "$(hostname)" != {q} ]; then',
+        f"    hostname {q} 2>/dev/null || echo {q} > /proc/sys/kernel/hostname",
+        f"    echo 'hosted: host name '{q}",
+        "fi",
+        f'[ "$(cat /etc/hostname 2>/dev/null)" = {q} ] || echo {q} > /etc/hostname',
+        f"if command -v hostnamectl >/dev/null 2>&1; then hostnamectl set-hostname {q} 2>/dev/null || :; fi",
+        "t=$(mktemp)",
+        "[ -e /etc/hosts ] || : > /etc/hosts",
+        "awk '$1 != \"127.0.1.1\"' /etc/hosts > \"$t\"",
+        f"printf '%s\\n' {q_line} >> \"$t\"",
+        # Rewritten in place (not replaced): /etc/hosts may be a bind mount.
+        'cmp -s "$t" /etc/hosts || cat "$t" > /etc/hosts',
+        'rm -f "$t"',
+    ]) + "\n"
+
+
+# Reading the boot's identity, and rebooting from inside without holding the SSH session open.
+# The boot time where the kernel has no boot id (no /proc/sys).
+BOOT_ID_COMMAND = ("cat /proc/sys/kernel/random/boot_id 2>/dev/null || "
+                   "awk '/^btime/ {print \"btime\", $2}' /proc/stat")
+# In the background, so the command returns before the guest goes down.  A guest whose PID 1 is a
+# shell (a minimal image with a plain init script, like hosted's test guest) has no init to ask:
+# busybox's `reboot` would end every process but reboot nothing, so it is rebooted at once
+# (after a sync); every other guest is asked to reboot cleanly.
+_REBOOT = ('trap "" HUP; sleep 1; sync; case "$(readlink /proc/1/exe 2>/dev/null)" in '
+           '*/sh|*/ash|*/dash|*/bash|*/busybox) reboot -f ;; '
+           '*) if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl reboot; '
+           'else reboot; fi ;; esac')
+REBOOT_COMMAND = f"( {_REBOOT} ) >/dev/null 2>&1 </dev/null &"

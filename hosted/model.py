@@ -127,6 +127,8 @@ class SshSpec:
     user: str = "root"
     port: int = 22  # guest port; the host side comes from the forward that targets it
     private_key: str | None = None  # absolute path; None = the environment's own key
+    forward_agent: bool = False  # `hosted ssh` forwards the user's ssh-agent (-A)
+    forward_x11: bool = False  # `hosted ssh` forwards X11 (-X)
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class ProvisionStep:
     run: Literal["once", "always"] = "once"
     env: tuple[tuple[str, str], ...] = ()
     privileged: bool = False
+    args: tuple[str, ...] = ()  # shell: positional arguments ($1, $2, ...), each quoted on its own
+    reboot: bool = False  # reboot the guest after the step, and wait until it is ready again
 
     def fingerprint(self) -> str:
         return _digest(asdict(self))
@@ -163,6 +167,21 @@ ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
 def is_url(source: str) -> bool:
     """An image source to download (http or https), not a path on this host."""
     return source.lower().startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class BoxRef:
+    """A Vagrant box to find in a catalog (``box:``) or at the URL of its metadata (``box_url:``)."""
+
+    name: str = ""  # the catalog name, "bento/ubuntu-22.04"; "" with box_url
+    version: str | None = None  # None: the newest
+    metadata_url: str | None = None  # box_url
+    catalog: str | None = None  # the catalog's URL; None: $HOSTED_BOX_CATALOG, else Vagrant's
+
+    @property
+    def label(self) -> str:
+        what = self.name or self.metadata_url or "?"
+        return f"{what} {self.version}" if self.version else what
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,9 @@ class ImageSpec:
     kind: ImageKind = "auto"  # "auto": from the file name / content
     arch: str | None = None  # declared CPU architecture ("x86_64", "arm64"); None = read from the image
     cloud_init: bool = False  # the image expects a NoCloud seed (cloud images)
+    # A box by name: ``source`` and ``sha256`` are "" / None until hosted.images.boxes resolves it
+    # (the catalog's VirtualBox file for this host's CPU, and the sha256 the catalog lists).
+    box: BoxRef | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +213,52 @@ class InstallSpec:
     guest_additions: bool = False
     locale: str = "en_US"
     time_zone: str = "Etc/UTC"
+
+
+@dataclass(frozen=True)
+class Disk:
+    """An extra disk (``disks:``) on the machine's SATA controller."""
+
+    name: str  # file name stem; unique per machine (per environment for a shareable one)
+    size_mb: int
+    port: int | None = None  # SATA port; None: the first free one (never compared)
+    fixed: bool = False  # fixed-size (allocated at once) instead of dynamically growing
+    nonrotational: bool = False  # reported to the guest as an SSD
+    shareable: bool = False  # one disk attached to every machine that declares it (fixed-size)
+
+
+CLIPBOARD_MODES = ("disabled", "host_to_guest", "guest_to_host", "bidirectional")
+GRAPHICS = ("vmsvga", "vboxvga", "vboxsvga", "none")
+PARAVIRT = ("none", "default", "legacy", "minimal", "hyperv", "kvm")
+USB = ("none", "ohci", "ehci", "xhci")
+PROMISCUOUS = ("deny", "allow_vms", "allow_all")
+
+
+@dataclass(frozen=True)
+class VirtualBoxSettings:
+    """``virtualbox:``: VirtualBox's own settings of a machine; None = not declared (never compared)."""
+
+    groups: tuple[str, ...] | None = None  # VirtualBox Manager groups, "/lab", "/lab/k8s"
+    vram_mb: int | None = None
+    graphics: str | None = None  # one of GRAPHICS
+    audio: bool | None = None  # an audio adapter enabled
+    clipboard: str | None = None  # one of CLIPBOARD_MODES
+    drag_and_drop: str | None = None  # one of CLIPBOARD_MODES
+    nested_virtualization: bool | None = None
+    ioapic: bool | None = None
+    paravirt: str | None = None  # one of PARAVIRT
+    usb: str | None = None  # one of USB: the USB controller
+    nic_promiscuous: str | None = None  # one of PROMISCUOUS, on every adapter
+    nat_dns_host_resolver: bool | None = None  # NAT adapters resolve names through the host's resolver
+    # Extra data hosted sets (KEY, VALUE), sorted; keys hosted set before and the profile no longer
+    # names are removed.  Observed: the values of every key hosted set (recorded on the machine).
+    extradata: tuple[tuple[str, str], ...] | None = None
+
+    KEYS = ("groups", "vram_mb", "graphics", "audio", "clipboard", "drag_and_drop", "nested_virtualization",
+            "ioapic", "paravirt", "usb", "nic_promiscuous", "nat_dns_host_resolver", "extradata")
+
+    def declared(self) -> tuple[str, ...]:
+        return tuple(k for k in self.KEYS if getattr(self, k) is not None)
 
 
 @dataclass(frozen=True)
@@ -218,10 +286,16 @@ class MachineSpec:
     install: InstallSpec | None = None  # with an installer ISO image; None = InstallSpec() defaults
     hosts: bool = False  # the other machines' names in the guest's /etc/hosts (or its cloud-init seed)
     primary: bool = False  # the machine `hosted ssh` (cp, logs) means when none is named
+    hostname: str | None = None  # the guest's host name (cloud-init seed, else set over SSH); None: left
+    groups: tuple[str, ...] = ()  # Ansible inventory groups (``hosted inventory``, ``ansible:``)
+    disks: tuple[Disk, ...] | None = None  # extra disks; None: not declared
+    virtualbox: VirtualBoxSettings = field(default_factory=VirtualBoxSettings)
+    gui: bool = False  # started with a window instead of headless (virtualbox.gui)
 
-    # Keys that describe the VM's configuration (compared with VirtualBox).
+    # Keys that describe the VM's configuration (compared with VirtualBox).  ``configure`` also
+    # takes "virtualbox.KEY", one key of ``virtualbox``.
     CONFIG_KEYS = ("os_type", "cpus", "memory_mb", "disk_mb", "firmware", "nics",
-                   "shared_folders", "dvd")
+                   "shared_folders", "dvd", "disks", "virtualbox")
 
     def forwards(self) -> tuple[Forward, ...]:
         """Every NAT forward the profile declares for the machine, in NIC order."""
@@ -230,6 +304,21 @@ class MachineSpec:
     def config_hash(self) -> str:
         """A hash of the declared VM configuration, stored as a tag at apply time."""
         return _digest({k: _jsonable(getattr(self, k)) for k in self.CONFIG_KEYS})
+
+
+@dataclass(frozen=True)
+class AnsibleRun:
+    """``ansible:``: ansible-playbook run from the host against machines of the environment."""
+
+    name: str
+    playbook: str  # absolute path
+    limit: tuple[str, ...] = ()  # machine names or groups (``hosted inventory``); () = every machine
+    extra_vars: tuple[tuple[str, str], ...] = ()
+    run: Literal["once", "always"] = "once"
+    options: tuple[str, ...] = ()  # more ansible-playbook arguments (--tags x, -v)
+
+    def fingerprint(self) -> str:
+        return _digest(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -243,6 +332,8 @@ class Environment:
     # Risky but allowed settings, each "file:line: key: what and why" (forwards on every
     # address or a privileged port, shares the profile explicitly allows): shown before a plan.
     warnings: tuple[str, ...] = ()
+    ansible: tuple[AnsibleRun, ...] = ()  # playbooks run from the host once their machines are ready
+    includes: tuple[str, ...] = ()  # files the profile includes (absolute), for bundles
     # Values of the ${VAR}s the profile declares secret: hosted.redact.redact(text, env.secrets)
     # keeps them out of logs, bundles and JSON.  Never shown (repr=False).
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -283,6 +374,8 @@ class ObservedMachine:
     settings_file: str = ""
     session_locked: bool = False
     accessible: bool = True
+    disks: tuple[Disk, ...] = ()  # the extra disks hosted attached (names as it recorded them)
+    virtualbox: VirtualBoxSettings = field(default_factory=VirtualBoxSettings)  # every key read
 
     @property
     def owned(self) -> bool:

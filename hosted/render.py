@@ -3,7 +3,7 @@ status output (no I/O, no dependency on rich)."""
 
 from __future__ import annotations
 
-from hosted.model import Forward, Nic, SharedFolder
+from hosted.model import Disk, Forward, Nic, SharedFolder
 
 
 def mb(value: int | None) -> str:
@@ -63,3 +63,27 @@ def shared_folder(s: SharedFolder) -> str:
 
 def shared_folders(items: tuple[SharedFolder, ...]) -> str:
     return ", ".join(shared_folder(s) for s in items) or "none"
+
+
+def disk(d: Disk) -> str:
+    flags = [f for f, on in (("fixed", d.fixed and not d.shareable), ("ssd", d.nonrotational),
+                             ("shareable", d.shareable)) if on]
+    port = f" on port {d.port}" if d.port is not None else ""
+    return f"{d.name} {mb(d.size_mb)}" + (f" ({', '.join(flags)})" if flags else "") + port
+
+
+def disks(items: tuple[Disk, ...]) -> str:
+    return ", ".join(disk(d) for d in items) or "none"
+
+
+def setting(value: object) -> str:
+    """A ``virtualbox:`` value as people read it."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        if value and isinstance(value[0], tuple):
+            return ", ".join(f"{k}={v}" for k, v in value) or "none"
+        return ", ".join(str(v) for v in value) or "none"
+    return str(value)

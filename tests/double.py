@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from double_labs import DEFAULT_SETTINGS, LabsMixin
 from double_net import NetworksMixin
 
 from hosted.backend.base import (
@@ -65,6 +66,7 @@ from hosted.events import Emit, Event
 from hosted.model import (
     DRIVER_NIC_KINDS,
     BackendInfo,
+    Disk,
     Firmware,
     MachineSpec,
     Nic,
@@ -73,6 +75,7 @@ from hosted.model import (
     SharedFolder,
     SnapshotInfo,
     Tags,
+    VirtualBoxSettings,
 )
 from hosted.ports import PortAllocator
 
@@ -80,7 +83,8 @@ from hosted.ports import PortAllocator
 ADDITIONS_VERSION = "/VirtualBox/GuestAdd/Version"
 GUEST_IPV4 = "/VirtualBox/GuestInfo/Net/0/V4/IP"
 
-ALL_KEYS = frozenset((*MachineSpec.CONFIG_KEYS, "forwards", "tags"))
+ALL_KEYS = frozenset((*MachineSpec.CONFIG_KEYS, "forwards", "tags",
+                      *(f"virtualbox.{k}" for k in VirtualBoxSettings.KEYS)))
 MAX_NICS = 8  # PIIX3 chipset, VirtualBox's default
 DEFAULT_ADAPTER = "82540EM"
 DEFAULT_INTNET = "intnet"
@@ -100,6 +104,8 @@ class Config:
     shared_folders: tuple[SharedFolder, ...] = ()
     disk_mb: int | None = None
     dvd: str | None = None
+    disks: tuple[Disk, ...] = ()
+    vbox: VirtualBoxSettings = DEFAULT_SETTINGS
 
 
 @dataclass
@@ -164,7 +170,7 @@ class Call:
     args: tuple[Any, ...] = ()
 
 
-class MemoryBackend(NetworksMixin):
+class MemoryBackend(NetworksMixin, LabsMixin):
     """Backend double; thread-safe, one instance is one VirtualBox installation."""
 
     def __init__(
@@ -194,6 +200,7 @@ class MemoryBackend(NetworksMixin):
         # to that port relay there while the machine runs.
         self.nat = Nat(guests or {})
         self._init_networks()
+        self._init_labs()
 
     # ---- test knobs -------------------------------------------------------
 
@@ -376,9 +383,11 @@ class MemoryBackend(NetworksMixin):
             self._enter("create_machine", None, spec.vm_name)
             self._check_new_name(spec.vm_name)
             config = self._apply(Config(), spec, MachineSpec.CONFIG_KEYS)
+            config = self._apply_labs(config, spec, MachineSpec.CONFIG_KEYS, tags.environment)
             self._sync_rules(spec.vm_name, (), config.nics, _addresses(spec))
             emit(Event("progress", f"creating {spec.vm_name}", machine=spec.vm_name, percent=0.0))
             m = self._register(spec.vm_name, config, tags)
+            self._disk_files(m)
             if config.disk_mb is not None:
                 m.disk_path = self._make_disk(m, config.disk_mb)
                 emit(Event("progress", "creating disk", machine=spec.vm_name, percent=50.0))
@@ -402,6 +411,7 @@ class MemoryBackend(NetworksMixin):
                     "stop the machine first",
                 )
             config = self._apply(m.config, spec, keys)
+            config = self._apply_labs(config, spec, keys, tags.environment)
             if {"nics", "forwards"} & set(keys):
                 self._sync_rules(m.vm_name, m.config.nics, config.nics, _addresses(spec))
             if config.disk_mb is not None and config.disk_mb != m.config.disk_mb:
@@ -410,6 +420,7 @@ class MemoryBackend(NetworksMixin):
                 else:
                     m.disk_path.write_text(json.dumps({"size_mb": config.disk_mb}))
             m.config = config
+            self._disk_files(m)
             self._write_tags(m, tags)
             self._save(m)
             self._sync_nat(m)
@@ -494,6 +505,7 @@ class MemoryBackend(NetworksMixin):
             emit(Event("progress", f"deleting {m.vm_name}", machine=m.vm_name, percent=0.0))
             self._release(m.vm_name, m.config.nics)
             del self.machines[m.uuid]
+            self._destroy_disks(m, emit)
             for path in (m.settings_file, m.saved_state_file, m.vbox_log, m.disk_path,
                          m.dir / "Logs" / "serial.log", *m.dir.glob(f"Unattended-{m.uuid}-*")):
                 if path is not None:
@@ -638,9 +650,11 @@ class MemoryBackend(NetworksMixin):
             self._check_new_name(spec.vm_name)
             base = t.snapshots[info.snapshot_id].config
             config = self._apply(base, spec, CLONE_KEYS)  # undeclared keys keep the image's values
+            config = self._apply_labs(config, spec, CLONE_KEYS, tags.environment)
             self._sync_rules(spec.vm_name, (), config.nics, _addresses(spec))
             emit(Event("progress", f"cloning {t.vm_name}", machine=spec.vm_name, percent=0.0))
             m = self._register(spec.vm_name, config, tags)
+            self._disk_files(m)
             m.template_of = template_uuid
             assert t.disk_path is not None
             if linked:
@@ -873,6 +887,7 @@ class MemoryBackend(NetworksMixin):
             shared_folders=c.shared_folders, disk_mb=c.disk_mb, dvd=c.dvd,
             settings_file=str(m.settings_file),
             session_locked=m.locked_by is not None or m.power.is_on, accessible=m.accessible,
+            disks=c.disks, virtualbox=c.vbox,
         )
 
     # ---- applying a spec to a Config ---------------------------------------

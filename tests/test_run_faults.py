@@ -22,6 +22,8 @@ from hosted import api
 from hosted.errors import OperationFailed, SnapshotError
 from hosted.events import Recorder
 from hosted.model import (
+    AnsibleRun,
+    Disk,
     Environment,
     ImageSpec,
     InstallSpec,
@@ -43,13 +45,17 @@ from hosted.steps import (
     ImportTemplate,
     InstallFromIso,
     Provision,
+    RebootGuest,
     RemoveNetwork,
     ReserveLinkPorts,
     RestoreSnapshot,
     Resume,
+    RunAnsible,
     SetAddresses,
+    SetHostname,
     SetUpDhcpServer,
     SetUpNatNetwork,
+    SetUpSharedDisk,
     Start,
     Stop,
     Suspend,
@@ -102,6 +108,10 @@ def _harmless_guest_scripts(tmp_path: Path) -> Iterator[Path]:
                    lambda addresses: f"echo 'addresses {list(addresses)}' >> {log}; echo 'hosted: set'")
         mp.setattr("hosted.guestnet.hosts_script",
                    lambda env, entries, path="": f"echo 'hosts {list(entries)}' >> {log}")
+        mp.setattr("hosted.guestnet.hostname_script", lambda name: f"echo 'hostname {name}' >> {log}")
+        boots = tmp_path / "boots"  # a reboot: one more line, a new boot id
+        mp.setattr("hosted.guestnet.REBOOT_COMMAND", f"echo boot >> {boots}")
+        mp.setattr("hosted.guestnet.BOOT_ID_COMMAND", f"cat {boots} 2>/dev/null | wc -l")
         yield log
 
 
@@ -117,19 +127,28 @@ def lab(sshd: Sshd, client_key: Path, tmp_path: Path, _harmless_guest_scripts: P
             "ssh": SshSpec(user="root", private_key=str(client_key))}
     marker = tmp_path / "provisioned"
     ssh = base.pop("nics")[0]
+    quorum = Disk("quorum", 16, fixed=True, shareable=True)
     web = spec("web", image="tiny", memory_mb=256, baseline=True, hosts=True, **base,
                nics=(ssh, Nic("internal", network="labnet", ip="10.20.0.11/24"),
                      Nic("link", peer="plain", ip="10.99.0.1/24")),
-               provision=(ProvisionStep(kind="shell", name="hello", inline=f"echo hello >> {marker}"),))
+               hostname="web.lab", groups=("front",), disks=(quorum,),
+               provision=(ProvisionStep(kind="shell", name="hello", inline=f"echo hello >> {marker}",
+                                        reboot=True),
+                          ProvisionStep(kind="shell", name="args", inline=f'echo "$@" >> {marker}.args',
+                                        args=("one two", "it's"))))
     machines = (web, spec("cloud", image="cloudy", nics=(ssh,), **base),
                 spec("inst", image="installer", disk_mb=8192, install=InstallSpec(password="pw"),
                      nics=(ssh,), **base),
                 spec("plain", memory_mb=64, hosts=True, nics=(ssh, Nic("link", peer="web", ip="auto")),
-                     **base),
+                     disks=(quorum,), **base),
                 spec("old", memory_mb=64, state="poweroff", nics=(ssh, Nic("natnetwork", network="oldnet")),
                      **base))
     name = f"faults{next(_envs)}"
-    first = Environment(name, str(tmp_path / "hosted.yaml"), machines, images)
+    playbook = tmp_path / "site.yml"
+    playbook.write_text(f"- hosts: all\n  gather_facts: false\n  tasks:\n"
+                        f"    - raw: echo {{{{ greeting }}}} >> {tmp_path}/ansible.out\n")
+    ansible = (AnsibleRun("site", str(playbook), ("front",), (("greeting", "hi"),)),)
+    first = Environment(name, str(tmp_path / "hosted.yaml"), machines, images, ansible=ansible)
     second = replace(first, machines=(replace(web, memory_mb=512), *machines[1:4]))
     yield Lab(backend, first, second, foreign)
     backend.nat.close()
@@ -208,7 +227,7 @@ COVERAGE = {
     FetchImage: FIRST, ImportTemplate: FIRST, WriteSeed: FIRST, Clone: FIRST, Create: FIRST,
     InstallFromIso: FIRST, Start: FIRST, WaitReady: FIRST, Provision: FIRST, TakeBaseline: FIRST,
     SetUpDhcpServer: FIRST, SetUpNatNetwork: FIRST, ReserveLinkPorts: FIRST, SetAddresses: FIRST,
-    WriteHosts: FIRST,
+    WriteHosts: FIRST, SetUpSharedDisk: FIRST, SetHostname: FIRST, RebootGuest: FIRST, RunAnsible: FIRST,
     Stop: SECOND, Configure: SECOND, Resume: SECOND, Destroy: SECOND, RemoveNetwork: SECOND, Suspend: SUSPEND,
     TakeSnapshot: SAVE, RestoreSnapshot: RESTORE, DeleteSnapshot: DELETE,
 }
@@ -262,6 +281,9 @@ def test_the_first_up_really_provisions_and_keeps_a_baseline(lab: Lab, tmp_path:
     said = (tmp_path / "guest-network.log").read_text()
     assert "hosts [(10.99.0.2, plain)]" in said and "10.99.0.1/24, link to plain)]" in said
     assert (tmp_path / "provisioned").read_text() == "hello\n"
+    assert (tmp_path / "provisioned.args").read_text() == "one two it's\n"
+    assert "hostname web.lab" in said and (tmp_path / "boots").read_text() == "boot\n"
+    assert (tmp_path / "ansible.out").read_text() == "hi\n"
     web = lab.owned()["web"]
     assert [s.name for s in lab.backend.list_snapshots(web.uuid)] == ["baseline"]
     assert lab.up(lab.first).ok and (tmp_path / "provisioned").read_text() == "hello\n"

@@ -21,20 +21,21 @@ from hosted.backend.networks import (
     NetworkState,
 )
 from hosted.events import Emit
-from hosted.model import BackendInfo, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
+from hosted.model import BackendInfo, Disk, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
 
 __all__ = ["Attachment", "DhcpServerInfo", "DhcpSpec", "NatNetworkInfo", "NetworkObject", "NetworkState"]
 
 StopMode = Literal["acpi", "poweroff"]
 StartMode = Literal["headless", "gui"]
 
-# A key ``configure`` understands: one of MachineSpec.CONFIG_KEYS, "forwards"
-# (only the NAT forwards of the adapters), or "tags" (hosted's tags alone).
+# A key ``configure`` understands: one of MachineSpec.CONFIG_KEYS, "virtualbox.KEY" (one key of
+# ``virtualbox``: VirtualBoxSettings.KEYS), "forwards" (only the NAT forwards of the adapters),
+# or "tags" (hosted's tags alone).
 ConfigKey = str
 
-# Keys that can be changed while the machine runs.  Everything else in
-# MachineSpec.CONFIG_KEYS needs the machine powered off.
-RUNTIME_KEYS: frozenset[str] = frozenset({"shared_folders", "dvd", "forwards"})
+# Keys that can be changed while the machine runs.  Everything else needs it powered off.
+RUNTIME_KEYS: frozenset[str] = frozenset({"shared_folders", "dvd", "forwards", "virtualbox.extradata",
+                                          "virtualbox.clipboard", "virtualbox.drag_and_drop"})
 
 TemplateKind = Literal["ovf", "disk"]
 INSTALL_PENDING = "pending"  # MachineRecords.install of a machine whose install is not prepared yet
@@ -169,8 +170,9 @@ class Backend(Protocol):
         ...
 
     def destroy(self, uuid: str, emit: Emit) -> None:
-        """Power off if needed, unregister, delete the settings and the media hosted created; drop the
-        machine's NAT Network port forwards and its fixed addresses in hosted's DHCP servers."""
+        """Power off if needed, unregister, delete the settings and the media hosted created (a
+        shareable disk only when no other machine has it attached); drop the machine's NAT Network
+        port forwards and its fixed addresses in hosted's DHCP servers."""
         ...
 
     def records(self, uuid: str) -> MachineRecords:
@@ -283,6 +285,15 @@ class Backend(Protocol):
     def remove_network(self, kind: NetworkObject, name: str, emit: Emit) -> None:
         """Remove a DHCP server or NAT Network hosted created (a NAT Network with its DHCP server);
         a no-op when it is gone; OperationFailed for one hosted did not create."""
+        ...
+
+    # ---- disks ----
+
+    def ensure_shared_disk(self, environment: str, disk: Disk, emit: Emit) -> str:
+        """The shareable disk ``disk.name`` of ``environment``: created (fixed-size, shareable,
+        marked as hosted's) when it does not exist, else left as it is; returns its location.
+        Machines attach it through ``configure``/``create_machine`` (``disks``); ``destroy``
+        deletes it with the last machine that has it attached."""
         ...
 
     def recover(self, emit: Emit) -> list[str]:

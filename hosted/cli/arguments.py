@@ -115,6 +115,11 @@ def init(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing file")
 
 
+def inventory(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("ini", "yaml"), default="ini", help="inventory format (default ini)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE (default: stdout)")
+
+
 def shell(p: argparse.ArgumentParser) -> None:
     p.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to print the script for")
 

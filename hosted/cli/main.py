@@ -96,6 +96,8 @@ COMMANDS: dict[str, Command] = {
                       actions=IMAGES),
     "bundle": Command("image_cmds", "write one file holding the profile and its images, for `up` with no "
                       "network", (a.bundle_output, a.sign)),
+    "inventory": Command("inventory_cmd", "print an Ansible inventory of the running machines: groups, "
+                         "addresses, SSH ports, users, keys", (a.inventory,)),
     "schema": Command("profile_cmds", "print the profile's JSON Schema (for editor plugins)",
                       (a.schema_output,), profile=False),
     "doctor": Command("doctor_cmd", "check the VirtualBox install, bindings and service, and say how to fix "

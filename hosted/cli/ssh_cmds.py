@@ -51,7 +51,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     argv = openssh_argv(target, words)
     try:
         if OPTIONS.json:
-            done = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
+            done = subprocess.run(argv, capture_output=True, encoding="utf-8", errors="replace", check=False)
             print_json(OPTIONS.kind, {"machine": name, "command": words, "exit_status": done.returncode,
                                       "stdout": done.stdout, "stderr": done.stderr})
             return done.returncode

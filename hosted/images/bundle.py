@@ -83,7 +83,9 @@ def write_bundle(env: Environment, output: Path, emit: Emit = discard, *,
         emit(Event("warning", f"{outside} is outside the profile's directory: not in the bundle "
                               "(it must exist where the bundle is used)"))
     files = profile_files(base, inside, emit)
-    profile_bytes = rewrite_sources(Path(env.path).read_text(encoding="utf-8"), env.path, sources).encode()
+    boxes = {i.name: i.box for i in env.images if i.box is not None}
+    profile_bytes = rewrite_sources(Path(env.path).read_text(encoding="utf-8"), env.path, sources,
+                                    boxes).encode()
     members = [(f.source, f"profile/{f.name}") for f in files]
     manifest: dict[str, Any] = {
         "hosted_bundle": FORMAT, "environment": env.name, "profile": f"profile/{Path(env.path).name}",

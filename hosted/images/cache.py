@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from hosted import files
 from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
-from hosted.images import checksums, digest, download, store
+from hosted.images import boxes, checksums, digest, download, store
 from hosted.images.detect import Kind, detect
 from hosted.model import ImageSpec, is_url
 from hosted.redact import redact_url
@@ -44,6 +44,7 @@ class LocalImage:
 def fetch(image: ImageSpec, emit: Emit = discard, *, attempts: int = 3) -> LocalImage:
     """The image as a local verified file; ImageError on a checksum mismatch or a failed download."""
     try:
+        image = boxes.resolved(image, emit)  # `box:`: the catalog's file for this host, and its sha256
         image = checksums.pinned(image, emit)  # `sha256: file:URL`: the digest the publisher lists
         entry = _fetch_url(image, emit, attempts) if is_url(image.source) else _hash_path(image, emit)
         kind = entry.kind

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hosted.images import checksums, digest, store
+from hosted.images import boxes, checksums, digest, store
 from hosted.model import ImageSpec, is_url
 
 DAY = 24 * 3600.0
@@ -30,6 +30,9 @@ def digests_in_use(images: Iterable[ImageSpec]) -> set[str]:
     """The sha256 of each image: the profile's for URLs, else the local file's (hashed, remembered)."""
     keep = set()
     for image in images:
+        image = boxes.known(image)
+        if image.box is not None and not image.source:
+            continue  # a box never resolved here: nothing of it is cached
         if image.sha256 is not None:
             keep.add(image.sha256)
         elif (listed := checksums.remembered(image)) is not None:  # `sha256: file:`, when last read

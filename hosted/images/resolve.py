@@ -33,7 +33,8 @@ def from_cache(image: ImageSpec, emit: Emit) -> PreparedImage:
     """Fetch (or find in the cache) and verify ``image``, unpack it once, and say what to import.
 
     Machines of one image, created in parallel, wait for one download or hash of it."""
-    key = image.sha256 if is_url(image.source) and image.sha256 else os.path.abspath(image.source)
+    key = image.sha256 if is_url(image.source) and image.sha256 else \
+        f"box {image.name}" if image.box is not None and not image.source else os.path.abspath(image.source)
 
     def waiting() -> None:
         emit(Event("info", f"image {image.name}: waiting for another machine fetching it"))

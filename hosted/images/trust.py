@@ -27,7 +27,8 @@ PREVIEW = 60  # characters of an inline script shown
 def summarize(env: Environment) -> list[str]:
     """One line per thing the environment shares, copies, runs or opens, machine by machine,
     then the profile's warnings."""
-    lines = [f"image {image.name}: {_source(image.source)}" for image in env.images]
+    lines = [f"image {image.name}: " + (_source(image.source) if image.source or image.box is None
+                                        else f"box {image.box.label}") for image in env.images]
     for machine in env.machines:
         lines += _machine(machine)
     lines += [f"warning: {w}" for w in env.warnings]

@@ -14,11 +14,12 @@ from typing import Any
 
 from hosted import render
 from hosted.backend.base import RUNTIME_KEYS
-from hosted.model import MachineSpec, Nic, ObservedMachine
+from hosted.model import Disk, MachineSpec, Nic, ObservedMachine, VirtualBoxSettings
 from hosted.steps import Change, Configure, Noop, Step, key_label
 
 # Keys whose change needs the machine powered off: all but the backend's runtime keys.
-POWEROFF_KEYS = frozenset(MachineSpec.CONFIG_KEYS) - RUNTIME_KEYS
+POWEROFF_KEYS = frozenset([*MachineSpec.CONFIG_KEYS, *(f"virtualbox.{k}" for k in VirtualBoxSettings.KEYS)]) \
+    - RUNTIME_KEYS
 
 Comparer = Callable[[MachineSpec, ObservedMachine], "tuple[bool, str, str] | None"]
 
@@ -82,6 +83,38 @@ def _shared_folders(spec: MachineSpec, cur: ObservedMachine) -> tuple[bool, str,
     return same, render.shared_folders(cur.shared_folders), render.shared_folders(spec.shared_folders)
 
 
+def _disks(spec: MachineSpec, cur: ObservedMachine) -> tuple[bool, str, str] | None:
+    """Declared disks by name; a port left out is any port.  Disks the profile no longer declares
+    stay attached (hosted never drops a disk): they are not compared."""
+    if spec.disks is None:
+        return None
+    have = {d.name: d for d in cur.disks}
+
+    def same(want: Disk) -> bool:
+        got = have.get(want.name)
+        return got is not None and (want.port is None or want.port == got.port) and \
+            (want.size_mb, want.fixed, want.nonrotational, want.shareable) == \
+            (got.size_mb, got.fixed, got.nonrotational, got.shareable)
+
+    shown = tuple(have[d.name] for d in spec.disks if d.name in have)
+    return all(same(d) for d in spec.disks), render.disks(shown), render.disks(spec.disks)
+
+
+def _setting(key: str) -> Comparer:
+    def compare(spec: MachineSpec, cur: ObservedMachine) -> tuple[bool, str, str] | None:
+        want = getattr(spec.virtualbox, key)
+        if want is None:
+            return None
+        have = getattr(cur.virtualbox, key)
+        if key == "nat_dns_host_resolver" and not any(n.kind == "nat" for n in cur.nics):
+            return None  # no NAT adapter to set it on
+        if key == "groups":
+            want, have = tuple(want) or ("/",), tuple(have or ()) or ("/",)
+        return want == have, render.setting(have), render.setting(want)
+
+    return compare
+
+
 COMPARERS: tuple[tuple[str, Comparer], ...] = (
     ("os_type", _scalar("os_type", str)),
     ("cpus", _scalar("cpus", str)),
@@ -91,6 +124,8 @@ COMPARERS: tuple[tuple[str, Comparer], ...] = (
     ("forwards", _forwards),
     ("shared_folders", _shared_folders),
     ("dvd", _scalar("dvd", lambda v: v or "none")),
+    ("disks", _disks),
+    *((f"virtualbox.{k}", _setting(k)) for k in VirtualBoxSettings.KEYS),
 )
 
 
@@ -109,6 +144,8 @@ def config_steps(spec: MachineSpec, cur: ObservedMachine, warnings: list[str]) -
             noops.append(Noop(machine=spec.name, subject=key, reason=f"{key_label(key)} already {want}"))
         else:
             changes.append(Change(key, have, want, needs_poweroff=key in POWEROFF_KEYS))
+            if key == "disks":
+                warnings += _disk_warnings(spec, cur)
     disk = _disk_change(spec, cur, warnings)
     if isinstance(disk, Change):
         changes.append(disk)
@@ -129,3 +166,14 @@ def _disk_change(spec: MachineSpec, cur: ObservedMachine, warnings: list[str]) -
         warnings.append(f"{spec.name}: disk is {render.mb(cur.disk_mb)}; hosted never shrinks a disk")
         return None
     return Change("disk_mb", render.mb(cur.disk_mb), render.mb(spec.disk_mb), needs_poweroff=True)
+
+
+def _disk_warnings(spec: MachineSpec, cur: ObservedMachine) -> list[str]:
+    have = {d.name: d for d in cur.disks}
+    out = []
+    for want in spec.disks or ():
+        got = have.get(want.name)
+        if got is not None and (got.fixed or want.size_mb < got.size_mb) and want.size_mb != got.size_mb:
+            out.append(f"{spec.name}: disk {want.name} is {render.mb(got.size_mb)}; hosted never shrinks a "
+                       "disk nor resizes a fixed one")
+    return out

@@ -4,12 +4,21 @@ and take the first baseline.  Each provisioning step says why it runs or not."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hosted.backend.base import MachineRecords
 from hosted.facts import Facts
 from hosted.model import MachineSpec, ProvisionStep
-from hosted.steps import Noop, Provision, Step, TakeBaseline, WaitReady
+from hosted.steps import (
+    Noop,
+    Provision,
+    RebootGuest,
+    SetAddresses,
+    SetHostname,
+    Step,
+    TakeBaseline,
+    WaitReady,
+)
 
 BASELINE = "baseline"
 
@@ -32,8 +41,15 @@ def guest_steps(spec: MachineSpec, uuid: str | None, started: bool, facts: Facts
     if spec.state != "running":
         return []
     records = facts.records.get(uuid or "", MachineRecords())
-    provision = [*network,
-                 *(_provision(spec, p, records, uuid is None, facts, options) for p in spec.provision)]
+    provision = [*network]
+    for p in spec.provision:
+        step = _provision(spec, p, records, uuid is None, facts, options)
+        provision.append(step)
+        if p.reboot and not step.is_noop:
+            provision += [RebootGuest(machine=spec.name, after=p.name, timeout=spec.ready.ssh,
+                                      reason=f"{p.name} says reboot: true"),
+                          *(replace(s, reason="set again after the reboot") for s in network
+                            if isinstance(s, SetAddresses | SetHostname))]
     baseline = _baseline(spec, uuid, facts, provision, options)
     work = [s for s in [*provision, *baseline] if not s.is_noop]
     if not options.wait:

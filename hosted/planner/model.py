@@ -43,12 +43,14 @@ class Plan:
     machines: tuple[MachinePlan, ...] = ()
     images: tuple[Step, ...] = ()  # steps of the host, run once before the machines
     warnings: tuple[str, ...] = field(default=())
+    after: tuple[Step, ...] = ()  # steps of the environment, run once after the machines (ansible)
 
     @property
     def steps(self) -> Iterator[Step]:
         yield from self.images
         for m in self.machines:
             yield from m.steps
+        yield from self.after
 
     @property
     def has_actions(self) -> bool:
@@ -73,5 +75,6 @@ class Plan:
                  "steps": [s.to_json() for s in m.steps]}
                 for m in self.machines
             ],
+            "after": [s.to_json() for s in self.after],
             "actions": sum(1 for s in self.steps if not s.is_noop),
         }

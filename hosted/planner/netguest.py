@@ -22,7 +22,7 @@ from hosted.model import DRIVER_NIC_KINDS, Environment, MachineSpec
 from hosted.networks import HOSTONLY_PREFIX, mac_colons, network_of
 from hosted.planner.model import MachinePlan
 from hosted.planner.network import Resolved
-from hosted.steps import Configure, Destroy, Noop, Resume, Start, Step
+from hosted.steps import Configure, Destroy, Noop, Resume, SetHostname, Start, Step
 from hosted.steps.network import Address, RemoveNetwork, SetAddresses, WriteHosts
 
 
@@ -73,9 +73,17 @@ def network_guest_steps(spec: MachineSpec, uuid: str | None, started: bool, seed
             if todo else []
         seed += [Noop(machine=spec.name, subject="names", reason="names: in the cloud-init seed")] \
             if entries else []
+        seed += [Noop(machine=spec.name, subject="hostname",
+                      reason=f"host name {spec.hostname}: in the cloud-init seed")] if spec.hostname else []
         return [*noops, *seed]
     records = facts.records.get(uuid or "", MachineRecords())
     steps: list[Step] = list(noops)
+    if spec.hostname:
+        fp = fingerprint(spec.hostname)
+        why = _why(records.guest.get("hostname"), fp, started, uuid, "host name")
+        steps.append(SetHostname(machine=spec.name, hostname=spec.hostname, fingerprint=fp, reason=why)
+                     if why else Noop(machine=spec.name, subject="hostname",
+                                      reason=f"host name already {spec.hostname} (recorded)"))
     if todo:
         fp = fingerprint(todo)
         why = _why(records.guest.get("addresses"), fp, started, uuid, "addresses")
@@ -95,7 +103,7 @@ def _why(recorded: str | None, fp: str, started: bool, uuid: str | None, what: s
     if uuid is None or recorded is None:
         return f"{what} not set in this guest yet"
     if recorded != fp:
-        return f"{what} changed since they were set"
+        return f"{what} changed since {'it was' if what == 'host name' else 'they were'} set"
     return "the machine boots: set again (idempotent)" if started else ""
 
 

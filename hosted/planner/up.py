@@ -23,6 +23,7 @@ from hosted.model import Environment, MachineSpec, ObservedMachine, PowerState
 from hosted.planner.config import config_steps
 from hosted.planner.guest import UpOptions, guest_steps
 from hosted.planner.images import creation_steps, host_steps, is_install
+from hosted.planner.labs import ansible_steps, shared_disk_steps
 from hosted.planner.model import MachinePlan, Plan
 from hosted.planner.netguest import check_driver, hosts_entries, network_guest_steps, unused, with_removals
 from hosted.planner.network import Resolved, resolve
@@ -64,7 +65,9 @@ def plan(environment: Environment, facts: Facts, *, only: Sequence[str] = (),
     check_driver(facts, machines, warnings)
     images = host_steps(facts, [s for m in machines for s in m.steps])
     host = [s for s in nets.host if _in_scope(s, only)] + (unused(facts, nets) if not only else [])
-    return Plan(environment.name, operation, tuple(machines), (*host, *images), tuple(warnings))
+    host += shared_disk_steps(environment, machines)
+    after = ansible_steps(environment, facts, machines, options) if not only else []
+    return Plan(environment.name, operation, tuple(machines), (*host, *images), tuple(warnings), tuple(after))
 
 
 def _in_scope(step: Step, only: Sequence[str]) -> bool:
@@ -97,7 +100,7 @@ def _plan_machine(env: Environment, spec: MachineSpec, owned: Sequence[ObservedM
                  if isinstance(s, WriteSeed) else s for s in steps]
         if spec.state == "running":
             network = network_guest_steps(spec, None, True, seeded, facts, nets)
-            steps += [Start(machine=spec.name, reason="desired state is running"),
+            steps += [Start(machine=spec.name, reason="desired state is running", gui=spec.gui),
                       *guest_steps(spec, None, True, facts, options, network=network)]
         return MachinePlan(spec.name, spec.vm_name, None, tuple(steps), spec)
     if not current.accessible:
@@ -156,12 +159,12 @@ def _with_power(spec: MachineSpec, cur: ObservedMachine, steps: list[Step]) -> t
         lost = cur.power == PowerState.SAVED
         stop = Stop(machine=name, reason=("discards the saved state " + why) if lost else why, restart=True,
                     discards=lost)
-        return [stop, *steps, Start(machine=name, reason=why, restart=True)], True
+        return [stop, *steps, Start(machine=name, reason=why, restart=True, gui=spec.gui)], True
     if online:
         return [*steps, Noop(machine=name, subject="state", reason="already running")], False
     if cur.power == PowerState.SAVED:
         return [*steps, Resume(machine=name, reason="desired state is running")], True
-    return [*steps, Start(machine=name, reason="desired state is running")], True
+    return [*steps, Start(machine=name, reason="desired state is running", gui=spec.gui)], True
 
 
 def _finish_install(spec: MachineSpec, cur: ObservedMachine, facts: Facts, steps: list[Step]) -> list[Step]:

@@ -8,6 +8,7 @@ key by key.  Every value remembers whether it came from the machine or from
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -32,8 +33,26 @@ class Merged:
     def get(self, key: str) -> Any:
         value = getattr(self.own, key)
         if value is None and self.defaults is not None:
-            return getattr(self.defaults, key)
+            value = getattr(self.defaults, key)
+        if key == "image" and isinstance(value, schema.Image):
+            return inline_image_name(value)  # an image given in place: named after what it is
         return value
+
+    def inline_image(self) -> schema.Image | None:
+        value = self.own.image if self.own.image is not None else \
+            self.defaults.image if self.defaults is not None else None
+        return value if isinstance(value, schema.Image) else None
+
+    def steps(self) -> list[tuple[KeyPath, schema.ProvisionEntry]]:
+        """The provisioning steps with where each was set: the machine's own (``provision_mode:
+        append``: after those of ``defaults``), else those of ``defaults``."""
+        own: list[tuple[KeyPath, schema.ProvisionEntry]] = [
+            (("machines", self.name, "provision", i), s) for i, s in enumerate(self.own.provision or ())]
+        default: list[tuple[KeyPath, schema.ProvisionEntry]] = [(("defaults", "provision", i), s) for i, s in
+                   enumerate((self.defaults.provision if self.defaults is not None else None) or ())]
+        if self.own.provision is None:
+            return default
+        return [*default, *own] if self.get("provision_mode") == "append" else own
 
     def origin(self, key: str) -> KeyPath:
         """Where ``key`` was set: the machine itself, or ``defaults``."""
@@ -84,7 +103,7 @@ def machine_spec(env_name: str, merged: Merged, images: dict[str, schema.Image] 
         dvd=get("dvd"),
         ssh=_ssh(merged, install),
         ready=_ready(merged, install),
-        provision=tuple(provision_step(i, step) for i, step in enumerate(get("provision") or ())),
+        provision=tuple(provision_step(i, step) for i, (_, step) in enumerate(merged.steps())),
         baseline=bool(get("baseline")),
         image=get("image"),
         linked=get("linked") is not False,
@@ -92,7 +111,64 @@ def machine_spec(env_name: str, merged: Merged, images: dict[str, schema.Image] 
         install=install,
         hosts=several if get("hosts") is None else bool(get("hosts")),
         primary=bool(getattr(merged.own, "primary", None)),
+        hostname=get("hostname"),
+        groups=tuple(get("groups") or ()),
+        disks=None if get("disks") is None else tuple(disk(d) for d in get("disks")),
+        virtualbox=virtualbox(merged),
+        gui=bool(merged.sub("virtualbox", "gui")),
     )
+
+
+def inline_image_name(image: schema.Image) -> str:
+    """The name of an image a machine gives in place (``image: {box: ...}``): what it is, and a
+    digest of all of it, so equal images share a name (and a template) and others never do."""
+    what = image.box or (image.box_url or image.source or "image").rstrip("/").rsplit("/", 1)[-1]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", what).strip("-._")[:40] or "image"
+    digest = hashlib.sha256(image.model_dump_json().encode()).hexdigest()[:8]
+    return f"{stem}-{image.version}-{digest}" if image.version else f"{stem}-{digest}"
+
+
+def all_images(images: dict[str, schema.Image], machines: list[Merged]) -> dict[str, schema.Image]:
+    """The images under ``images:`` and those the machines give in place."""
+    found = dict(images)
+    for merged in machines:
+        inline = merged.inline_image()
+        if inline is not None:
+            found.setdefault(inline_image_name(inline), inline)
+    return found
+
+
+def disk(entry: schema.DiskEntry) -> model.Disk:
+    return model.Disk(name=entry.name, size_mb=entry.size, port=entry.port,
+                      fixed=entry.type == "fixed" or entry.shareable, nonrotational=entry.nonrotational,
+                      shareable=entry.shareable)
+
+
+def virtualbox(merged: Merged) -> model.VirtualBoxSettings:
+    def sub(key: str) -> Any:
+        return merged.sub("virtualbox", key)
+
+    groups, extra = sub("groups"), sub("extradata")
+    return model.VirtualBoxSettings(
+        groups=None if groups is None else tuple(groups), vram_mb=sub("vram"), graphics=sub("graphics"),
+        audio=sub("audio"), clipboard=sub("clipboard"), drag_and_drop=sub("drag_and_drop"),
+        nested_virtualization=sub("nested_virtualization"), ioapic=sub("ioapic"), paravirt=sub("paravirt"),
+        usb=sub("usb"), nic_promiscuous=sub("nic_promiscuous"),
+        nat_dns_host_resolver=sub("nat_dns_host_resolver"),
+        extradata=None if extra is None else tuple(sorted((str(k), str(v)) for k, v in extra.items())),
+    )
+
+
+def ansible_run(index: int, entry: schema.Ansible) -> model.AnsibleRun:
+    return model.AnsibleRun(
+        name=ansible_name(entry), playbook=entry.playbook, limit=tuple(entry.limit or ()),
+        extra_vars=tuple((k, str(v)) for k, v in entry.extra_vars.items()), run=entry.run,
+        options=tuple(entry.options))
+
+
+def ansible_name(entry: schema.Ansible) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", PurePath(entry.playbook).stem).lstrip("._-")
+    return entry.name or stem or "ansible"
 
 
 def image_spec(name: str, image: schema.Image) -> model.ImageSpec:
@@ -100,8 +176,12 @@ def image_spec(name: str, image: schema.Image) -> model.ImageSpec:
     sha256_file = None
     if sha256 is not None and sha256.startswith(CHECKSUM_FILE_PREFIX):  # read when fetched
         sha256_file, sha256 = sha256.removeprefix(CHECKSUM_FILE_PREFIX), None
-    return model.ImageSpec(name=name, source=str(image.source), sha256=sha256, sha256_file=sha256_file,
-                           kind=image.kind, arch=image.arch, cloud_init=image.cloud_init)
+    box = None
+    if image.box is not None or image.box_url is not None:
+        box = model.BoxRef(name=image.box or "", version=image.version, metadata_url=image.box_url,
+                           catalog=image.catalog)
+    return model.ImageSpec(name=name, source=str(image.source or ""), sha256=sha256, sha256_file=sha256_file,
+                           kind=image.kind, arch=image.arch, cloud_init=image.cloud_init, box=box)
 
 
 def user_data(value: dict[str, Any] | str | None) -> str | None:
@@ -179,17 +259,18 @@ def step_name(index: int, step: schema.ProvisionEntry) -> str:
 def provision_step(index: int, step: schema.ProvisionEntry) -> model.ProvisionStep:
     common: dict[str, Any] = {
         "name": step_name(index, step), "run": step.run, "privileged": step.privileged,
-        "env": tuple((k, str(v)) for k, v in step.env.items()),
+        "env": tuple((k, str(v)) for k, v in step.env.items()), "reboot": step.reboot,
     }
     if step.shell is not None:
-        return model.ProvisionStep(kind="shell", inline=step.shell.inline, script=step.shell.script, **common)
+        return model.ProvisionStep(kind="shell", inline=step.shell.inline, script=step.shell.script,
+                                   args=tuple(str(a) for a in step.shell.args), **common)
     assert step.file is not None
     return model.ProvisionStep(kind="file", source=step.file.source,
                                destination=step.file.destination, **common)
 
 
 def _ssh(merged: Merged, install: model.InstallSpec | None) -> model.SshSpec:
-    given = {k: merged.sub("ssh", k) for k in ("user", "port", "private_key")}
+    given = {k: merged.sub("ssh", k) for k in ("user", "port", "private_key", "forward_agent", "forward_x11")}
     if install is not None and given["user"] is None:
         given["user"] = install.user  # the user the installer creates logs in
     return model.SshSpec(**{k: v for k, v in given.items() if v is not None})

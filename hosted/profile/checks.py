@@ -11,7 +11,7 @@ Each check yields every problem it finds, so that one run reports them all.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -50,7 +50,7 @@ def _one_primary(doc: Document, machines: list[build.Merged]) -> Iterator[Profil
 
 def _image_checksums(doc: Document, images: Mapping[str, schema.Image]) -> Iterator[ProfileError]:
     for name, image in images.items():
-        if is_url(image.source) and image.sha256 is None:
+        if image.source is not None and is_url(image.source) and image.sha256 is None:
             yield doc.error(
                 ("images", name, "source"), "a download needs its sha256: it is verified before use",
                 "Add `sha256:` with the file's checksum (the download page lists it; "
@@ -123,10 +123,16 @@ def _unique_within(doc: Document, merged: build.Merged) -> Iterator[ProfileError
     folders: list[schema.SharedFolder] = merged.get("shared_folders") or []
     yield from _no_repeats(doc, merged.origin("shared_folders"), folders, build.share_name, "shared folder",
                 "Give the shared folders different `name:`s (the default comes from the guest path).")
-    steps: list[schema.ProvisionEntry] = merged.get("provision") or []
-    yield from _no_repeats(doc, merged.origin("provision"), list(enumerate(steps)),
-                lambda pair: build.step_name(*pair), "provision step",
-                "Give the steps different `name:`s; hosted records which steps have run by name.")
+    steps = merged.steps()
+    first: dict[str, KeyPath] = {}
+    for i, (path, step) in enumerate(steps):
+        name = build.step_name(i, step)
+        if name in first:
+            where = (*path, "name") if (*path, "name") in doc.value_marks else path
+            yield doc.error(where, f"two provision steps are named {name!r} (the first is "
+                            f"{format_path(first[name])})",
+                            "Give the steps different `name:`s; hosted records which steps have run by name.")
+        first.setdefault(name, path)
 
 
 def _no_repeats(
@@ -186,3 +192,52 @@ def _host_ports(doc: Document, machines: list[build.Merged]) -> Iterator[Profile
             yield doc.error(claim.path, message,
                             "Use another host port, or `host: auto` to let hosted pick a free one.")
         earlier.append(claim)
+
+
+def check_labs(doc: Document, machines: list[build.Merged],
+               ansible: Sequence[schema.Ansible]) -> list[ProfileError]:
+    """Disks, VirtualBox extra data, groups and ``ansible:`` runs, across machines."""
+    problems: list[ProfileError] = []
+    shared: dict[str, tuple[schema.DiskEntry, KeyPath]] = {}
+    names = [m.name for m in machines]
+    groups: set[str] = set()
+    for merged in machines:
+        disks: list[schema.DiskEntry] = merged.get("disks") or []
+        base = merged.origin("disks")
+        problems += _no_repeats(doc, base, disks, lambda d: d.name, "disk", "Give each disk its own `name:`.")
+        ports = [d.port for d in disks if d.port is not None]
+        for i, d in enumerate(disks):
+            if d.port is not None and ports.count(d.port) > 1:
+                problems.append(doc.error((*base, i, "port"), f"two disks on SATA port {d.port}",
+                                          "Give each disk its own port, or leave `port` out."))
+            if d.shareable:
+                first = shared.setdefault(d.name, (d, (*base, i)))
+                if (first[0].size, first[0].nonrotational) != (d.size, d.nonrotational):
+                    problems.append(doc.error((*base, i), f"shareable disk {d.name!r} differs from the one "
+                                              f"at {format_path(first[1])}", "A shareable disk is one disk: "
+                                              "give it the same size and nonrotational everywhere."))
+        extra = merged.sub("virtualbox", "extradata") or {}
+        for key in extra:
+            if str(key).lower().startswith("hosted/"):
+                problems.append(doc.error((*merged.origin("virtualbox"), "extradata", key),
+                                          f"extra data key {key!r} is hosted's own", "Use another key.",
+                                          at_key=True))
+        for group in merged.get("groups") or ():
+            groups.add(group)
+            if group in names:
+                problems.append(doc.error(merged.origin("groups"), f"group {group!r} has the name of a "
+                                          "machine", "Ansible names hosts and groups alike: rename one."))
+    seen: dict[str, int] = {}
+    for i, run in enumerate(ansible):
+        name = build.ansible_name(run)
+        if name in seen:
+            problems.append(doc.error(("ansible", i), f"two ansible runs are named {name!r}",
+                                      "Give them different `name:`s."))
+        seen.setdefault(name, i)
+        for j, target in enumerate(run.limit or ()):
+            if target not in names and target not in groups and target != "all":
+                close = difflib.get_close_matches(target, [*names, *groups], n=1, cutoff=0.6)
+                problems.append(doc.error(("ansible", i, "limit", j), f"no machine or group {target!r}",
+                                          (f"Did you mean {close[0]!r}? " if close else "") +
+                                          "Machines: " + ", ".join(names) + "."))
+    return problems

@@ -62,9 +62,7 @@ def _guest_paths(merged: build.Merged) -> Iterator[tuple[KeyPath, str, bool]]:
     folders: list[schema.SharedFolder] = merged.get("shared_folders") or []
     for i, folder in enumerate(folders):
         yield (*merged.origin("shared_folders"), i, "host"), folder.host, folder.allow_sensitive
-    steps: list[schema.ProvisionEntry] = merged.get("provision") or []
-    for i, step in enumerate(steps):
-        base = (*merged.origin("provision"), i)
+    for base, step in merged.steps():
         if step.file is not None:
             yield (*base, "file", "source"), step.file.source, step.file.allow_sensitive
         if step.shell is not None and step.shell.script is not None:

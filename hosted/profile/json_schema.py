@@ -35,6 +35,7 @@ def profile_json_schema() -> dict[str, Any]:
     _shorthands(generated, defs)
     # Exactly one of shell/file (ProvisionEntry._one_of).
     defs["ProvisionEntry"]["oneOf"] = [{"required": ["shell"]}, {"required": ["file"]}]
+    defs["Image"]["oneOf"] = [{"required": [k]} for k in ("source", "box", "box_url")]  # Image._one_source
     # A URL is downloaded, and a download is verified: its sha256 (or file:) is required.
     defs["Image"]["if"] = {"properties": {"source": {"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}},
                            "required": ["source"]}
@@ -58,7 +59,7 @@ def profile_json_schema() -> dict[str, Any]:
 def _shorthands(generated: dict[str, Any], defs: dict[str, Any]) -> None:
     """What the models accept before validation: ``- nat``, ``shell: "script"``, ``db:`` (empty)."""
     defs["NicEntry"].update(minProperties=1, maxProperties=1)  # exactly one kind (NicEntry._one_of)
-    defs["Shell"].update(minProperties=1, maxProperties=1)  # inline or script
+    defs["Shell"]["oneOf"] = [{"required": ["inline"]}, {"required": ["script"]}]  # Shell._one_of
     # internal, natnetwork and link need a name
     bare = [kind for kind in schema.NIC_KINDS if kind not in ("internal", "natnetwork", "link")]
     defs["NicEntry"] = {"anyOf": [{"type": "string", "enum": bare,

@@ -12,6 +12,7 @@ from pathlib import Path
 from hosted import model
 from hosted.errors import ProfileError
 from hosted.profile import build, checks, exposure
+from hosted.profile.expand import expand
 from hosted.profile.source import parse
 from hosted.profile.validate import validate
 
@@ -129,11 +130,14 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
     the checks across keys run only on a profile whose every value is valid.
     """
     file = os.path.normpath(Path(path).expanduser().absolute())
-    doc = parse(_read(file), file, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    doc = parse(_read(file), file, environ)
+    expand(doc, environ)
     profile = validate(doc)
     machines = [build.Merged(name, own, profile.defaults) for name, own in profile.machines.items()]
-    images = profile.images or {}
+    images = build.all_images(profile.images or {}, machines)
     problems = checks.check(doc, profile.name, machines, images)
+    problems += checks.check_labs(doc, machines, profile.ansible or [])
     problems += exposure.sensitive_paths(doc, machines)
     if problems:
         raise ProfileError.of_all(problems)
@@ -145,6 +149,8 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
         machines=specs,
         images=tuple(build.image_spec(name, image) for name, image in images.items()),
         warnings=tuple(exposure.warnings(doc, machines)),
+        ansible=tuple(build.ansible_run(i, a) for i, a in enumerate(profile.ansible or ())),
+        includes=tuple(doc.includes),
         secrets=exposure.secrets(profile.secrets, doc.variables, passwords),
     )
 

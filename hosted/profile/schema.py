@@ -14,8 +14,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from hosted.profile.types import (
+    MAX_COUNT,
+    BoxName,
+    BoxVersion,
     Cidr,
     CloudInit,
+    Count,
     Cpus,
     DiskMB,
     ExistingDir,
@@ -32,10 +36,13 @@ from hosted.profile.types import (
     MemoryMB,
     Name,
     Port,
+    SataPort,
     Seconds,
     Sha256,
     Text,
+    Url,
     UserName,
+    VramMB,
 )
 
 Adapter = Literal["Am79C970A", "Am79C973", "82540EM", "82543GC", "82545EM", "virtio", "Am79C960"]
@@ -125,6 +132,8 @@ class Nat(Strict):
 
 IP = ("the guest's address on this NIC, e.g. 10.20.0.11/24 (default prefix /24), or auto: hosted picks "
       "one (default: none)")
+IP_FROM = ("with `count`: the address of NAME-1; each next machine gets the next address (NAME-2 the one "
+           "after it, ...)")
 STATIC = ("set the address inside the guest over SSH even where hosted's DHCP server would hand it out "
           "(a guest that does not ask by DHCP on this NIC)")
 
@@ -133,6 +142,7 @@ class Internal(Strict):
     network: Name = key("internal network name: machines on the same name reach each other", ...)
     adapter: Adapter | None = key(ADAPTER)
     ip: GuestAddress | None = key(IP)
+    ip_from: GuestAddress | None = key(IP_FROM)
     static: Flag = key(STATIC, False, shown=False)
 
 
@@ -140,6 +150,7 @@ class HostOnly(Strict):
     interface: Line | None = key(f"host-only interface, e.g. vboxnet0 ({NOT_DECLARED})")
     adapter: Adapter | None = key(ADAPTER)
     ip: GuestAddress | None = key(IP)
+    ip_from: GuestAddress | None = key(IP_FROM)
     static: Flag = key(STATIC, False, shown=False)
 
 
@@ -152,6 +163,7 @@ class NatNetwork(Strict):
                                     "this machine's address", json_schema_extra={"default": []})
     adapter: Adapter | None = key(ADAPTER)
     ip: GuestAddress | None = key(IP + "; forwards need one (auto when not given)")
+    ip_from: GuestAddress | None = key(IP_FROM)
     static: Flag = key(STATIC, False, shown=False)
 
 
@@ -159,6 +171,7 @@ class Link(Strict):
     peer: Name = key("the machine at the other end: it needs a `link: {peer: THIS}` NIC too", ...)
     adapter: Adapter | None = key(ADAPTER)
     ip: GuestAddress | None = key(IP + "; set inside the guest over SSH")
+    ip_from: GuestAddress | None = key(IP_FROM)
 
 
 class Bridged(Strict):
@@ -207,6 +220,9 @@ class Ssh(Strict):
     port: Port | None = key("SSH port in the guest; the host side is the NAT forward to it", shown=22)
     private_key: ExistingFile | None = key("private key, relative to the profile (default: the "
                                            "environment's own key)")
+    forward_agent: Flag | None = key("`hosted ssh` forwards your ssh-agent to the guest (ssh -A)",
+                                     shown=False)
+    forward_x11: Flag | None = key("`hosted ssh` forwards X11 (ssh -X)", shown=False)
 
 
 class Ready(Strict):
@@ -222,9 +238,15 @@ class Ready(Strict):
     command_timeout: Seconds | None = key("seconds the ready command may take", shown=120)
 
 
+ShellArg = str | int | float
+
+
 class Shell(Strict):
     inline: str | None = key("the script's text")
     script: ExistingFile | None = key("a script file, relative to the profile")
+    args: list[ShellArg] = Field(default_factory=list, json_schema_extra={"default": []},
+                                 description="arguments of the script ($1, $2, ...), each passed as it is "
+                                             "(quoted: spaces and quotes arrive intact)")
 
     @classmethod
     def normalize(cls, data: Any) -> Any:
@@ -256,6 +278,8 @@ class ProvisionEntry(Strict):
     env: dict[EnvName, EnvValue] = Field(default_factory=dict, json_schema_extra={"default": {}},
                                          description="environment variables for the step")
     privileged: Flag = key("run as root (via sudo when ssh.user is not root)", False, shown=False)
+    reboot: Flag = key("reboot the machine after this step and wait until it is ready again; the next "
+                       "steps run after that", False, shown=False)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ProvisionEntry:
@@ -291,8 +315,68 @@ class Install(Strict):
     time_zone: TimeZone | None = key("time zone, e.g. Europe/Berlin", shown="Etc/UTC")
 
 
+HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+GUEST_HOSTNAME = rf"(?=.{{1,253}}\Z){HOST_LABEL}(\.{HOST_LABEL})*"
+GuestHostname = Annotated[str, Field(json_schema_extra={
+    "pattern": "^" + GUEST_HOSTNAME.replace("\\Z", "$") + "$"}),
+    _matching(GUEST_HOSTNAME, "a host name (letters, digits and -, dot-separated labels)")]
+GROUP = r"[A-Za-z_][A-Za-z0-9_]*"
+Group = Annotated[str, _pattern(GROUP), _matching(GROUP, "an Ansible group name (letters, digits, _)")]
+VBOX_GROUP = r"(/[A-Za-z0-9][A-Za-z0-9._ -]*)+"
+VBoxGroup = Annotated[str, _pattern(VBOX_GROUP), _matching(VBOX_GROUP, "a VirtualBox group such as /lab or "
+                                                                       "/lab/k8s")]
+EXTRADATA_KEY = r"[A-Za-z0-9][A-Za-z0-9_./:-]*"
+ExtraDataKey = Annotated[str, _pattern(EXTRADATA_KEY),
+                         _matching(EXTRADATA_KEY, "an extra data key such as GUI/ScaleFactor")]
+Clip = Literal["disabled", "host_to_guest", "guest_to_host", "bidirectional"]
+
+
+class DiskEntry(Strict):
+    """One extra disk (``disks:``), on the machine's SATA controller."""
+
+    size: DiskMB = key("size: megabytes or 10G", ...)
+    name: Name = key("the disk's name, unique per machine; shareable disks of one name are one disk", ...)
+    port: SataPort | None = key("SATA port 0-29 (default: the first free one)")
+    type: Literal["dynamic", "fixed"] = key("dynamic: grows as the guest writes; fixed: allocated at once "
+                                            "(shareable disks are always fixed)", "dynamic", shown="dynamic")
+    nonrotational: Flag = key("the guest sees an SSD", False, shown=False)
+    shareable: Flag = key("one disk for every machine that declares a shareable disk of this name "
+                          "(clusters): created once, fixed-size, attached to each", False, shown=False)
+
+
+class VirtualBox(Strict):
+    """VirtualBox's own settings of the machine (Vagrant's ``vb.customize``)."""
+
+    groups: list[VBoxGroup] | None = key(f"groups in the VirtualBox Manager, e.g. [/lab] ({NOT_DECLARED})")
+    vram: VramMB | None = key(f"video memory in MB ({NOT_DECLARED})")
+    graphics: Literal["vmsvga", "vboxvga", "vboxsvga", "none"] | None = key(
+        f"graphics controller ({NOT_DECLARED})")
+    audio: Flag | None = key(f"an audio adapter (false: none) ({NOT_DECLARED})")
+    clipboard: Clip | None = key(f"shared clipboard ({NOT_DECLARED})")
+    drag_and_drop: Clip | None = key(f"drag and drop ({NOT_DECLARED})")
+    nested_virtualization: Flag | None = key(f"nested VT-x/AMD-V ({NOT_DECLARED})")
+    ioapic: Flag | None = key(f"I/O APIC ({NOT_DECLARED})")
+    paravirt: Literal["none", "default", "legacy", "minimal", "hyperv", "kvm"] | None = key(
+        f"paravirtualization interface ({NOT_DECLARED})")
+    usb: Literal["none", "ohci", "ehci", "xhci"] | None = key(
+        f"USB controller: ohci (1.1), ehci (2.0), xhci (3.0) or none ({NOT_DECLARED})")
+    nic_promiscuous: Literal["deny", "allow_vms", "allow_all"] | None = key(
+        f"promiscuous mode of every network adapter ({NOT_DECLARED})")
+    nat_dns_host_resolver: Flag | None = key(f"NAT adapters resolve names with the host's resolver "
+                                             f"({NOT_DECLARED})")
+    gui: Flag | None = key("start the machine with a window instead of headless", shown=False)
+    extradata: dict[ExtraDataKey, Line | int | float] | None = key(
+        "extra data KEY: VALUE for everything else (VBoxManage setextradata); compared like every key, "
+        "and a key removed here is removed from the machine")
+
+
 class Machine(Strict):
     """One machine; also the shape of ``defaults``."""
+
+    count: Count | None = key(f"make COUNT machines NAME-1 ... NAME-{{COUNT}} from this entry; ${{index}} in "
+                              f"its values is each one's number (1-{MAX_COUNT})")
+    enabled: Flag | None = key("false: the machine is left out of the environment (e.g. "
+                               "${WITH_DB:-true})", shown=True)
 
     vm_name: Name | None = key("VirtualBox machine name (default: ENV-MACHINE)")
     os_type: Line | None = key(f"VirtualBox guest OS type id, e.g. Debian_64, Ubuntu_64 ({NOT_DECLARED})")
@@ -314,8 +398,9 @@ class Machine(Strict):
                                                  shown=[])
     baseline: Flag | None = key("take a snapshot named baseline once the machine is first ready and "
                                 "provisioned; `hosted reset` returns to it", shown=False)
-    image: Name | None = key("an image named under `images:`: the machine is made from it "
-                             "(default: an empty machine)")
+    image: Name | Image | None = key("an image named under `images:`, or one given here ({box: "
+                                     "bento/ubuntu-22.04}): the machine is made from it (default: an empty "
+                                     "machine)")
     linked: Flag | None = key("with an image: a linked clone of its template; false for a full copy",
                               shown=True)
     cloud_init: CloudInit | None = key(
@@ -326,6 +411,15 @@ class Machine(Strict):
     hosts: Flag | None = key("the other machines reach this one by machine name, and it them: their "
                              "addresses in its /etc/hosts (default: true when the profile has several "
                              "machines)")
+    hostname: GuestHostname | None = key("the guest's host name: in its cloud-init seed, else set over SSH "
+                                         "(default: left as the image has it)")
+    groups: list[Group] | None = key("Ansible inventory groups of the machine (`hosted inventory`)")
+    disks: list[DiskEntry] | None = key(f"extra disks on the SATA controller ({NOT_DECLARED})")
+    virtualbox: VirtualBox | None = key("VirtualBox settings: groups, VRAM, graphics, audio, clipboard, "
+                                        "nested virtualization, extra data, ...")
+    provision_mode: Literal["replace", "append"] | None = key(
+        "how this machine's `provision` combines with the one in defaults: replace it, or append to it "
+        "(defaults' steps first, as Vagrant runs global provisioners)", shown="replace")
 
 
 class MachineEntry(Machine):
@@ -339,10 +433,17 @@ ImageKind = Literal["auto", "box", "ova", "ovf", "disk", "iso"]
 
 
 class Image(Strict):
-    """One base image under ``images:``."""
+    """One base image under ``images:``: a ``source``, or a Vagrant box by name (``box``) or by the URL
+    of its metadata (``box_url``)."""
 
-    source: ImageSource = key("path (relative to the profile; a file, or a directory such as a Vagrant "
-                              "box store entry) or an http(s) URL", ...)
+    source: ImageSource | None = key("path (relative to the profile; a file, or a directory such as a "
+                                     "Vagrant box store entry) or an http(s) URL")
+    box: BoxName | None = key("a Vagrant box by catalog name, e.g. bento/ubuntu-22.04: its VirtualBox file "
+                              "for this host's CPU, with the checksum the catalog lists")
+    box_url: Url | None = key("the URL of a box's metadata JSON (Vagrant's catalog format)")
+    version: BoxVersion | None = key("with box or box_url: the box version (default: the newest)")
+    catalog: Url | None = key("with box: the catalog's URL (default: $HOSTED_BOX_CATALOG, else "
+                              "https://vagrantcloud.com)")
     sha256: Sha256 | None = key("expected sha256 of the file (required for URLs), or file:URL of the "
                                 "publisher's checksum file (SHA256SUMS) that lists it")
     kind: ImageKind = key("what the file is; auto detects it from its content", "auto", shown="auto")
@@ -350,17 +451,45 @@ class Image(Strict):
                                                   "image says)")
     cloud_init: Flag = key("the image runs cloud-init: machines get a NoCloud seed", False, shown=False)
 
+    @model_validator(mode="after")
+    def _one_source(self) -> Image:
+        _one_of(self, ("source", "box", "box_url"), "an image")
+        if self.source is not None and (self.version is not None or self.catalog is not None):
+            raise PydanticCustomError("box_only", "`version` and `catalog` go with `box` (or `box_url`)", {})
+        if self.box_url is not None and self.catalog is not None:
+            raise PydanticCustomError("box_only", "`catalog` goes with `box`, not `box_url`", {})
+        return self
+
+
+class Ansible(Strict):
+    """One ``ansible:`` run: ansible-playbook from this host against the environment's machines."""
+
+    playbook: ExistingFile = key("the playbook, relative to the profile", ...)
+    name: Name | None = key("stable label, unique; hosted records by name that it ran (default: the "
+                            "playbook's file name)")
+    limit: list[Name] | None = key("machines or groups to run against (default: every machine)")
+    extra_vars: dict[EnvName, EnvValue] = Field(default_factory=dict, json_schema_extra={"default": {}},
+                                                description="variables passed with --extra-vars")
+    options: list[Line] = Field(default_factory=list, json_schema_extra={"default": []},
+                                description="more ansible-playbook arguments, e.g. [--tags, web]")
+    run: Literal["once", "always"] = key("once: until it succeeds, and again when it changes; always: "
+                                         "on every up", "once", shown="once")
+
 
 class Profile(Strict):
     SUPPORTED_VERSIONS: ClassVar[tuple[int, ...]] = (1,)
 
     version: Literal[1] = key("profile format version: 1", ...)
     name: Name = key("environment name; machines are tagged with it and named NAME-MACHINE", ...)
+    include: list[ExistingFile] | None = key("YAML files whose keys this profile takes, its own winning "
+                                             "(mappings merged key by key); relative to the profile")
     secrets: list[EnvName] | None = key("names of the ${VARIABLES} whose values are secret: never written "
                                         "to logs, bundles or JSON")
     defaults: Machine | None = key("machine keys applied under every machine; a machine's own win")
     images: dict[Name, Image] | None = key("base images by name, for machines' `image:`")
     machines: dict[Name, MachineEntry] = key("the machines by name, in this order", ..., min_length=1)
+    ansible: list[Ansible] | None = key("playbooks run from this host with ansible-playbook, each once its "
+                                        "machines are ready")
 
     @classmethod
     def normalize(cls, data: Any) -> Any:

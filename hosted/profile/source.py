@@ -27,6 +27,7 @@ KeyPath = tuple[PathItem, ...]
 class Position:
     line: int  # 1-based
     column: int  # 1-based
+    file: str | None = None  # an included file; None: the profile itself
 
 
 @dataclass
@@ -38,12 +39,14 @@ class Document:
     key_marks: dict[KeyPath, Position] = field(default_factory=dict)
     value_marks: dict[KeyPath, Position] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)  # ${NAME} -> what it was replaced by
+    includes: list[str] = field(default_factory=list)  # files included (absolute), in the order read
 
     def error(self, path: KeyPath, message: str, hint: str, *, at_key: bool = False) -> ProfileError:
         """A ProfileError located at ``path`` (its key if ``at_key``, else its value)."""
         pos = self.position(path, at_key=at_key)
         return ProfileError(
-            one_line(message), hint, file=self.file, line=pos.line if pos else None,
+            one_line(message), hint, file=(pos.file if pos else None) or self.file,
+            line=pos.line if pos else None,
             column=pos.column if pos else None, key=format_path(path),
         )
 

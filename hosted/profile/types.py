@@ -294,6 +294,10 @@ UserName = Annotated[str, Field(json_schema_extra={"pattern": f"^{USER_PATTERN}$
                      AfterValidator(_user_name)]
 GuestPath = Annotated[str, AfterValidator(_guest_path)]
 Cpus = Annotated[int, Field(ge=1, le=64), _Lax]
+MAX_COUNT = 64
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT), _Lax]
+SataPort = Annotated[int, Field(ge=0, le=29), _Lax]
+VramMB = Annotated[int, Field(ge=1, le=256), _Lax]
 Port = Annotated[int, Field(ge=1, le=65535), _Lax]
 Seconds = Annotated[float, Field(ge=0, le=7 * 24 * 3600), _Lax]
 Flag = Annotated[bool, _Lax]
@@ -331,3 +335,33 @@ CloudInit = Annotated[dict[str, Any] | str, BeforeValidator(_cloud_config), With
     {"type": "string", "pattern": "^\\s*(" + "|".join(CLOUD_INIT_HEADERS) + ")",
      "description": "user-data text with a cloud-init header: #cloud-config, #!, #include, ..."},
 ]})]
+
+
+def _url(value: str) -> str:
+    """An http(s) URL (a box catalog, a box's metadata)."""
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    if scheme is None or scheme.group(1).lower() not in ("http", "https"):
+        raise PydanticCustomError("url_scheme", "'{value}' is not an http:// or https:// URL",
+                                  {"value": value[:80], "scheme": scheme.group(1) if scheme else ""})
+    _one_line(value)
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise PydanticCustomError("url_host", "the URL names no host it can reach", {})
+    return value
+
+
+BOX_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*"
+BOX_VERSION = r"[0-9A-Za-z][0-9A-Za-z.+_-]*"
+Url = Annotated[str, Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}), AfterValidator(_url)]
+BoxName = Annotated[str, Field(json_schema_extra={"pattern": f"^{BOX_NAME}$"}), AfterValidator(
+    lambda v: v if re.fullmatch(BOX_NAME, v) else _bad("box_name", v, "a box name such as bento/debian-12"))]
+BoxVersion = Annotated[str, Field(json_schema_extra={"pattern": f"^{BOX_VERSION}$"}), AfterValidator(
+    lambda v: v if re.fullmatch(BOX_VERSION, v) else _bad("box_version", v, "a box version such as "
+                                                                            "202401.31.0"))]
+
+
+def _bad(kind: str, value: str, what: str) -> str:
+    raise PydanticCustomError(kind, "'{value}' is not " + what, {"value": value[:60]})

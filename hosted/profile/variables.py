@@ -15,6 +15,11 @@ from hosted.errors import ProfileError
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)(?P<close>\}?)")
 _BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.DOTALL)
+# ``${index}``, ``${index+N}``, ``${index-N}``, ``${N+index}``: the machine's number under ``count``,
+# filled in when the machine is expanded (hosted.profile.expand), not from the environment.
+INDEX = re.compile(r"\s*(?:(?P<base>\d{1,9})\s*\+\s*)?index(?:\s*(?P<op>[+-])\s*(?P<offset>\d{1,9}))?\s*")
+# What an index reference stands for until then: NUL never survives into a validated value.
+INDEX_MARK = re.compile("\x00index(?P<expr>[^\x00]*)\x00")
 
 ErrorFactory = Callable[[str, str], ProfileError]
 
@@ -48,6 +53,8 @@ class Substituter:
         return Substituted(text) if used else text
 
     def _resolve(self, match: re.Match[str], error: ErrorFactory) -> str:
+        if match.group("close") and INDEX.fullmatch(match.group("body")):
+            return f"\x00index{match.group('body')}\x00"
         body = _BODY.fullmatch(match.group("body"))
         if not match.group("close") or body is None:
             raise error(
@@ -68,3 +75,17 @@ class Substituter:
             f"environment variable {name} is not set",
             f"Set {name} in the environment, or give a default: ${{{name}:-value}}.",
         )
+
+
+def index_value(expr: str, index: int) -> int:
+    """The value of an index reference's body (``10+index``) for machine number ``index``."""
+    found = INDEX.fullmatch(expr)
+    assert found is not None
+    value = index + int(found.group("base") or 0)
+    offset = int(found.group("offset") or 0)
+    return value - offset if found.group("op") == "-" else value + offset
+
+
+def fill_index(text: str, index: int) -> str:
+    """``text`` with its index references replaced by their values for machine number ``index``."""
+    return INDEX_MARK.sub(lambda m: str(index_value(m.group("expr"), index)), text)

@@ -30,8 +30,11 @@ def _shell(session: SshSession, step: ProvisionStep, fingerprint: str,
     if (step.inline is None) == (step.script is None):
         raise ProvisionError(f"shell step {step.name!r} needs exactly one of inline and script",
                              step=step.name)
+    # Arguments become $1, $2, ...: each quoted on its own, so spaces and quotes arrive intact.
+    args = " ".join(shlex.quote(a) for a in step.args)
     if step.inline is not None:
-        return session.run(step.inline, env=env, privileged=step.privileged, on_output=on_output)
+        inline = f"set -- {args}\n{step.inline}" if step.args else step.inline
+        return session.run(inline, env=env, privileged=step.privileged, on_output=on_output)
     script = Path(step.script or "")
     if not script.is_file():
         raise ProvisionError(f"shell step {step.name!r}: script {script} not found", step=step.name)
@@ -39,7 +42,7 @@ def _shell(session: SshSession, step: ProvisionStep, fingerprint: str,
     session.upload(script, remote)
     q = shlex.quote(remote)
     # Executed (not "sh FILE") so its #! line counts; removed whatever it returns.
-    command = f"chmod 0755 {q} && {q}; status=$?; rm -f {q}; exit $status"
+    command = f"chmod 0755 {q} && {q}{' ' + args if args else ''}; status=$?; rm -f {q}; exit $status"
     return session.run(command, env=env, privileged=step.privileged, on_output=on_output)
 
 

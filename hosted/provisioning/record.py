@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path, PureWindowsPath
 
 from hosted.errors import ProvisionError
-from hosted.model import ProvisionStep
+from hosted.model import AnsibleRun, ProvisionStep
 
 CHUNK = 1024 * 1024
 
@@ -47,6 +47,15 @@ def step_fingerprint(step: ProvisionStep) -> str:
 
 def _name(path: str | None) -> str | None:
     return PureWindowsPath(path).name if path else path  # either separator, from either kind of host
+def ansible_fingerprint(run: AnsibleRun) -> str:
+    """The run's own fingerprint plus a digest of its playbook file."""
+    digest = hashlib.sha256(run.fingerprint().encode())
+    try:
+        _hash_tree(Path(run.playbook), digest)
+    except OSError as exc:
+        raise ProvisionError(f"ansible run {run.name!r}: cannot read {run.playbook}: {exc.strerror or exc}",
+                             "check that the playbook exists and is readable", step=run.name) from exc
+    return digest.hexdigest()[:16]
 
 
 def _hash_tree(root: Path, digest: hashlib._Hash) -> None:

@@ -45,6 +45,7 @@ class Shared:
         self.failed: dict[str, HostedError] = {}  # image name -> why it could not be had
         self.links: dict[str, dict[str, tuple[int, int]]] = {}  # link -> machine -> (its port, peer's)
         self.stopping = threading.Event()  # Ctrl-C: no lane starts another step
+        self.machine_errors: dict[str, HostedError] = {}  # machine -> why its steps failed (for ansible)
 
     def put(self, table: dict[str, object], key: str, value: object) -> None:
         with self._lock:
@@ -70,6 +71,14 @@ class Shared:
                 raise OperationFailed(f"link {link} could not be prepared: {error.message}", error.hint)
             nics.append(replace(nic, link_port=ports[0], peer_port=ports[1]) if ports else nic)
         return replace(spec, nics=tuple(nics))
+
+    def check_disks(self, spec: MachineSpec) -> None:
+        """Raise when the host could not make a shareable disk the machine attaches."""
+        for disk in spec.disks or ():
+            error = self.failed.get(f"disk {disk.name}") if disk.shareable else None
+            if error is not None:
+                raise OperationFailed(f"shareable disk {disk.name} could not be made: {error.message}",
+                                      error.hint)
 
     def check(self, image: str) -> None:
         """Raise when the host could not prepare ``image`` (the machine fails, the others go on)."""

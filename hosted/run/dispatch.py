@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hosted.run import guest, image, machine, network, snapshot
+from hosted.run import ansible, guest, image, machine, network, snapshot
 from hosted.run.context import StepContext
 from hosted.steps import (
     Clone,
@@ -17,13 +17,17 @@ from hosted.steps import (
     ImportTemplate,
     InstallFromIso,
     Provision,
+    RebootGuest,
     RemoveNetwork,
     ReserveLinkPorts,
     RestoreSnapshot,
     Resume,
+    RunAnsible,
     SetAddresses,
+    SetHostname,
     SetUpDhcpServer,
     SetUpNatNetwork,
+    SetUpSharedDisk,
     Start,
     Step,
     Stop,
@@ -62,6 +66,10 @@ HANDLERS: dict[type[Step], Handler] = {
     SetAddresses: network.set_addresses,
     WriteHosts: network.write_hosts,
     RemoveNetwork: network.remove_network,
+    SetUpSharedDisk: machine.set_up_shared_disk,
+    SetHostname: guest.set_hostname,
+    RebootGuest: guest.reboot_guest,
+    RunAnsible: ansible.run_ansible,
 }
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hosted import paths
-from hosted.errors import ProvisionError, SshError
+from hosted.errors import ProvisionError, ReadinessTimeout, SshError
 from hosted.events import Event
 from hosted.run.context import StepContext
 from hosted.snapshots import describe, find
-from hosted.steps import Provision, TakeBaseline, WaitReady
+from hosted.steps import Provision, RebootGuest, SetHostname, TakeBaseline, WaitReady
+
+if TYPE_CHECKING:
+    from hosted.ssh import SshSession
 
 
 def wait_ready(step: WaitReady, ctx: StepContext) -> None:
@@ -42,6 +47,54 @@ def provision(step: Provision, ctx: StepContext) -> None:
     run_logged(ctx.session, which, fingerprint, spec.name, ctx.emit, log, ctx.env.secrets)
     if which.run == "once":
         ctx.backend.record_provisioned(uuid, which.name, fingerprint)
+
+
+def set_hostname(step: SetHostname, ctx: StepContext) -> None:
+    from hosted.guestnet import hostname_script
+    from hosted.run.network import run_in_guest
+
+    run_in_guest(ctx, "host name", hostname_script(step.hostname))
+    ctx.backend.record_guest(ctx.need_uuid(), "hostname", step.fingerprint)
+
+
+def reboot_guest(step: RebootGuest, ctx: StepContext) -> None:
+    """Reboot from inside, then wait until the guest is ready in a new boot (its boot id changed)."""
+    from hosted import guestnet
+
+    before = _boot_id(ctx)
+    session = _need_session(ctx, "reboot")
+    status, tail = session.run(guestnet.REBOOT_COMMAND, privileged=True, timeout=60)
+    if status != 0:
+        raise ProvisionError(f"{ctx.machine}: the reboot after {step.after!r} failed (exit status {status})",
+                             tail[-1500:] or "see the guest's system log", step=step.after)
+    ctx.close()
+    deadline = ctx.options.clock.now() + step.timeout
+    while True:
+        ctx.options.clock.sleep(2.0)
+        wait_ready(WaitReady(machine=step.machine, timeout=step.timeout), ctx)
+        if _boot_id(ctx) != before:
+            ctx.emit(Event("info", f"rebooted after {step.after}", machine=ctx.machine))
+            return
+        ctx.close()  # the old boot's sshd, still up: wait for the new one
+        if ctx.options.clock.now() > deadline:
+            raise ReadinessTimeout(f"{ctx.machine}: the guest did not reboot within {step.timeout:.0f} s "
+                                   f"after {step.after!r}", "see `hosted logs` for the serial console",
+                                   stage="reboot")
+
+
+def _need_session(ctx: StepContext, what: str) -> SshSession:
+    if ctx.session is None:
+        raise SshError(f"{ctx.machine}: not logged in to {what}", "run `hosted up` again")
+    return ctx.session
+
+
+def _boot_id(ctx: StepContext) -> str:
+    from hosted import guestnet
+
+    lines: list[str] = []
+    status, _ = _need_session(ctx, "read the boot id").run(guestnet.BOOT_ID_COMMAND, on_output=lines.append,
+                                                           timeout=30)
+    return "\n".join(lines).strip() if status == 0 else ""
 
 
 def take_baseline(step: TakeBaseline, ctx: StepContext) -> None:

@@ -48,6 +48,7 @@ def clone(step: Clone, ctx: StepContext) -> None:
     if not template:
         raise ImageError(f"image {step.image!r} has no template to clone", "run `hosted up` again")
     spec = ctx.need_spec()
+    ctx.shared.check_disks(spec)
     if ctx.seed is not None:  # a cloud image: its seed in the DVD drive (dvd stays undeclared: no drift)
         spec = replace(spec, dvd=str(ctx.seed))
     made = ctx.backend.clone_from_template(template, spec, ctx.tags(), step.linked, ctx.emit)

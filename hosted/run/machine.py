@@ -11,11 +11,12 @@ from hosted.errors import HostedError, ImageError, PortConflict
 from hosted.events import Event
 from hosted.ports import port_is_listening
 from hosted.run.context import StepContext
-from hosted.steps import Configure, Create, Destroy, Resume, Start, Stop, Suspend
+from hosted.steps import Configure, Create, Destroy, Resume, SetUpSharedDisk, Start, Stop, Suspend
 
 
 def create(step: Create, ctx: StepContext) -> None:
     spec = ctx.need_spec()
+    ctx.shared.check_disks(spec)
     if step.install and spec.disk_mb is None:
         raise ImageError(f"{spec.name}: image {spec.image!r} is an installer ISO and the machine has no disk",
                          "add `disk:` (e.g. `disk: 20G`) to the machine: the OS is installed on it")
@@ -30,12 +31,14 @@ def create(step: Create, ctx: StepContext) -> None:
 
 
 def configure(step: Configure, ctx: StepContext) -> None:
+    if "disks" in step.keys:
+        ctx.shared.check_disks(ctx.need_spec())
     ctx.backend.configure(ctx.need_uuid(), ctx.need_spec(), step.keys, ctx.tags(), ctx.emit)
 
 
 def start(step: Start, ctx: StepContext) -> None:
     _check_listeners(ctx)
-    ctx.backend.start(ctx.need_uuid(), ctx.options.start_mode, ctx.emit)
+    ctx.backend.start(ctx.need_uuid(), "gui" if step.gui else ctx.options.start_mode, ctx.emit)
 
 
 def stop(step: Stop, ctx: StepContext) -> None:
@@ -85,3 +88,9 @@ def _check_listeners(ctx: StepContext) -> None:
                 "already in use by another program",
                 "stop that program, or change the forward's host port (or `host: auto`) in the profile",
             )
+
+
+def set_up_shared_disk(step: SetUpSharedDisk, ctx: StepContext) -> None:
+    spec = next(d for m in ctx.env.machines for d in m.disks or () if d.shareable and d.name == step.disk)
+    location = ctx.backend.ensure_shared_disk(ctx.env.name, spec, ctx.emit)
+    ctx.emit(Event("info", f"shareable disk {step.disk}: {location}"))

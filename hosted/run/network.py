@@ -42,7 +42,7 @@ def reserve_link_ports(step: ReserveLinkPorts, ctx: StepContext) -> None:
     ctx.emit(Event("info", f"link {a} <-> {b}: UDP 127.0.0.1:{first} <-> 127.0.0.1:{second}"))
 
 
-def _run_in_guest(ctx: StepContext, what: str, script: str) -> None:
+def run_in_guest(ctx: StepContext, what: str, script: str) -> None:
     if ctx.session is None:
         raise SshError(f"{ctx.machine}: not logged in to set its {what}", "run `hosted up` again")
     lines: list[str] = []
@@ -58,14 +58,14 @@ def _run_in_guest(ctx: StepContext, what: str, script: str) -> None:
 def set_addresses(step: SetAddresses, ctx: StepContext) -> None:
     from hosted.guestnet import addresses_script
 
-    _run_in_guest(ctx, "addresses", addresses_script(step.addresses))
+    run_in_guest(ctx, "addresses", addresses_script(step.addresses))
     ctx.backend.record_guest(ctx.need_uuid(), "addresses", step.fingerprint)
 
 
 def write_hosts(step: WriteHosts, ctx: StepContext) -> None:
     from hosted.guestnet import hosts_script
 
-    _run_in_guest(ctx, "names (/etc/hosts)", hosts_script(ctx.env.name, step.entries))
+    run_in_guest(ctx, "names (/etc/hosts)", hosts_script(ctx.env.name, step.entries))
     ctx.backend.record_guest(ctx.need_uuid(), "hosts", step.fingerprint)
 
 

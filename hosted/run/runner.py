@@ -72,7 +72,13 @@ def run(plan: Plan, env: Environment, backend: Backend, emit: Emit, options: Run
     machines = _each(list(plan.machines), options.parallel,
                      lambda mp: _Lane(mp.machine, mp.steps, env, backend, emit, options, shared, mp).run(),
                      shared.stopping)
-    return RunResult(env.name, plan.operation, machines, images)
+    for result in machines:
+        if result.error is not None:
+            shared.machine_errors[result.machine] = result.error
+    # Steps of the environment (ansible runs) come last, one at a time: they need the machines ready.
+    after = [_Lane(f"ansible {getattr(s, 'name', '')}", [s], env, backend, emit, options, shared).run()
+             for s in plan.after if not shared.stopping.is_set()]
+    return RunResult(env.name, plan.operation, machines, [*images, *after])
 
 
 def _image_lanes(steps: Sequence[Step]) -> dict[str, list[Step]]:

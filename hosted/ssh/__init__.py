@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hosted.ssh.hostkeys import PinnedKey, fingerprint, forget_host_key, pin_host_keys, read_pins
     from hosted.ssh.keys import client_key, ensure_keypair, load_private_key, public_key_line
-    from hosted.ssh.openssh import openssh_argv, ssh_config_block
+    from hosted.ssh.openssh import openssh_argv, openssh_options, ssh_config_block
     from hosted.ssh.session import SshConnectFailed, SshSession, await_banner, connect, open_socket
     from hosted.ssh.target import (
         SshTarget,
@@ -30,7 +30,7 @@ _WHERE = {
     **dict.fromkeys(("PinnedKey", "fingerprint", "forget_host_key", "pin_host_keys", "read_pins"),
                     "hostkeys"),
     **dict.fromkeys(("client_key", "ensure_keypair", "load_private_key", "public_key_line"), "keys"),
-    **dict.fromkeys(("openssh_argv", "ssh_config_block"), "openssh"),
+    **dict.fromkeys(("openssh_argv", "openssh_options", "ssh_config_block"), "openssh"),
     **dict.fromkeys(("SshConnectFailed", "SshSession", "await_banner", "connect", "open_socket"), "session"),
     **dict.fromkeys(("SshTarget", "known_hosts_path", "ssh_endpoint", "ssh_forward", "ssh_target",
                      "target_for"), "target"),
@@ -51,6 +51,7 @@ __all__ = [
     "load_private_key",
     "open_socket",
     "openssh_argv",
+    "openssh_options",
     "pin_host_keys",
     "public_key_line",
     "read_pins",

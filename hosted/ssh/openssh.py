@@ -70,8 +70,17 @@ def _check(target: SshTarget) -> None:
                        "Fix the value in the profile (`hosted validate` names it).")
 
 
+def openssh_options(target: SshTarget) -> list[tuple[str, str]]:
+    """The ``-o`` options that pin the machine's host key and use only its key (checked values)."""
+    _check(target)
+    return _options(target)
+
+
 def _options(target: SshTarget) -> list[tuple[str, str]]:
+    forwarding = [(key, "yes") for key, on in (("ForwardAgent", target.forward_agent),
+                                               ("ForwardX11", target.forward_x11)) if on]
     return [
+        *forwarding,
         ("IdentitiesOnly", "yes"),
         ("UserKnownHostsFile", _path(target.known_hosts)),
         ("GlobalKnownHostsFile", "none"),

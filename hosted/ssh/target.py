@@ -21,6 +21,8 @@ class SshTarget:
     private_key: Path
     known_hosts: Path  # the machine's own pin file
     label: str  # the machine, as messages name it ("web" or "env/web")
+    forward_agent: bool = False  # the user's own ssh: -A (profile: ssh.forward_agent)
+    forward_x11: bool = False  # the user's own ssh: -X
 
     @property
     def host_key_alias(self) -> str:
@@ -37,6 +39,8 @@ def target_for(env_name: str, machine: str, host: str, port: int, spec: SshSpec)
         private_key=client_key(env_name, spec),
         known_hosts=known_hosts_path(env_name, machine),
         label=f"{env_name}/{machine}",
+        forward_agent=spec.forward_agent,
+        forward_x11=spec.forward_x11,
     )
 
 

@@ -7,8 +7,9 @@ provision, baseline), snapshot steps, and network steps (NAT Networks, DHCP serv
 ports, addresses and names in the guest).
 """
 
+from hosted.steps.ansible import RunAnsible
 from hosted.steps.base import Noop, Step
-from hosted.steps.guest import Provision, TakeBaseline, WaitReady
+from hosted.steps.guest import Provision, RebootGuest, SetHostname, TakeBaseline, WaitReady
 from hosted.steps.image import Clone, FetchImage, ImportTemplate, InstallFromIso, WriteSeed
 from hosted.steps.machine import (
     KEY_LABELS,
@@ -17,6 +18,7 @@ from hosted.steps.machine import (
     Create,
     Destroy,
     Resume,
+    SetUpSharedDisk,
     Start,
     Stop,
     Suspend,
@@ -33,8 +35,37 @@ from hosted.steps.network import (
 from hosted.steps.snapshot import DeleteSnapshot, RestoreSnapshot, TakeSnapshot
 
 __all__ = [
-    "KEY_LABELS", "Change", "Clone", "Configure", "Create", "DeleteSnapshot", "Destroy", "FetchImage",
-    "ImportTemplate", "InstallFromIso", "Noop", "Provision", "RemoveNetwork", "ReserveLinkPorts",
-    "RestoreSnapshot", "Resume", "SetAddresses", "SetUpDhcpServer", "SetUpNatNetwork", "Start", "Step",
-    "Stop", "Suspend", "TakeBaseline", "TakeSnapshot", "WaitReady", "WriteHosts", "WriteSeed", "key_label",
+    "KEY_LABELS",
+    "Change",
+    "Clone",
+    "Configure",
+    "Create",
+    "DeleteSnapshot",
+    "Destroy",
+    "FetchImage",
+    "ImportTemplate",
+    "InstallFromIso",
+    "Noop",
+    "Provision",
+    "RebootGuest",
+    "RemoveNetwork",
+    "ReserveLinkPorts",
+    "RestoreSnapshot",
+    "Resume",
+    "RunAnsible",
+    "SetAddresses",
+    "SetHostname",
+    "SetUpDhcpServer",
+    "SetUpNatNetwork",
+    "SetUpSharedDisk",
+    "Start",
+    "Step",
+    "Stop",
+    "Suspend",
+    "TakeBaseline",
+    "TakeSnapshot",
+    "WaitReady",
+    "WriteHosts",
+    "WriteSeed",
+    "key_label",
 ]

@@ -52,3 +52,30 @@ class TakeBaseline(Step):
 
     def summary(self) -> str:
         return f"take the {self.name!r} snapshot"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetHostname(Step):
+    """The guest's host name, set over SSH (idempotent: a guest that has it already is left alone)."""
+
+    hostname: str
+    fingerprint: str  # recorded on the machine once set
+    kind: ClassVar[str] = "set-hostname"
+    phase: ClassVar[str] = "network"
+
+    def summary(self) -> str:
+        return f"set the host name to {self.hostname}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebootGuest(Step):
+    """Reboot the guest from inside (after the provisioning step ``after``) and wait until it has
+    booted again and is ready; the steps after it run in the new boot."""
+
+    after: str  # the provisioning step that asked for it
+    timeout: float  # the readiness wait's (ready.ssh)
+    kind: ClassVar[str] = "reboot"
+    phase: ClassVar[str] = "provision"
+
+    def summary(self) -> str:
+        return f"reboot the guest (after {self.after}) and wait for SSH (≤ {self.timeout:.0f} s)"

@@ -19,6 +19,20 @@ KEY_LABELS = {
     "forwards": "port forwards",
     "shared_folders": "shared folders",
     "dvd": "DVD",
+    "disks": "disks",
+    "virtualbox.groups": "VirtualBox groups",
+    "virtualbox.vram_mb": "VRAM",
+    "virtualbox.graphics": "graphics controller",
+    "virtualbox.audio": "audio",
+    "virtualbox.clipboard": "clipboard",
+    "virtualbox.drag_and_drop": "drag and drop",
+    "virtualbox.nested_virtualization": "nested virtualization",
+    "virtualbox.ioapic": "I/O APIC",
+    "virtualbox.paravirt": "paravirtualization",
+    "virtualbox.usb": "USB controller",
+    "virtualbox.nic_promiscuous": "promiscuous mode",
+    "virtualbox.nat_dns_host_resolver": "NAT DNS host resolver",
+    "virtualbox.extradata": "extra data",
 }
 
 
@@ -78,12 +92,13 @@ class Configure(Step):
 @dataclass(frozen=True, kw_only=True)
 class Start(Step):
     restart: bool = False  # the second half of a stop/start that applies a change
+    gui: bool = False  # with a window (virtualbox.gui), else headless
     kind: ClassVar[str] = "start"
     phase: ClassVar[str] = "start"
     repeatable: ClassVar[bool] = True
 
     def summary(self) -> str:
-        return "start"
+        return "start with a window" if self.gui else "start"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,3 +153,24 @@ class Destroy(Step):
 
     def summary(self) -> str:
         return f"destroy {self.vm_name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetUpSharedDisk(Step):
+    """A shareable disk of the environment, created once (fixed-size) before the machines that
+    attach it; a step of the host."""
+
+    disk: str
+    size_mb: int
+    machines: tuple[str, ...]
+    kind: ClassVar[str] = "set-up-shared-disk"
+    phase: ClassVar[str] = "configure"
+    repeatable: ClassVar[bool] = True
+
+    @property
+    def lane(self) -> str:
+        return f"disk {self.disk}"
+
+    def summary(self) -> str:
+        return f"make sure the shareable disk {self.disk} ({self.size_mb} MB, fixed) exists for " + \
+            ", ".join(self.machines)

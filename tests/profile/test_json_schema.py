@@ -139,7 +139,8 @@ def doc_examples() -> Iterator[tuple[str, Any]]:
             if not isinstance(data, dict):
                 continue  # a comment-only block (the editor modeline)
             line = text[:match.start()].count("\n") + 2
-            if not set(data) <= {"version", "name", "secrets", "defaults", "images", "machines"}:
+            if not set(data) <= {"version", "name", "secrets", "defaults", "images", "machines", "include",
+                                 "ansible"}:
                 data = {"machines": {"example": data}}  # machine keys
             yield f"{doc.name}:{line}", {"version": 1, "name": "example", "machines": {"example": None},
                                          **data}

@@ -74,10 +74,13 @@ def test_schema_describes_the_format(schema: dict[str, Any]) -> None:
     assert machine["additionalProperties"] is False
     assert {"vm_name", "os_type", "cpus", "memory", "disk", "firmware", "state", "nics", "shared_folders",
             "dvd", "ssh", "ready", "provision", "baseline", "image", "linked", "cloud_init", "install",
-            "hosts"} == set(machine["properties"])
+            "hosts", "count", "enabled", "hostname", "groups", "disks", "virtualbox",
+            "provision_mode"} == set(machine["properties"])
     image = schema["$defs"]["Image"]
-    assert image["required"] == ["source"] and image["additionalProperties"] is False
-    assert set(image["properties"]) == {"source", "sha256", "kind", "arch", "cloud_init"}
+    assert image["oneOf"] == [{"required": [k]} for k in ("source", "box", "box_url")]
+    assert image["additionalProperties"] is False
+    assert set(image["properties"]) == {"source", "sha256", "kind", "arch", "cloud_init", "box", "box_url",
+                                        "version", "catalog"}
     assert image["properties"]["kind"]["anyOf"][0]["enum"] == ["auto", "box", "ova", "ovf", "disk", "iso"]
     forward = schema["$defs"]["Forward"]["properties"]
     guest = forward["guest"]["anyOf"][0]

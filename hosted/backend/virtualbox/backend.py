@@ -29,6 +29,7 @@ from hosted.backend.virtualbox import (
     clone,
     create,
     dhcp,
+    disks,
     journal,
     natnet,
     netstate,
@@ -40,14 +41,14 @@ from hosted.backend.virtualbox import (
 )
 from hosted.backend.virtualbox import extradata as xd
 from hosted.backend.virtualbox.context import Ctx
-from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys
+from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_serial_log
 from hosted.backend.virtualbox.observe import observe, power_state
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly
 from hosted.backend.virtualbox.translate import boundary
 from hosted.errors import ImageError, MachineNotFound, OperationFailed
 from hosted.events import Emit
-from hosted.model import BackendInfo, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
+from hosted.model import BackendInfo, Disk, MachineSpec, ObservedMachine, PowerState, SnapshotInfo, Tags
 
 # Guest properties the Guest Additions set (VirtualBox's own names).
 ADDITIONS_VERSION = "/VirtualBox/GuestAdd/Version"
@@ -128,6 +129,7 @@ class VirtualBoxBackend:
                     f"'{machine.name}' is running; changing {', '.join(needs_off)} needs it powered off",
                     "stop the machine first (hosted apply plans this when allowed to restart it)")
             edit = Edit(self._ctx, None, emit, self._allocate, None, offline=offline)
+            folder = os.path.dirname(str(machine.settingsFilePath))
             try:
                 with locked(self._ctx, machine, write=offline) as session:
                     edit.sm = session.machine
@@ -135,6 +137,9 @@ class VirtualBoxBackend:
             except BaseException:
                 delete_media_quietly(self._ctx, edit.created_media, emit)
                 raise
+            if os.path.dirname(str(machine.settingsFilePath)) != folder:  # moved to its new group's folder
+                with locked(self._ctx, machine, write=True) as session:
+                    set_serial_log(Edit(self._ctx, session.machine, emit, self._allocate, None))
             return observe(self._ctx, machine)
 
     def start(self, uuid: str, mode: StartMode, emit: Emit) -> None:
@@ -263,6 +268,10 @@ class VirtualBoxBackend:
     def remove_network(self, kind: NetworkObject, name: str, emit: Emit) -> None:
         with boundary(self._ctx, f"removing the {'DHCP server' if kind == 'dhcp' else 'NAT Network'} {name}"):
             (dhcp.remove if kind == "dhcp" else natnet.remove)(self._ctx, name, emit)
+
+    def ensure_shared_disk(self, environment: str, disk: Disk, emit: Emit) -> str:
+        with boundary(self._ctx, f"setting up the shareable disk {disk.name}"):
+            return disks.ensure_shared(self._ctx, environment, disk, emit)
 
     def recover(self, emit: Emit) -> list[str]:
         with boundary(self._ctx, "removing what an interrupted run left"):

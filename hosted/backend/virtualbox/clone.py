@@ -45,7 +45,7 @@ def clone(
     template, snapshot = _template(ctx, template_uuid)
     check_name(ctx, spec.vm_name)
     target = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, str(template.OSTypeId),
-                                    ctx.api.architecture(ctx.const, template))
+                                    ctx.api.architecture(ctx.const, template), spec.virtualbox.groups or ())
     folder = os.path.dirname(str(target.settingsFilePath))
     if os.path.exists(folder):
         raise OperationFailed(f"a folder is already at {folder}",

@@ -72,12 +72,14 @@ class Api:
     def has_platform(self) -> bool:
         return self.version >= (7, 1)
 
-    def create_machine(self, vbox: Any, const: Any, name: str, os_type: str, arch: str = "x86_64") -> Any:
-        """An unregistered machine for the CPU architecture ``arch`` (``arm64``; else x86)."""
+    def create_machine(self, vbox: Any, const: Any, name: str, os_type: str, arch: str = "x86_64",
+                       groups: tuple[str, ...] = ()) -> Any:
+        """An unregistered machine for the CPU architecture ``arch`` (``arm64``; else x86), in
+        ``groups`` (VirtualBox keeps a grouped machine's folder under its first group's)."""
         if self.has_platform:
             platform = const.PlatformArchitecture_ARM if arch == "arm64" else const.PlatformArchitecture_x86
-            return vbox.createMachine("", name, platform, [], os_type, "", "", "", "")
-        return vbox.createMachine("", name, [], os_type, "", "", "", "")  # 7.0 makes x86 machines only
+            return vbox.createMachine("", name, platform, list(groups), os_type, "", "", "", "")
+        return vbox.createMachine("", name, list(groups), os_type, "", "", "", "")  # 7.0: x86 only
 
     def host_architecture(self, vbox: Any, const: Any) -> str:
         """The computer's CPU family as VirtualBox sees it (7.1+; 7.0 runs x86 only).  VBoxSVC is
@@ -102,6 +104,21 @@ class Api:
             machine.firmwareSettings.firmwareType = value
         else:
             machine.firmwareType = value
+
+    def nested_virtualization(self, machine: Any, const: Any) -> bool:
+        if self.has_platform:
+            return bool(machine.platform.x86.getCPUProperty(const.CPUPropertyTypeX86_HWVirt))
+        return bool(machine.getCPUProperty(const.CPUPropertyType_HWVirt))
+
+    def set_nested_virtualization(self, machine: Any, const: Any, value: bool) -> None:
+        if self.has_platform:
+            machine.platform.x86.setCPUProperty(const.CPUPropertyTypeX86_HWVirt, value)
+        else:
+            machine.setCPUProperty(const.CPUPropertyType_HWVirt, value)
+
+    def firmware_settings(self, machine: Any) -> Any:
+        """Where the I/O APIC setting lives: IFirmwareSettings (7.1), IBIOSSettings (7.0)."""
+        return machine.firmwareSettings if self.has_platform else machine.BIOSSettings
 
     def chipset(self, machine: Any) -> int:
         return int(machine.platform.chipsetType if self.has_platform else machine.chipsetType)

@@ -48,7 +48,8 @@ def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
     Of the host's CPU family: VirtualBox on an Apple silicon Mac runs ARM machines only."""
     arch = ctx.api.host_architecture(ctx.vbox, ctx.const)
     os_type = spec.os_type or (DEFAULT_ARM_OS_TYPE if arch == "arm64" else DEFAULT_OS_TYPE)
-    machine = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, os_type, arch)
+    machine = ctx.api.create_machine(ctx.vbox, ctx.const, spec.vm_name, os_type, arch,
+                                     groups=spec.virtualbox.groups or ())
     write_tags(machine, tags)
     driverless.set_up_driverless(machine, ctx.driverless, emit, spec.name)
     machine.saveSettings()
@@ -64,7 +65,8 @@ def _skeleton(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit) -> Any:
 
 def create(ctx: Ctx, spec: MachineSpec, tags: Tags, emit: Emit, allocate: Allocate) -> Any:
     check_name(ctx, spec.vm_name)
-    folder = os.path.dirname(str(ctx.vbox.composeMachineFilename(spec.vm_name, "", "", "")))
+    group = (spec.virtualbox.groups or ("",))[0]
+    folder = os.path.dirname(str(ctx.vbox.composeMachineFilename(spec.vm_name, group, "", "")))
     with journal.recorded("create", folder, spec.vm_name):  # a disk made, then a kill: swept later
         machine = _skeleton(ctx, spec, tags, emit)
         edit: Edit | None = None

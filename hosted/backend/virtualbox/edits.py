@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hosted.backend.virtualbox import extradata, natnet, storage
+from hosted.backend.virtualbox import disks, extradata, natnet, settings, storage
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.extradata import read_media, write_media, write_tags
 from hosted.backend.virtualbox.observe import (
@@ -24,14 +24,15 @@ from hosted.backend.virtualbox.observe import (
 )
 from hosted.errors import OperationFailed
 from hosted.events import Emit
-from hosted.model import Forward, MachineSpec, Nic, SharedFolder, Tags
+from hosted.model import Forward, MachineSpec, Nic, SharedFolder, Tags, VirtualBoxSettings
 
 # Creation defaults for keys the profile does not declare.
 DEFAULT_OS_TYPE = "Linux_64"
 # What a new machine gets for an undeclared key.  Its OS type is chosen when it is created, for
 # the host's CPU family (create.py): it is not set again here.
 DEFAULTS: dict[str, object] = {"cpus": 1, "memory_mb": 1024, "firmware": "bios"}
-KNOWN_KEYS = frozenset(MachineSpec.CONFIG_KEYS) | {"forwards", "tags"}
+KNOWN_KEYS = frozenset(MachineSpec.CONFIG_KEYS) | {"forwards", "tags"} | \
+    {f"virtualbox.{k}" for k in VirtualBoxSettings.KEYS}
 
 Allocate = Callable[[str, Collection[int]], int]
 
@@ -250,5 +251,13 @@ def apply_keys(edit: Edit, spec: MachineSpec, keys: Collection[str], tags: Tags,
         set_forwards(edit, spec.nics)
     if "shared_folders" in keys and spec.shared_folders is not None:
         set_shared_folders(edit, spec.shared_folders)
+    if "disks" in keys and spec.disks is not None:
+        environment = tags.environment
+        made = disks.set_disks(edit.ctx, edit.sm, spec.disks, environment, edit.created_media, edit.emit)
+        if made:
+            write_media(edit.sm, [*read_media(edit.sm), *made])
+    wanted = VirtualBoxSettings.KEYS if "virtualbox" in keys else \
+        [k.removeprefix("virtualbox.") for k in keys if k.startswith("virtualbox.")]
+    settings.apply(edit.ctx, edit.sm, spec.virtualbox, wanted)
     if not creating:  # a new machine was tagged when it was registered
         write_tags(edit.sm, tags)

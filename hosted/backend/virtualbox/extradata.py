@@ -8,6 +8,7 @@ settings, outside its snapshots, so a restore never rolls these back.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hosted.backend.base import MachineRecords
@@ -19,6 +20,8 @@ MACHINE = "hosted/machine"
 SPEC_HASH = "hosted/spec-hash"
 VERSION = "hosted/version"
 MEDIA = "hosted/media"  # JSON list of the disk paths hosted created
+DISKS = "hosted/disks"  # JSON {name: path} of the extra disks (``disks:``) hosted attached
+EXTRADATA_KEYS = "hosted/extradata-keys"  # JSON list of the profile's `virtualbox.extradata` keys set
 
 # records of what was done to the machine
 PROVISIONED = "hosted/provisioned/"  # + step name: the fingerprint of the step's last successful run
@@ -69,11 +72,36 @@ def read_media(machine: Any) -> list[str]:
         value = json.loads(raw) if raw else []
     except ValueError:
         return []
-    return [str(p) for p in value] if isinstance(value, list) else []
+    return [rebased(machine, str(p)) for p in value] if isinstance(value, list) else []
+
+
+def rebased(machine: Any, path: str) -> str:
+    """``path`` in the machine's folder as it is now: VirtualBox moves a machine's folder (and the
+    disks in it) when its groups change, and the paths hosted recorded go stale."""
+    if os.path.exists(path):
+        return path
+    folder = os.path.dirname(str(machine.settingsFilePath))
+    marker = os.sep + os.path.basename(folder) + os.sep
+    at = path.rfind(marker)
+    moved = os.path.join(folder, path[at + len(marker):]) if at >= 0 else path
+    return moved if os.path.exists(moved) else path
 
 
 def write_media(machine: Any, paths: list[str]) -> None:
     machine.setExtraData(MEDIA, json.dumps(sorted(set(paths))) if paths else "")
+
+
+def read_json(machine: Any, key: str, default: Any) -> Any:
+    raw = str(machine.getExtraData(key) or "")
+    try:
+        value = json.loads(raw) if raw else default
+    except ValueError:
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
+def write_json(machine: Any, key: str, value: Any) -> None:
+    machine.setExtraData(key, json.dumps(value, sort_keys=True) if value else "")
 
 
 def read_records(machine: Any, keys: list[str]) -> MachineRecords:
@@ -106,3 +134,12 @@ def network_owned(vbox: Any, kind: str, name: str) -> bool:
 
 def mark_network(vbox: Any, kind: str, name: str, owned: bool) -> None:
     vbox.setExtraData(network_mark(kind, name), "1" if owned else "")
+
+
+# Global marks of the shareable disks hosted created, written before the disk: a crash in
+# between leaves a mark, never a disk hosted would not know as its own.
+SHARED_DISK = "hosted/disk/"  # + "ENV/NAME": the disk's path
+
+
+def shared_disk_mark(environment: str, name: str) -> str:
+    return f"{SHARED_DISK}{environment}/{name}"

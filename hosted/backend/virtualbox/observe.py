@@ -6,7 +6,7 @@ import os
 import time
 from typing import Any
 
-from hosted.backend.virtualbox import natnet
+from hosted.backend.virtualbox import disks, natnet, settings
 from hosted.backend.virtualbox.context import MB, Ctx
 from hosted.backend.virtualbox.extradata import read_media, read_tags
 from hosted.model import Firmware, Forward, Nic, NicKind, ObservedMachine, PowerState, SharedFolder
@@ -154,6 +154,7 @@ def observe(ctx: Ctx, machine: Any, nic_slots: int | None = None) -> ObservedMac
         nics=read_nics(ctx, machine, nic_slots), shared_folders=read_shared_folders(ctx, machine),
         disk_mb=disk_mb, dvd=dvd, settings_file=str(machine.settingsFilePath),
         session_locked=int(machine.sessionState) != int(ctx.const.SessionState_Unlocked),
+        disks=disks.read_disks(ctx, machine) if tags else (), virtualbox=settings.read(ctx, machine),
     )
 
 

@@ -6,8 +6,9 @@ import contextlib
 import os
 from typing import Any
 
+from hosted.backend.virtualbox import disks
 from hosted.backend.virtualbox.context import Ctx
-from hosted.backend.virtualbox.extradata import read_media
+from hosted.backend.virtualbox.extradata import read_media, read_tags
 from hosted.backend.virtualbox.observe import power_state
 from hosted.backend.virtualbox.removal import delete_files
 from hosted.backend.virtualbox.session import locked, wait_unlocked
@@ -95,24 +96,39 @@ def resume(ctx: Ctx, machine: Any, emit: Emit) -> None:
 
 
 def destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
-    """Power off, unregister, delete the settings and only the media hosted created."""
-    name = str(machine.name)
+    """Power off, unregister, delete the settings and only the media hosted created (a shareable
+    disk with the last machine that has it attached)."""
     if not power_state(ctx, machine.state).is_off:
         stop(ctx, machine, "poweroff", 0, emit)
+    if not disks.shared_paths(ctx, machine):
+        _destroy(ctx, machine, emit)
+        return
+    with disks.SHARED_LOCK:
+        _destroy(ctx, machine, emit)
+
+
+def _destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
+    name = str(machine.name)
     owned = read_media(machine)
+    shared = disks.shared_paths(ctx, machine)
+    tags = read_tags(machine)
     settings_file = str(machine.settingsFilePath)
     serial = machine.getSerialPort(0)
     serial_log = str(serial.path) if serial.enabled else ""
     unattended = aux_prefix(machine), aux_media(ctx, machine)  # an unattended install's files and VISO
-    disks = list(machine.unregister(ctx.const.CleanupMode_DetachAllReturnHardDisksOnly) or [])
+    returned = list(machine.unregister(ctx.const.CleanupMode_DetachAllReturnHardDisksOnly) or [])
     # Differencing children of hosted's disk (snapshots) go with it; anything else stays.
     # A linked clone owns its differencing disks, never the template's disk they hang off.
-    mine = [d for d in disks if _owned_chain(d, owned)]
-    keep = [str(d.location) for d in disks if not _owned_chain(d, owned)]
-    mine = forget_broken_chains(ctx, mine, os.path.dirname(settings_file))
+    mine = [d for d in returned if _owned_chain(d, owned)]
+    keep = [str(d.location) for d in returned if not _owned_chain(d, owned) and str(d.location) not in shared]
+    last, still_used = disks.last_users_disks(ctx, shared, tags.environment if tags else "", returned)
+    mine = forget_broken_chains(ctx, mine, os.path.dirname(settings_file)) + last
     wait_progress(ctx, machine.deleteConfig(mine), f"deleting '{name}'", emit, name)
     if keep:
         emit(Event("info", f"kept disks hosted did not create: {', '.join(keep)}", machine=name))
+    if still_used:
+        emit(Event("info", f"kept shareable disks other machines use: {', '.join(still_used)}",
+                   machine=name))
     if serial_log and os.path.dirname(serial_log) == os.path.dirname(settings_file):
         with contextlib.suppress(OSError):
             os.remove(serial_log)
