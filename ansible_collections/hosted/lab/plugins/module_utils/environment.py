@@ -87,40 +87,29 @@ class Request:
 
 def apply(request: Request, driver: Any, check_mode: bool) -> Json:
     """Run (or, in check mode, plan) what the task asks for; the module's result."""
-    known = driver.profile_machines()
-    unknown = [n for n in request.machines if n not in known]
-    if unknown:
-        raise HostedFailure(f"no machine named {', '.join(unknown)} in {request.source}",
-                            "machines: " + ", ".join(known), EXIT_INVALID, "UnknownMachine")
-    out: Json = {"changed": False, "environment": driver.environment(), "plans": [], "interface": driver.name,
-           "hosted_version": driver.version}
-    steps: dict[str, list[str]] = {}
-    bundle = driver.bundle_info()
+    with driver.errors():
+        known = driver.profile_machines()
+        unknown = [n for n in request.machines if n not in known]
+        if unknown:
+            raise HostedFailure(f"no machine named {', '.join(unknown)} in {request.source}",
+                                "machines: " + ", ".join(known), EXIT_INVALID, "UnknownMachine")
+        out: Json = {"changed": False, "environment": driver.environment(), "plans": [],
+                     "interface": driver.name, "hosted_version": driver.version}
+        bundle = driver.bundle_info()
     if bundle is not None:
         out["bundle"] = bundle
+    steps: dict[str, list[str]] = {}
     try:
-        if bundle is not None and request.state == "up":
-            driver.require_trust()
-        for operation, snapshot in request.operations():
-            names = _targets(request, driver, operation, snapshot)
-            if names is None:  # the named machines do not exist (or already have the snapshot)
-                out["plans"].append(empty_plan(out["environment"], operation))
-                continue
-            if check_mode:
-                plan = driver.preview(operation, names, snapshot)
-                out["plans"].append(plan)
-                out["changed"] = out["changed"] or plan["actions"] > 0
-                _add_steps(steps, planned_steps(plan))
-                continue
-            run = driver.run(operation, names, snapshot)
-            out["changed"] = out["changed"] or bool(run.get("changed"))
-            _add_steps(steps, done_steps(run))
-            if not run.get("ok", True):
-                raise run_failure(run)
+        with driver.errors():
+            if bundle is not None and request.state == "up":
+                driver.require_trust()
+            for operation, snapshot in request.operations():
+                _operation(request, driver, check_mode, operation, snapshot, out, steps)
     except HostedFailure as failure:
         failure.extra.update(changed=out["changed"], environment=out["environment"],
-                             machines=_machines(request, driver, steps, quiet=True), **(
-                                 {"bundle": bundle} if bundle is not None else {}))
+                             machines=_machines(request, driver, steps, quiet=True))
+        if bundle is not None:
+            failure.extra["bundle"] = bundle
         failure.hint = MODULE_HINTS.get(failure.error_type, failure.hint)
         raise
     out["machines"] = _machines(request, driver, steps)
@@ -129,6 +118,26 @@ def apply(request: Request, driver: Any, check_mode: bool) -> Json:
         del out["plans"]
     out["warnings_from_hosted"] = list(driver.warnings)
     return out
+
+
+def _operation(request: Request, driver: Any, check_mode: bool, operation: str, snapshot: str, out: Json,
+               steps: dict[str, list[str]]) -> None:
+    """One hosted operation run (or planned), its outcome added to ``out`` and ``steps``."""
+    names = _targets(request, driver, operation, snapshot)
+    if names is None:  # the named machines do not exist (or already have the snapshot)
+        out["plans"].append(empty_plan(out["environment"], operation))
+        return
+    if check_mode:
+        plan = driver.preview(operation, names, snapshot)
+        out["plans"].append(plan)
+        out["changed"] = out["changed"] or plan["actions"] > 0
+        _add_steps(steps, planned_steps(plan))
+        return
+    run = driver.run(operation, names, snapshot)
+    out["changed"] = out["changed"] or bool(run.get("changed"))
+    _add_steps(steps, done_steps(run))
+    if not run.get("ok", True):
+        raise run_failure(run)
 
 
 def _targets(request: Request, driver: Any, operation: str, snapshot: str) -> tuple[str, ...] | None:
@@ -156,7 +165,8 @@ def _add_steps(steps: dict[str, list[str]], found: dict[str, list[str]]) -> None
 def _machines(request: Request, driver: Any, steps: dict[str, list[str]], quiet: bool = False) -> list[Json]:
     """Each machine's state and SSH endpoint now, with what was done to it (or would be)."""
     try:
-        rows = driver.status()
+        with driver.errors():
+            rows = driver.status()
     except HostedFailure:
         if not quiet:
             raise
