@@ -76,8 +76,15 @@ class Lab:
                 "XDG_STATE_HOME": str(base / "state"), "XDG_RUNTIME_DIR": str(base / "run")}
 
     def vboxmanage(self, desk: str, *args: str) -> str:
-        return subprocess.run([VBOXMANAGE, *args], capture_output=True, text=True, timeout=120, check=True,
-                              env={**os.environ, **self.home(desk)}).stdout
+        for attempt in range(5):
+            proc = subprocess.run([VBOXMANAGE, *args], capture_output=True, text=True, timeout=120,
+                                  env={**os.environ, **self.home(desk)})
+            if proc.returncode == 0:
+                return proc.stdout
+            # A client that arrives while the desktop's idle VBoxSVC shuts down is refused; the next
+            # one starts a new VBoxSVC.
+            time.sleep(2 + attempt)
+        raise AssertionError(f"VBoxManage {' '.join(args)} on {desk}: {proc.stderr}")
 
     def vms(self, desk: str) -> list[str]:
         """The desktop's machines; the base image's template (hosted's image cache) left out."""
@@ -121,6 +128,9 @@ class Lab:
         assert record.is_file(), f"{label}: no record\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         done = json.loads(record.read_text())
         done["stdout"], done["seconds"] = proc.stdout, seconds
+        if os.environ.get("HOSTED_LAB_FIGURES"):  # each run's output beside the figures, for docs/labs.md
+            slug = re.sub(r"\W+", "-", label)
+            Path(f"{os.environ['HOSTED_LAB_FIGURES']}.{slug}.txt").write_text(proc.stdout)
         self.figures.append({"run": label, "hosts": len(done["recap"]), "seconds": round(seconds, 1),
                              "changed": {h: r["changed"] for h, r in done["recap"].items()},
                              "failed": {h: r["failures"] for h, r in done["recap"].items()},
@@ -186,6 +196,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         (work / desk / "vbox" / "machines").mkdir(parents=True)
         the_lab.vboxmanage(desk, "setproperty", "machinefolder", str(work / desk / "vbox" / "machines"))
     yield the_lab
+    figures = json.dumps(the_lab.figures, indent=1)
+    print(figures)
+    if os.environ.get("HOSTED_LAB_FIGURES"):
+        Path(os.environ["HOSTED_LAB_FIGURES"]).write_text(figures + "\n")
     left = {desk: the_lab.vms(desk) for desk in DESKS}
     for desk in DESKS:
         for name in left[desk] + ["hosted-images-prune"]:
@@ -195,10 +209,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             subprocess.run(command, capture_output=True, timeout=300,
                            env={**os.environ, **the_lab.home(desk)})
     left_at_all = {desk: the_lab.all_vms(desk) for desk in DESKS}
-    figures = json.dumps(the_lab.figures, indent=1)
-    print(figures)
-    if os.environ.get("HOSTED_LAB_FIGURES"):
-        Path(os.environ["HOSTED_LAB_FIGURES"]).write_text(figures + "\n")
     assert left == {desk: [] for desk in DESKS}, "machines left behind"
     assert left_at_all == {desk: [] for desk in DESKS}, "templates left behind after `images prune`"
 
@@ -248,11 +258,9 @@ def test_three_desktops_converge_rerun_unchanged_and_are_emptied(lab: Lab) -> No
         assert sorted(m["machine"] for m in result["plans"][0]["machines"]) == ["db", "web"]
         assert lab.vms(desk) == ["lab-db", "lab-web"]
 
-    # state: absent leaves nothing behind; again, it is no change.
+    # state: absent leaves nothing behind (that a second one is no change is tested on the double).
     lab.play("absent", "-e", "hosted_state=absent")
     assert {desk: lab.vms(desk) for desk in DESKS} == {desk: [] for desk in DESKS}
-    again = lab.play("absent again", "-e", "hosted_state=absent")
-    assert {d: r["changed"] for d, r in again["recap"].items()} == {d: 0 for d in DESKS}
 
 
 def test_a_corrupt_bundle_fails_its_desktop_and_the_others_converge(lab: Lab) -> None:

@@ -23,7 +23,7 @@ description:
   - The machines belong to the user the task runs as (VirtualBox keeps one registry per user and
     per C(VBOX_USER_HOME)).
 author:
-  - The hosted authors
+  - The hosted authors (!UNKNOWN)
 requirements:
   - hosted 0.1.0 or newer on the managed host (Python 3.11 or newer)
   - VirtualBox 7.0 or newer on the managed host
@@ -299,8 +299,8 @@ problems:
   elements: dict
 """
 
-import os
 import traceback
+from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
@@ -335,7 +335,7 @@ def driver_for(module: AnsibleModule, request: Request) -> Any:
 
     if not module.params["executable"] and api_driver.importable():
         return api_driver.ApiDriver(request)
-    where = [os.path.expanduser("~/.local/bin"), "/usr/local/bin"]
+    where = [str(Path.home() / ".local" / "bin"), "/usr/local/bin"]
     executable = module.params["executable"] or module.get_bin_path("hosted", opt_dirs=where)
     if not executable:
         raise HostedFailure("hosted is not installed on this host: the Python Ansible runs here cannot "
@@ -344,7 +344,7 @@ def driver_for(module: AnsibleModule, request: Request) -> Any:
                             "ansible_python_interpreter to the Python of its virtual environment, "
                             "or give `executable:`",
                             1, "HostedNotFound")
-    return cli_driver.CliDriver(request, lambda argv: module.run_command(argv), executable)
+    return cli_driver.CliDriver(request, module.run_command, executable)
 
 
 def main() -> None:
