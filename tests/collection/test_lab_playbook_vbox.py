@@ -283,3 +283,31 @@ def test_a_corrupt_bundle_fails_its_desktop_and_the_others_converge(lab: Lab) ->
     assert done["recap"]["desk3"]["failures"] == 1
     lab.play("cleanup", "-e", "hosted_state=absent")
     assert {desk: lab.vms(desk) for desk in DESKS} == {desk: [] for desk in DESKS}
+
+
+def test_the_role_installs_hosted_with_pip_and_applies_the_bundle(lab: Lab) -> None:
+    """desk1 as a desktop without hosted: the role copies hosted's wheel (built from this checkout)
+    and installs it with pip into a virtual environment of its own (its dependencies from PyPI),
+    runs its `hosted doctor`, and runs the module with that environment's Python, so through
+    hosted's API."""
+    venv, bin_dir = lab.work / "desk1" / "hosted-venv", lab.work / "desk1" / "bin"
+    bin_dir.mkdir()
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                    str(lab.work / "wheel"), str(ROOT)], check=True, capture_output=True, timeout=600)
+    [wheel] = (lab.work / "wheel").glob("hosted-*.whl")
+    install = ["--limit", "desk1", "-e", json.dumps({
+        "hosted_install": "pip", "hosted_package_src": str(wheel), "hosted_venv": str(venv),
+        "hosted_bin_dir": str(bin_dir), "hosted_install_become": False, "hosted_install_packages": False,
+        "hosted_module_python": ""})]
+    done = lab.play("install with pip", *install)
+    task = hosted_task(done, "desk1")
+    assert task["status"] == "ok", task["result"]
+    assert task["result"]["interface"] == "api" and task["result"]["changed"] is True
+    assert (bin_dir / "hosted").resolve() == (venv / "bin" / "hosted").resolve()
+    doctor = next(r for r in done["results"] if r["task"].endswith("with hosted doctor"))
+    assert doctor["result"]["cmd"][0] == str(bin_dir / "hosted") and doctor["result"]["rc"] == 0
+    assert lab.vms("desk1") == ["lab-db", "lab-web"]
+    again = lab.play("install with pip, again", *install)
+    assert again["recap"]["desk1"]["changed"] == 0, again["stdout"][-3000:]
+    lab.play("cleanup after the install", *install[:2], "-e", "hosted_state=absent")
+    assert lab.vms("desk1") == []
