@@ -244,5 +244,6 @@ def diff(result: Json, check_mode: bool) -> Json:
                       for m in plan["machines"] for s in m["steps"] if not s["noop"]]
     else:
         lines.append(f"hosted, environment {result['environment']}:")
+        lines += [f"+ host: {s}" for s in result.get("host_steps", [])]
         lines += [f"+ {m['machine']}: {s}" for m in result.get("machines", []) for s in m["steps"]]
     return {"prepared": "\n".join(lines) + "\n"}
