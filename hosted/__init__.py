@@ -24,7 +24,8 @@ __version__ = "0.1.0"
 _API = ("load", "connect", "plan", "up", "reload", "provision", "status", "halt", "suspend", "resume",
         "destroy", "snapshot_save", "snapshot_restore", "snapshot_delete", "snapshot_push", "snapshot_pop",
         "snapshot_list", "reset", "run_command", "log_paths", "CommandResult", "list_environments",
-        "upload", "download", "open_remote", "forwarded_port", "provision_log", "Remote", "CommandFailed")
+        "upload", "download", "open_remote", "forwarded_port", "provision_log", "Remote", "CommandFailed",
+        "preview")
 _TYPES = {
     "Environment": "hosted.model", "MachineSpec": "hosted.model", "Event": "hosted.events",
     "Plan": "hosted.planner", "MachinePlan": "hosted.planner", "RunResult": "hosted.run",
@@ -39,7 +40,7 @@ __all__ = [  # noqa: RUF022 -- grouped as above: the API, then the types it uses
     "load", "connect", "plan", "up", "reload", "provision", "status", "halt", "suspend", "resume",
     "destroy", "snapshot_save", "snapshot_restore", "snapshot_delete", "snapshot_push", "snapshot_pop",
     "snapshot_list", "reset", "run_command", "log_paths", "CommandResult", "list_environments", "upload",
-    "download", "open_remote", "forwarded_port", "provision_log", "Remote", "CommandFailed",
+    "download", "open_remote", "forwarded_port", "provision_log", "Remote", "CommandFailed", "preview",
     "Environment", "MachineSpec", "Event", "Plan", "MachinePlan", "RunResult", "MachineResult",
     "MachineStatus", "MachineSnapshots", "EnvironmentSummary", "HostMachine", "HostedError", "ProfileError",
     "ConfirmationRequired",
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
         log_paths,
         open_remote,
         plan,
+        preview,
         provision,
         provision_log,
         reload,

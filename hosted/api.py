@@ -91,6 +91,36 @@ def plan(env: Environment, machines: Sequence[str] = (), *, wait: bool = True, p
     return plans.plan(env, known, only=machines, options=UpOptions(wait=wait, provision=provision))
 
 
+PREVIEWS = ("up", "halt", "destroy", "reset", "snapshot save", "snapshot restore")
+
+
+def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, snapshot: str = "",
+            force: bool = False, timeout: float = 60.0, wait: bool = True, provision: bool = True,
+            backend: Backend | None = None, on_event: OnEvent | None = None) -> Plan:
+    """The plan that ``operation`` (one of ``PREVIEWS``; ``snapshot`` names the snapshot to save or
+    restore) would run with these arguments, changing nothing: ``plan`` for any command, as
+    the Ansible module's check mode needs.  Refusals the command would make before changing
+    anything (an unknown snapshot, a name taken) are raised the same way."""
+    if operation == "up":
+        return plan(env, machines, wait=wait, provision=provision, backend=backend, on_event=on_event)
+    planners: dict[str, tuple[Callable[[facts_.Facts], Plan], dict[str, bool]]] = {
+        "halt": (lambda f: plans.plan_halt(env, f, machines, force=force, timeout=timeout), {}),
+        "destroy": (lambda f: plans.plan_destroy(env, f, machines), {}),
+        "reset": (lambda f: plans.plan_reset(env, f, machines, UpOptions(wait=wait)),
+                  {"snapshots": True, "provisioning": wait}),
+        "snapshot save": (lambda f: plans.plan_save(env, f, snapshot, machines, force=force),
+                          {"snapshots": True}),
+        "snapshot restore": (_known_snapshot(env, snapshot, machines,
+                                             lambda f: plans.plan_restore(env, f, snapshot, machines)),
+                             {"snapshots": True}),
+    }
+    if operation not in planners:
+        raise UsageError(f"no preview of {operation!r}", f"one of: {', '.join(PREVIEWS)}")
+    planner, reads = planners[operation]
+    with _connected(backend, on_event or discard) as b:
+        return planner(facts_.for_machines(env, b, **reads))
+
+
 def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, confirm: Confirm | None = None,
        on_event: OnEvent | None = None, parallel: int = 0, wait: bool = True, provision: bool = True,
        backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
