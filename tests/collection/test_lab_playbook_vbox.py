@@ -61,6 +61,13 @@ machines:
 """
 
 
+def desktop_environ() -> dict[str, str]:
+    """This process's environment without the suite's HOSTED_DATA/CACHE/STATE_DIR (tests/conftest.py),
+    which would give the three desktops one set of hosted directories."""
+    return {k: v for k, v in os.environ.items() if k not in ("HOSTED_DATA_DIR", "HOSTED_CACHE_DIR",
+                                                              "HOSTED_STATE_DIR")}
+
+
 class Lab:
     """The three desktops' homes, the bundles and the ansible-playbook runs."""
 
@@ -70,6 +77,8 @@ class Lab:
         self.bundles: dict[str, Path] = {}
 
     def home(self, desk: str) -> dict[str, str]:
+        """The desktop's own VirtualBox and XDG directories (hosted's follow them, as on a real
+        desktop: the suite's HOSTED_*_DIR are not passed on, see ``desktop_environ``)."""
         base = self.work / desk
         return {"VBOX_USER_HOME": str(base / "vbox"), "VBOX_IPC_SOCKETID": f"hosted-lab-{desk}-{os.getpid()}",
                 "XDG_DATA_HOME": str(base / "data"), "XDG_CACHE_HOME": str(base / "cache"),
@@ -78,7 +87,7 @@ class Lab:
     def vboxmanage(self, desk: str, *args: str) -> str:
         for attempt in range(5):
             proc = subprocess.run([VBOXMANAGE, *args], capture_output=True, text=True, timeout=120,
-                                  env={**os.environ, **self.home(desk)})
+                                  env={**desktop_environ(), **self.home(desk)})
             if proc.returncode == 0:
                 return proc.stdout
             # A client that arrives while the desktop's idle VBoxSVC shuts down is refused; the next
@@ -114,7 +123,7 @@ class Lab:
         """ansible-playbook on the three desktops; every task's result and the recap."""
         record = self.work / "record.json"
         record.unlink(missing_ok=True)
-        environ = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(self.work / "collections"),
+        environ = {**desktop_environ(), "ANSIBLE_COLLECTIONS_PATH": str(self.work / "collections"),
                    "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
                    "ANSIBLE_CALLBACKS_ENABLED": "record", "ANSIBLE_HOME": str(self.work / "ansible"),
                    "ANSIBLE_REMOTE_TMP": str(self.work / "ansible/tmp"), "ANSIBLE_NOCOLOR": "1",
@@ -207,7 +216,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                        # the template stays for the next `up` until the image cache is pruned
                        [sys.executable, "-m", "hosted", "images", "prune", "--all", "--yes", "-q"])
             subprocess.run(command, capture_output=True, timeout=300,
-                           env={**os.environ, **the_lab.home(desk)})
+                           env={**desktop_environ(), **the_lab.home(desk)})
     left_at_all = {desk: the_lab.all_vms(desk) for desk in DESKS}
     assert left == {desk: [] for desk in DESKS}, "machines left behind"
     assert left_at_all == {desk: [] for desk in DESKS}, "templates left behind after `images prune`"
