@@ -39,3 +39,34 @@ def test_the_public_names_are_exported_and_typed() -> None:
         assert getattr(hosted, name) is not None, name
     assert (Path(hosted.__file__).parent / "py.typed").is_file()
     assert callable(hosted.plan) and callable(hosted.status) and callable(hosted.provision)
+
+
+def test_the_library_never_prints_and_never_prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Every operation of the API, including ones that fail or need a confirmation, writes
+    nothing to stdout or stderr and reads nothing from stdin: what happens arrives as events."""
+    import hosted
+    from hosted.errors import ConfirmationRequired, HostedError
+
+    cli_support.reset()
+    backend = cli_support.shared()
+    monkeypatch.setattr("sys.stdin", None)  # a prompt would fail on it
+    (tmp_path / "hosted.yaml").write_text(PROFILE, encoding="utf-8")
+    events: list[object] = []
+    env = hosted.load(tmp_path / "hosted.yaml")
+    hosted.plan(env, backend=backend, on_event=events.append)
+    refused = hosted.up(env, backend=backend, on_event=events.append)  # nothing exists: nothing to confirm
+    hosted.status(env, backend=backend)
+    hosted.snapshot_save(env, "s1", backend=backend, on_event=events.append)
+    hosted.snapshot_list(env, backend=backend)
+    hosted.halt(env, force=True, backend=backend, on_event=events.append)
+    hosted.snapshot_delete(env, "s1", backend=backend, on_event=events.append)
+    with pytest.raises(HostedError):
+        hosted.snapshot_restore(env, "missing", yes=True, backend=backend, on_event=events.append)
+    with pytest.raises(ConfirmationRequired):  # it would ask: without yes or confirm, it is refused
+        hosted.destroy(env, backend=backend, on_event=events.append)
+    assert len(backend.list_machines()) == 2
+    hosted.destroy(env, yes=True, backend=backend, on_event=events.append)
+    assert capsys.readouterr() == ("", ""), "the library printed"
+    assert refused.ok and len(events) > 5
+    assert backend.list_machines() == []

@@ -163,8 +163,11 @@ def check_converged(profile: Path, env: str) -> None:
     data = json.loads(plan.stdout)
     assert data["actions"] == 0, [s["description"] for m in data["machines"] for s in m["steps"]
                                   if not s["noop"]]
-    names = set(registered().values())
-    assert {f"{env}-box", f"{env}-db", f"{env}-cache"} <= names
+    names = sorted(registered().values())
+    machines = sorted(n for n in names if not n.startswith(("hosted-template-", "users-own-")))
+    assert machines == sorted([f"{env}-box", f"{env}-db", f"{env}-cache"]), names
+    assert [n.startswith("hosted-template-") for n in names].count(True) == 1, f"one template: {names}"
+    assert [n.startswith("users-own-") for n in names].count(True) == 1, names
     leftovers = (unused_disks(), stray_folders(Path(HOME["VBOX_USER_HOME"])))
     assert leftovers == ([], []), f"machines {sorted(names)}; unused disks and stray folders {leftovers}"
     ssh = hosted("ssh", "box", "--", "cat", "/root/mark", cwd=cwd)
