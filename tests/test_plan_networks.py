@@ -4,6 +4,7 @@ last machine, and the refusal to start on a driverless host."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 from typing import Any
 
@@ -347,3 +348,30 @@ def test_reset_sets_the_guests_addresses_and_names_again() -> None:
     p = plan_reset(e, facts(a, snapshots={a.uuid: (base,)}), ["a"])
     kinds = [s.kind for s in p.machine("a").steps]  # type: ignore[union-attr]
     assert kinds[-4:] == ["start", "wait-ready", "set-addresses", "write-hosts"]
+
+
+def test_a_host_only_network_with_no_server_gets_hosteds_with_a_fixed_address_per_mac() -> None:
+    nic = Nic("hostonly", interface="vboxnet0", ip="192.168.56.10/24")
+    p = plan(lab(spec("a", state="poweroff", nics=(SSH, nic))), facts())
+    [dhcp] = [s for s in host(p) if isinstance(s, SetUpDhcpServer)]
+    mac = stable_mac(ENV, "a", 1)
+    assert dhcp.network == "HostInterfaceNetworking-vboxnet0" and dhcp.create
+    assert dhcp.fixed == ((mac, "192.168.56.10", "a"),)
+    assert ipaddress.IPv4Address(dhcp.server) in ipaddress.IPv4Network("192.168.56.0/24")
+    assert dhcp.server != "192.168.56.10" and dhcp.lower <= dhcp.upper
+    assert "host-only interface vboxnet0" in dhcp.describe()
+    assert not any(isinstance(s, SetAddresses) for s in p.machines[0].steps), "DHCP hands it out"
+
+
+def test_hosteds_own_host_only_server_already_serving_the_address_is_a_noop() -> None:
+    first = plan(lab(spec("a", state="poweroff", nics=(SSH, Nic("hostonly", interface="vboxnet0",
+                                                                   ip="192.168.56.10/24")))), facts())
+    [made] = [s for s in host(first) if isinstance(s, SetUpDhcpServer)]
+    served = DhcpServerInfo(made.network, made.server, made.netmask, made.lower, made.upper, True,
+                            {mac: ip for mac, ip, _ in made.fixed}, True)
+    a = observed("a", nics=(Nic("nat", mac=stable_mac(ENV, "a", 0)),
+                            Nic("hostonly", interface="vboxnet0", mac=stable_mac(ENV, "a", 1))))
+    again = plan(lab(spec("a", state="poweroff", nics=(nat(), Nic("hostonly", interface="vboxnet0",
+                                                                   ip="192.168.56.10/24")))),
+                 facts(a, networks=NetworkState(dhcp=(served,))))
+    assert not again.has_actions

@@ -165,3 +165,19 @@ def test_the_driverless_refusal_as_the_cli_shows_it(cli: Path, capsys: pytest.Ca
            "internal (lab-net) need it" in " ".join(text.split())
     assert "state: poweroff" in text
     assert cli_support.shared().list_machines() == []
+
+
+def test_a_host_only_network_gets_hosteds_dhcp_server_and_loses_it_with_its_last_machine(
+        tmp_path: Path, backend: MemoryBackend) -> None:
+    path = tmp_path / "hosted.yaml"
+    path.write_text("version: 1\nname: ho\nmachines:\n  a:\n    state: poweroff\n    nics:\n"
+                    "      - nat: {forwards: [{name: ssh, guest: 22}]}\n"
+                    "      - hostonly: {interface: vboxnet0, ip: 192.168.56.10/24}\n", encoding="utf-8")
+    env = load_profile(path)
+    up(env, backend)
+    server = backend.list_networks().dhcp_server("HostInterfaceNetworking-vboxnet0")
+    [a] = backend.list_machines(env.name)
+    assert server is not None and server.owned and dict(server.fixed) == {a.nics[1].mac: "192.168.56.10"}
+    assert not api.plan(env, backend=backend).has_actions
+    assert api.destroy(env, yes=True, backend=backend).ok
+    assert backend.list_networks().dhcp_server("HostInterfaceNetworking-vboxnet0") is None
