@@ -410,3 +410,29 @@ def test_cli_restore_without_terminal_or_yes_refuses(cli: Path, backend: MemoryB
     assert run("snapshot", "restore", "x", "--yes", "-f", str(cli)) == 0
     assert run("reset", "-f", str(cli)) == 1  # no baseline: says so
     assert "no 'baseline' snapshot" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("operation", ["reset", "restore", "save", "delete"])
+def test_machines_are_worked_on_at_the_same_time(backend: MemoryBackend, monkeypatch: pytest.MonkeyPatch,
+                                                 operation: str) -> None:
+    """Each machine's VirtualBox call waits until the other machine's has begun: a runner
+    that did one machine after the other would break the barrier (10 s) and fail both."""
+    for name in ("web", "db"):
+        take_baseline(backend, uuid(backend, name))
+    save(ENV, backend, "s1", [], Recorder())
+    method = {"reset": "restore_snapshot", "restore": "restore_snapshot", "save": "take_snapshot",
+              "delete": "delete_snapshot"}[operation]
+    barrier = threading.Barrier(2, timeout=10)
+    original = getattr(backend, method)
+
+    def together(*args: Any, **kw: Any) -> Any:
+        barrier.wait()
+        return original(*args, **kw)
+
+    monkeypatch.setattr(backend, method, together)
+    results = {"reset": lambda: reset(ENV, backend, [], Recorder(), yes=True),
+               "restore": lambda: restore(ENV, backend, "s1", [], Recorder(), yes=True),
+               "save": lambda: save(ENV, backend, "s2", [], Recorder()),
+               "delete": lambda: delete(ENV, backend, "s1", [], Recorder())}[operation]()
+    assert [r.ok for r in results] == [True, True], [r.error for r in results]
+    assert not barrier.broken
