@@ -6,7 +6,7 @@ hosted`` (and ``hosted --help``) stays cheap::
     import hosted
 
     env = hosted.load("hosted.yaml")
-    print(hosted.planner(env).to_json())
+    print(hosted.plan(env).to_json())
     result = hosted.up(env, yes=True, on_event=print)
     assert result.ok, [m.error for m in result.failed]
     hosted.halt(env)

@@ -70,3 +70,19 @@ def test_the_library_never_prints_and_never_prompts(tmp_path: Path, monkeypatch:
     assert capsys.readouterr() == ("", ""), "the library printed"
     assert refused.ok and len(events) > 5
     assert backend.list_machines() == []
+
+
+def test_the_package_docstring_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import textwrap
+
+    import hosted
+
+    block = (hosted.__doc__ or "").split("::\n", 1)[1].split("\nSee ", 1)[0]
+    cli_support.reset()
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hosted.yaml").write_text(PROFILE, encoding="utf-8")
+    exec(compile(textwrap.dedent(block), "hosted/__init__.py", "exec"), {})
+    assert "'operation': 'up'" in capsys.readouterr().out
+    assert {m.label for m in cli_support.shared().list_machines()} == {"web", "db"}
