@@ -102,6 +102,21 @@ def _forward_risks(machine: str, fwd: schema.Forward) -> Iterator[tuple[str, str
                        "it takes a system service's port and needs administrator rights on most hosts")
 
 
+def secrets_in_names(doc: Document, machines: list[build.Merged], ansible: list[schema.Ansible],
+                     values: tuple[str, ...]) -> Iterator[ProfileError]:
+    """Names hosted records in VirtualBox (a provisioning step's, an ansible run's: the key of its
+    run-once record in the machine's settings) must not hold a secret value, which would be
+    stored there in clear.  The error names the key, never the value."""
+    named: list[tuple[KeyPath, str | None]] = [((*base, "name"), step.name)
+                                               for merged in machines for base, step in merged.steps()]
+    named += [(("ansible", i, "name"), run.name) for i, run in enumerate(ansible)]
+    for path, name in named:
+        if name and any(value in name for value in values):
+            yield doc.error(path, "this name holds the value of a secret variable, and hosted records "
+                                  "step names in the machine's VirtualBox settings",
+                            "Name the step without the secret (a name is a stable label, not data).")
+
+
 def secrets(declared: list[str] | None, used: Mapping[str, str],
             install_passwords: list[str]) -> tuple[str, ...]:
     """The secret values: of variables declared under ``secrets:`` or named like a secret,

@@ -143,6 +143,10 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
         raise ProfileError.of_all(problems)
     specs = tuple(build.machine_spec(profile.name, m, images, len(machines) > 1) for m in machines)
     passwords = [m.install.password for m in specs if m.install is not None and m.install.password]
+    secrets = exposure.secrets(profile.secrets, doc.variables, passwords)
+    leaks = list(exposure.secrets_in_names(doc, machines, profile.ansible or [], secrets))
+    if leaks:
+        raise ProfileError.of_all(leaks)
     return model.Environment(
         name=profile.name,
         path=file,
@@ -151,7 +155,7 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
         warnings=tuple(exposure.warnings(doc, machines)),
         ansible=tuple(build.ansible_run(i, a) for i, a in enumerate(profile.ansible or ())),
         includes=tuple(doc.includes),
-        secrets=exposure.secrets(profile.secrets, doc.variables, passwords),
+        secrets=secrets,
     )
 
 

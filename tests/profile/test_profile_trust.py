@@ -222,3 +222,23 @@ def test_secret_variables_are_collected_for_redaction(load: Load) -> None:
 def test_secrets_must_name_variables(reject: Reject) -> None:
     err = reject("version: 1\nname: t\nsecrets: ['not a name']\nmachines:\n  web: {}\n")
     assert err.key == "secrets[0]"
+
+
+@pytest.mark.parametrize(("text", "line", "key"), [
+    ("version: 1\nname: t\nsecrets: [TOK]\nmachines:\n  web:\n    provision:\n"
+     "      - {name: 'hook-${TOK}', shell: 'true'}\n", 7, "machines.web.provision[0].name"),
+    ("version: 1\nname: t\nmachines:\n  web:\n    provision:\n"
+     "      - {name: 'x${API_TOKEN}', shell: 'true', run: once}\n", 6, "machines.web.provision[0].name"),
+    ("version: 1\nname: t\nsecrets: [TOK]\nmachines:\n  web: {}\nansible:\n"
+     "  - {name: 'play-${TOK}', playbook: site.yml}\n", 7, "ansible[0].name"),
+])
+def test_a_secret_in_a_name_hosted_records_is_refused(reject: Reject, write: Write, text: str, line: int,
+                                                      key: str) -> None:
+    """A step's name is the key of its run-once record in the machine's VirtualBox settings:
+    a secret there would be stored in clear (and shown by VBoxManage getextradata)."""
+    (write("").parent / "site.yml").write_text("- hosts: all\n", encoding="utf-8")
+    environ = {"TOK": "s3cr3t-value", "API_TOKEN": "s3cr3t-value"}
+    err = reject(text, environ)
+    assert (err.line, err.key) == (line, key), str(err)
+    assert "secret" in err.reason and "s3cr3t-value" not in str(err)
+    load_profile(write(text.replace("${TOK}", "fixed").replace("${API_TOKEN}", "fixed")), environ)
