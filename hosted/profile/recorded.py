@@ -11,7 +11,6 @@ the standard library: the cache checks a hit with it before anything heavy loads
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import stat
@@ -19,9 +18,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-
-# What pathlib's exists()/is_dir()/is_file() take for "not there" (other errors propagate).
-_ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
 
 @dataclass
@@ -65,31 +61,20 @@ def note_file(path: str, raw: bytes) -> None:
 
 def kind_of(path: str | os.PathLike[str]) -> str:
     """``missing``, ``dir``, ``file`` or ``other`` (a device, a FIFO, a socket), symlinks
-    followed, as pathlib's exists()/is_dir()/is_file() see it (an error they raise is
-    raised); noted in the current recording."""
-    kind = _kind(path)
+    followed; a path that cannot be looked at is ``missing``, as pathlib's exists() says (3.12
+    and later); noted in the current recording."""
+    kind = current_kind(path)
     reads = _CURRENT.get()
     if reads is not None:
         reads.paths[os.fspath(path)] = kind
     return kind
 
 
-def current_kind(path: str) -> str | None:
-    """``kind_of`` now, noting nothing; None where ``kind_of`` would raise."""
-    try:
-        return _kind(path)
-    except OSError:
-        return None
-
-
-def _kind(path: str | os.PathLike[str]) -> str:
+def current_kind(path: str | os.PathLike[str]) -> str:
+    """``kind_of`` without noting it."""
     try:
         mode = os.stat(path).st_mode
-    except OSError as exc:
-        if exc.errno not in _ABSENT:
-            raise
-        return "missing"
-    except ValueError:  # an embedded NUL: pathlib says "does not exist"
+    except (OSError, ValueError):  # ValueError: an embedded NUL
         return "missing"
     return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
 
