@@ -76,7 +76,8 @@ env = hosted.profile.load_profile(sys.argv[1], cache=True); step('profile loaded
 import hosted.cli.machine_cmds; step('hosted.cli.machine_cmds (the rest of status)')
 from hosted.backend.virtualbox import connect; backend = connect(); step('connected (vboxapi)')
 machines = backend.list_machines(); step('list_machines')
-rows = hosted.cli.machine_cmds.machine_status(env, machines, []); step('status rows')
+import hosted.machine_status
+rows = hosted.machine_status.machine_status(env, machines, []); step('status rows')
 """
 
 

@@ -75,6 +75,6 @@ def test_an_unchanged_profile_is_not_validated_again(tmp_path: Path) -> None:
         return proc.stderr.strip().splitlines()[-1]
 
     assert imported(["plan"]) != "0 []"  # the first load validates
-    for command in (["plan"], ["status"], ["plan", "--json"]):
+    for command in (["plan"], ["status"], ["plan", "--json"], ["status", "-f", "hosted.yaml"]):
         assert imported(command) == "0 []", command
     assert "pydantic" in imported(["validate"])

@@ -67,6 +67,8 @@ def locate_profile(path: str | os.PathLike[str] | None = None, environ: Mapping[
         via = f" (from {ENV_VARIABLE})" if path == variables.get(ENV_VARIABLE) else ""
         raise ProfileError(f"no profile at {candidate}{via}", "Check the path given for the profile.",
                            file=str(candidate))
+    if candidate.suffix in (".yaml", ".yml"):  # never a bundle (is_bundle), and no tarfile, yaml, ...
+        return Located(candidate.absolute())
     from hosted.images.bundle import is_bundle, unpack_bundle
 
     if not is_bundle(candidate):
