@@ -167,7 +167,8 @@ def cached_profile(pickled: str) -> None:
         env = pickle.load(f)
     loader = types.ModuleType("hosted.profile.loader")
     loader.load_profile = lambda path, environ=None: env  # type: ignore[attr-defined]
-    loader.find_profile = lambda path=None: Path(path or "hosted.yaml")  # type: ignore[attr-defined]
+    loader.load_bytes = lambda file, raw, environ: env  # type: ignore[attr-defined]  # the cache's miss
+    loader.find_profile = lambda path=None, *_, **__: Path(path or "hosted.yaml")  # type: ignore[attr-defined]
     sys.modules["hosted.profile.loader"] = loader
 
 

@@ -54,3 +54,27 @@ def test_commands_import_only_what_they_use(tmp_path: Path) -> None:
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                               env={**os.environ, "HOSTED_BACKEND": "cli_support:shared"}, check=False)
         assert proc.stderr.strip().splitlines()[-1] == "[]", (command, proc.stderr)
+
+
+def test_an_unchanged_profile_is_not_validated_again(tmp_path: Path) -> None:
+    """The second command on a profile takes it from the compiled-profile cache: neither YAML nor
+    pydantic nor the schema is imported (issue 11, start-up budget).  `validate` validates."""
+    (tmp_path / "common.yaml").write_text("defaults: {memory: 64M}\n", encoding="utf-8")
+    (tmp_path / "hosted.yaml").write_text("version: 1\nname: cached\ninclude: common.yaml\nmachines:\n"
+                                          "  web: {cpus: '${CPUS:-1}'}\n", encoding="utf-8")
+    tests = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "HOSTED_BACKEND": "cli_support:shared", "HOSTED_STATE_DIR": str(tmp_path / "state")}
+    heavy = "{'yaml', 'pydantic', 'pydantic_core', 'hosted.profile.schema', 'hosted.profile.loader'}"
+
+    def imported(command: list[str]) -> str:
+        code = (f"import sys; sys.path.insert(0, {tests!r}); import _pytest, cli_support\n"
+                f"from hosted.cli.main import main; code = main({command!r})\n"
+                f"print(code, sorted(set(sys.modules) & {heavy}), file=sys.stderr)")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                              env=env, check=False)
+        return proc.stderr.strip().splitlines()[-1]
+
+    assert imported(["plan"]) != "0 []"  # the first load validates
+    for command in (["plan"], ["status"], ["plan", "--json"], ["status", "-f", "hosted.yaml"]):
+        assert imported(command) == "0 []", command
+    assert "pydantic" in imported(["validate"])

@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     from hosted.images.bundle import OpenedBundle
 
 
-def load(args: argparse.Namespace) -> Environment:
-    """The profile: -f, else $HOSTED_FILE, else hosted.yaml here or in a parent directory."""
-    return load_profile(find_profile(getattr(args, "file", None)))
+def load(args: argparse.Namespace, *, cache: bool = True) -> Environment:
+    """The profile: -f, else $HOSTED_FILE, else hosted.yaml here or in a parent directory;
+    validated once and then taken from the compiled-profile cache while it is unchanged."""
+    return load_profile(find_profile(getattr(args, "file", None)), cache=cache)
 
 
 def load_with_bundle(args: argparse.Namespace,
@@ -35,7 +36,7 @@ def load_with_bundle(args: argparse.Namespace,
 
     located = locate_profile(getattr(args, "file", None),
                              allowed_signers=Path(allowed_signers).expanduser() if allowed_signers else None)
-    return load_profile(located.profile), located.bundle
+    return load_profile(located.profile, cache=located.bundle is None), located.bundle
 
 
 def check_names(env: Environment, names: list[str]) -> None:
@@ -63,7 +64,7 @@ def one_machine(env: Environment, name: str | None, command: str) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    env = load(args)
+    env = load(args, cache=False)  # validate always validates
     if OPTIONS.json:
         print_json(OPTIONS.kind, {"path": env.path, "environment": env.name,
                                   "machines": [m.name for m in env.machines],

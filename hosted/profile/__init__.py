@@ -2,7 +2,8 @@
 
 Reading keeps every key's file position, so that every problem is reported as
 a ProfileError naming the file, the line and column, the key path and a hint.
-The submodules (and pydantic) are imported on first use.
+The submodules (and pydantic) are imported on first use, and with ``cache=True`` only when the
+compiled-profile cache does not hold the profile.
 """
 
 from __future__ import annotations
@@ -14,13 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hosted.model import Environment
-    from hosted.profile.loader import Located
+    from hosted.profile.locate import Located
 
 __all__ = ["find_profile", "load_profile", "locate_profile", "profile_json_schema"]
 
 
-def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Environment:
-    """Read and validate the profile at ``path``; ``${VAR}`` comes from ``environ`` (os.environ)."""
+def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, *,
+                 cache: bool = False) -> Environment:
+    """Read and validate the profile at ``path``; ``${VAR}`` comes from ``environ`` (os.environ).
+
+    ``cache``: take the result from the compiled-profile cache when nothing it depends on
+    changed, else validate and keep it there (``hosted.profile.compiled``); a cache hit
+    imports neither YAML nor pydantic."""
+    if cache:
+        from hosted.profile.compiled import load as cached
+
+        return cached(path, environ)
     from hosted.profile.loader import load_profile as load
 
     return load(path, environ)
@@ -33,7 +43,7 @@ def find_profile(path: str | os.PathLike[str] | None = None,
 
     A bundle's profile is validated (``${VAR}`` from ``environ``, default os.environ) before the
     extracted bundle is kept."""
-    from hosted.profile.loader import find_profile as find
+    from hosted.profile.locate import find_profile as find
 
     return find(path, environ, cwd)
 
@@ -44,7 +54,7 @@ def locate_profile(path: str | os.PathLike[str] | None = None, environ: Mapping[
     ``bundle.signer`` is the allowed signer whose good signature it carries (with
     ``allowed_signers``; a bad signature is BadSignature, exit 2), else None.  Pass the
     bundle to ``hosted.images.trust.require_trust`` before running anything from it."""
-    from hosted.profile.loader import locate_profile as locate
+    from hosted.profile.locate import locate_profile as locate
 
     return locate(path, environ, cwd, allowed_signers=allowed_signers)
 

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from hosted.errors import ProfileError
-from hosted.profile import exposure
+from hosted.profile import exposure, recorded
+from hosted.profile.locate import MAX_INCLUDE_BYTES
 from hosted.profile.source import Document, KeyPath, Position, parse
 from hosted.profile.types import MAX_COUNT
 from hosted.profile.variables import INDEX_MARK, Substituted, fill_index
 
 MAX_INCLUDE_DEPTH = 8
-MAX_INCLUDE_BYTES = 1024 * 1024
 _TRUE, _FALSE = ("true", "yes", "on"), ("false", "no", "off")
 
 
@@ -102,6 +102,7 @@ def _read_included(doc: Document, item: str, path: KeyPath, chain: list[str], en
         problems.append(doc.error(path, f"{file} is larger than {MAX_INCLUDE_BYTES // 1024} KiB",
                                   "An included file holds settings, not data."))
         return None
+    recorded.note_file(file, raw)
     try:
         included = parse(raw.decode("utf-8"), file, environ)
     except UnicodeDecodeError:

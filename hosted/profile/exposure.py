@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hosted.errors import ProfileError
 from hosted.model import ANY_ADDRESSES
-from hosted.profile import build, schema
+from hosted.profile import build, recorded, schema
 from hosted.profile.source import Document, KeyPath, format_path
 
 # Directories under the home directory that hold credentials.
@@ -32,8 +32,8 @@ ALLOW_HINT = ("Share or copy a directory made for the guest instead. If you real
 
 def sensitive(path: str) -> str | None:
     """Why giving the guest ``path`` exposes too much (None: it does not); symlinks resolved."""
-    real = Path(os.path.realpath(path))
-    home = Path(os.path.realpath(os.path.expanduser("~")))
+    real = Path(recorded.realpath(path))
+    home = Path(recorded.realpath(os.path.expanduser("~")))
     if real == Path(real.anchor):
         return "the root of the file system"
     if real == home:

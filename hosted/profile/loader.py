@@ -1,124 +1,31 @@
-"""Find, read, validate and build a profile."""
+"""Validate a profile and build its ``hosted.model.Environment`` (YAML, pydantic and the schema)."""
 
 from __future__ import annotations
 
 import os
-import stat
-import typing
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
 
 from hosted import model
 from hosted.errors import ProfileError
 from hosted.profile import build, checks, exposure
 from hosted.profile.expand import expand
+from hosted.profile.locate import (
+    DEFAULT_NAMES,
+    ENV_VARIABLE,
+    MAX_PROFILE_BYTES,
+    Located,
+    decode_profile,
+    find_profile,
+    locate_profile,
+    profile_file,
+    read_profile,
+)
 from hosted.profile.source import parse
 from hosted.profile.validate import validate
 
-if typing.TYPE_CHECKING:
-    from hosted.images.bundle import OpenedBundle
-
-DEFAULT_NAMES = ("hosted.yaml", "hosted.yml")
-MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a page of YAML; this is generous
-ENV_VARIABLE = "HOSTED_FILE"  # the profile, when no -f is given
-
-
-@dataclass(frozen=True)
-class Located:
-    """The profile to load, and the bundle it came from (None: a profile file of the user's)."""
-
-    profile: Path
-    bundle: OpenedBundle | None = None
-
-
-def find_profile(path: str | os.PathLike[str] | None = None,
-                 environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
-    """The profile to use: ``path`` (a file, or a directory holding hosted.yaml); else the
-    ``HOSTED_FILE`` environment variable; else hosted.yaml in the current directory or the
-    nearest parent directory that has one (as git and Vagrant look for theirs).
-
-    A bundle made by ``hosted bundle`` is extracted once (every checksum verified,
-    its profile validated with ``environ`` before the extraction is kept) and its
-    profile returned.
-    """
-    return locate_profile(path, environ, cwd).profile
-
-
-def locate_profile(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None,
-                   cwd: Path | None = None, *, allowed_signers: Path | None = None) -> Located:
-    """``find_profile``, keeping what is known of a bundle: who signed it (with
-    ``allowed_signers``: BadSignature for a signature that is not good; an
-    unsigned bundle has no signer), for ``hosted.images.trust.require_trust``."""
-    variables = os.environ if environ is None else environ
-    start = (cwd or Path.cwd()).absolute()
-    if path is None and variables.get(ENV_VARIABLE):
-        path = variables[ENV_VARIABLE]
-    if path is None:
-        for directory in (start, *start.parents):
-            found = _named(directory)
-            if found is not None:
-                return Located(found)
-        return Located(_in_directory(start))
-    candidate = Path(path).expanduser()
-    if not candidate.is_absolute():
-        candidate = start / candidate
-    if candidate.is_dir():
-        return Located(_in_directory(candidate))
-    if not candidate.exists():
-        via = f" (from {ENV_VARIABLE})" if path == variables.get(ENV_VARIABLE) else ""
-        raise ProfileError(f"no profile at {candidate}{via}", "Check the path given for the profile.",
-                           file=str(candidate))
-    from hosted.images.bundle import is_bundle, unpack_bundle
-
-    if not is_bundle(candidate):
-        return Located(candidate.absolute())
-    bundle = candidate.absolute()  # an offline bundle: its profile, extracted and verified
-    opened = unpack_bundle(bundle, allowed_signers=allowed_signers, check=_bundled_check(bundle, environ))
-    return Located(opened.profile, opened)
-
-
-def _named(directory: Path) -> Path | None:
-    for name in DEFAULT_NAMES:
-        candidate = directory / name
-        try:
-            if candidate.is_file():
-                return candidate.absolute()
-        except OSError:  # an unreadable directory on the way up
-            return None
-    return None
-
-
-def _bundled_check(bundle: Path, environ: Mapping[str, str] | None) -> Callable[[Path], object]:
-    """Validate a bundle's extracted profile; its problems name it as ``BUNDLE/profile/NAME``."""
-
-    def check(profile: Path) -> object:
-        try:
-            return load_profile(profile, environ)
-        except ProfileError as exc:
-            shown = f"{bundle}/profile/{profile.name}"
-            work = str(profile.parent.parent)  # the extraction, removed again: name the bundle
-
-            def named(text: str) -> str:
-                return text.replace(work, str(bundle))
-
-            raise ProfileError.of_all(
-                ProfileError(named(p.reason), named(p.hint), file=shown, line=p.line, column=p.column,
-                             key=p.key) for p in exc.problems) from None
-
-    return check
-
-
-def _in_directory(directory: Path) -> Path:
-    found = _named(directory)
-    if found is not None:
-        return found
-    raise ProfileError(
-        f"no {DEFAULT_NAMES[0]} in {directory.absolute()} (nor in a parent directory)",
-        "Run `hosted init` there to write a starter profile (`hosted init --list` shows the "
-        f"templates), give the profile's path with -f, or set {ENV_VARIABLE}.",
-        file=str(directory.absolute() / DEFAULT_NAMES[0]),
-    )
+# Finding and reading live in the light hosted.profile.locate; named here too, as before.
+__all__ = ["DEFAULT_NAMES", "ENV_VARIABLE", "MAX_PROFILE_BYTES", "Located", "find_profile", "load_bytes",
+           "load_profile", "locate_profile"]
 
 
 def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> model.Environment:
@@ -129,9 +36,13 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
     the run: reading and YAML syntax, variables, ``version``, then the schema;
     the checks across keys run only on a profile whose every value is valid.
     """
-    file = os.path.normpath(Path(path).expanduser().absolute())
-    environ = os.environ if environ is None else environ
-    doc = parse(_read(file), file, environ)
+    file = profile_file(path)
+    return load_bytes(file, read_profile(file), os.environ if environ is None else environ)
+
+
+def load_bytes(file: str, raw: bytes, environ: Mapping[str, str]) -> model.Environment:
+    """``load_profile`` of the profile ``file`` (absolute, normalised) whose bytes are ``raw``."""
+    doc = parse(decode_profile(raw, file), file, environ)
     expand(doc, environ)
     profile = validate(doc)
     machines = [build.Merged(name, own, profile.defaults) for name, own in profile.machines.items()]
@@ -157,31 +68,3 @@ def load_profile(path: str | os.PathLike[str], environ: Mapping[str, str] | None
         includes=tuple(doc.includes),
         secrets=secrets,
     )
-
-
-def _read(file: str) -> str:
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-        with open(os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise ProfileError(f"{file} is not a regular file",
-                                   "Give the path of the profile file itself.", file=file)
-            raw = handle.read(MAX_PROFILE_BYTES + 1)
-        if len(raw) > MAX_PROFILE_BYTES:
-            raise ProfileError(f"the profile is larger than {MAX_PROFILE_BYTES // 1024} KiB",
-                               "A profile describes machines; put large scripts and data in files it "
-                               "refers to.", file=file)
-        return raw.decode("utf-8")
-    except FileNotFoundError:
-        raise ProfileError(f"no profile at {file}", "Check the path given for the profile.",
-                           file=file) from None
-    except IsADirectoryError:
-        raise ProfileError(f"{file} is a directory, not a profile",
-                           "Give the path of the profile file itself.", file=file) from None
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"the profile is not UTF-8 text ({exc.reason})",
-                           "Save the profile as UTF-8.", file=file) from None
-    except OSError as exc:
-        raise ProfileError(f"cannot read the profile: {exc.strerror}", "Check the file's permissions.",
-                           file=file) from None
-

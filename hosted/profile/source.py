@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from hosted.errors import ProfileError
+from hosted.profile import recorded
 from hosted.profile.variables import Substituter
 from hosted.redact import one_line
 
@@ -145,6 +146,7 @@ def parse(text: str, file: str, environ: Mapping[str, str]) -> Document:
     except ProfileError as exc:  # the YAML cannot be read further: stop here
         raise ProfileError.of_all([*builder.problems, exc]) from None
     doc.variables = subst.used
+    recorded.note_environ(subst.looked_up)
     if builder.problems:
         raise ProfileError.of_all(builder.problems)
     if not isinstance(doc.data, dict):

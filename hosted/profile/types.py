@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, Val
 from pydantic_core import PydanticCustomError
 
 from hosted.paths import windows_problem
+from hosted.profile import recorded
 from hosted.profile.source import safe_load
 from hosted.profile.variables import Substituted
 
@@ -184,13 +185,14 @@ def _existing_path(kind: str, value: str, info: ValidationInfo) -> str:
     path = Path(base, Path(value).expanduser())
     resolved = os.path.normpath(path.absolute())
     _one_line(resolved)  # `~` may expand to anything
-    if not path.exists():
+    found = recorded.kind_of(path)  # one stat, noted for the compiled-profile cache
+    if found == "missing":
         raise PydanticCustomError("path_missing", "{path} does not exist", {"path": resolved})
-    if kind == "dir" and not path.is_dir():
+    if kind == "dir" and found != "dir":
         raise PydanticCustomError("path_kind", "{path} is not a directory", {"path": resolved})
-    if not path.is_dir() and not path.is_file():  # /dev/zero, a FIFO, a socket: never read
+    if found == "other":  # /dev/zero, a FIFO, a socket: never read
         raise PydanticCustomError("path_special", "{path} is not a regular file", {"path": resolved})
-    if kind == "file" and not path.is_file():
+    if kind == "file" and found != "file":
         raise PydanticCustomError("path_kind", "{path} is not a file", {"path": resolved})
     return resolved
 

@@ -34,6 +34,9 @@ class Substituter:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
         self.used: dict[str, str] = {}  # variable name -> the text it was replaced by
+        # variable name -> its raw value in ``environ`` (None: unset), as first looked up: what a
+        # cached profile depends on (hosted.profile.compiled)
+        self.looked_up: dict[str, str | None] = {}
 
     def substitute(self, value: str, error: ErrorFactory) -> str:
         """Replace every reference in ``value``; ``error`` builds the ProfileError to raise."""
@@ -64,6 +67,7 @@ class Substituter:
             )
         name, default = body.group("name"), body.group("default")
         value = self.environ.get(name)
+        self.looked_up.setdefault(name, value)
         # As in the shell, ':-' also replaces a variable that is set but empty.
         if default is not None and not value:
             self.used[name] = default
