@@ -30,6 +30,16 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def _shells_have_a_home_of_their_own(tmp_path_factory: pytest.TempPathFactory,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """zsh writes ~/.zcompdump and fish ~/.config/fish: never in the user's own home."""
+    home = tmp_path_factory.mktemp("shell-home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+
+
 def shell_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("HOSTED_BACKEND", "HOSTED_FILE")}
     return {**env, "PATH": f"{BIN}{os.pathsep}{env['PATH']}", "NO_COLOR": "1"}
