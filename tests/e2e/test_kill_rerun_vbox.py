@@ -237,7 +237,7 @@ def test_vboxsvc_killed_mid_run_is_exit_3_and_a_rerun_recovers(lab: Path) -> Non
                 break
         out += proc.stdout.readlines()
         assert proc.wait(timeout=600) == 3, "".join(out)
-        assert "VBoxSVC went away" in "".join(out)
+        assert "(VBoxSVC) went away" in "".join(out) and "run the command again" in "".join(out)
         time.sleep(2)
         began = time.monotonic()
         rerun = hosted("up", "--yes", cwd=profile.parent)
