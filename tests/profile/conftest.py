@@ -7,18 +7,15 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from profile_types import Load, Reject, Write
 
 from hosted.errors import ProfileError
 from hosted.model import Environment
 from hosted.profile import load_profile
-
-Write = Callable[[str], Path]
-Load = Callable[..., Environment]
-Reject = Callable[..., ProfileError]
 
 
 @pytest.fixture

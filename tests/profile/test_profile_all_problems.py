@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Reject
+from profile_types import Reject
 
 from hosted.errors import EXIT_INVALID, ProfileError
 

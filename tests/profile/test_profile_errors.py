@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Reject, Write
+from profile_types import Reject, Write
 
 from hosted.errors import EXIT_INVALID, ProfileError
 from hosted.profile import load_profile

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Load, Reject
+from profile_types import Load, Reject
 
 from hosted.errors import EXIT_INVALID
 from hosted.model import InstallSpec

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Load, Reject
+from profile_types import Load, Reject
 
 from hosted.errors import ProfileError
 from hosted.model import BoxRef, Disk, VirtualBoxSettings

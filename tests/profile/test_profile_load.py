@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Load, Write
+from profile_types import Load, Write
 
 from hosted import model
 from hosted.profile import load_profile

@@ -4,7 +4,7 @@ and link NICs, hosts, and every way the network checks across machines refuse a 
 from __future__ import annotations
 
 import pytest
-from conftest import Load, Reject
+from profile_types import Load, Reject
 
 from hosted.model import Forward, Nic
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Load, Reject, Write
+from profile_types import Load, Reject, Write
 
 from hosted.errors import ProfileError
 from hosted.profile import load_profile
