@@ -209,7 +209,11 @@ def child(out: str, args: list[str]) -> int:
                        "peak_mb": hwm}, f)
     if "fast-exit" in whatif:
         fast_exit(code)
-    return code
+    try:  # leave as the console script does (hosted.cli.main.run), where hosted has that
+        from hosted.cli.leave import leave
+    except ImportError:
+        return code
+    leave(code)
 
 
 # --- the parent side ---
