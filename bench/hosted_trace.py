@@ -166,8 +166,9 @@ def cached_profile(pickled: str) -> None:
     with open(pickled, "rb") as f:
         env = pickle.load(f)
     loader = types.ModuleType("hosted.profile.loader")
-    loader.load_profile = lambda path, environ=None: env  # type: ignore[attr-defined]
-    loader.find_profile = lambda path=None: Path(path or "hosted.yaml")  # type: ignore[attr-defined]
+    # Any signature the loader's callers use (path, environ, cwd, ...).
+    loader.load_profile = lambda *args, **kwargs: env  # type: ignore[attr-defined]
+    loader.find_profile = lambda path=None, *args, **kwargs: Path(path or "hosted.yaml")  # type: ignore[attr-defined]
     sys.modules["hosted.profile.loader"] = loader
 
 

@@ -44,6 +44,11 @@ def deinit_vbox() -> None:
 
 
 def _join_threads() -> None:
+    """As the interpreter does at exit: executors' idle workers are told to end, then every
+    thread that is not a daemon is waited for (a run interrupted ends at its next step)."""
+    pools = sys.modules.get("concurrent.futures.thread")
+    if pools is not None:
+        pools._python_exit()
     main = threading.main_thread()
     for thread in threading.enumerate():
         if thread is not main and not thread.daemon and thread.is_alive():

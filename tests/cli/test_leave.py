@@ -109,3 +109,16 @@ def test_a_reader_that_left_is_no_error(tmp_path: Path, argv: tuple[str, ...]) -
     assert proc.returncode in (1, 141)
     assert "Traceback" not in proc.stderr and "Exception" not in proc.stderr, proc.stderr
     assert ran == ["deinit", "atexit"]
+
+
+def test_an_idle_pool_left_open_does_not_hold_the_exit(tmp_path: Path) -> None:
+    """The interpreter tells idle executor workers to end before it waits for threads: so does leave."""
+    code = ("import concurrent.futures, sys\n"
+            f"sys.path.insert(0, {str(ROOT)!r})\n"
+            "pool = concurrent.futures.ThreadPoolExecutor(2)\n"
+            "pool.submit(print, 'done')\n"
+            "from hosted.cli.leave import leave\n"
+            "leave(3)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                          timeout=30, check=False)
+    assert (proc.returncode, proc.stdout) == (3, "done\n"), proc.stderr
