@@ -77,8 +77,8 @@ def machine_status(env: Environment, observed: Sequence[ObservedMachine],
 
 def endpoints(env: Environment, backend: Backend, result: RunResult) -> list[tuple[str, str, str, int]]:
     """(machine, user, host, port) to reach each machine of ``result`` that the profile wants
-    running, over SSH.  Decided from the profile: no forward to the SSH port, nothing to read;
-    a fixed host port is where it is.  A ``host: auto`` port is as the run read it
+    running, over SSH.  Decided from the profile where it declares the NICs: no forward to the
+    SSH port, nothing to read; a fixed host port is where it is.  A ``host: auto`` port is as the run read it
     (``MachineResult.forwards``), read from VirtualBox only when the run did not."""
     from hosted.ssh import endpoint_of, forward_to_ssh
 
@@ -87,10 +87,12 @@ def endpoints(env: Environment, backend: Backend, result: RunResult) -> list[tup
         spec = env.machine(m.machine)
         if spec is None or spec.state != "running" or not m.uuid:
             continue
-        wanted = forward_to_ssh(spec.forwards(), spec)
-        if wanted is None:
-            continue
-        forwards = spec.forwards() if wanted.host is not None else m.forwards
+        forwards = m.forwards  # NICs the profile leaves undeclared: as VirtualBox has them
+        if spec.nics is not None:
+            wanted = forward_to_ssh(spec.forwards(), spec)
+            if wanted is None:
+                continue
+            forwards = spec.forwards() if wanted.host is not None else m.forwards
         if forwards is None:
             observed = backend.get_machine(m.uuid)
             if observed is None or observed.power != PowerState.RUNNING:

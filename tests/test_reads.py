@@ -107,3 +107,13 @@ def test_up_prints_where_to_reach_the_machines_without_reading_them_again(backen
     reads = backend.count("get_machine")
     assert {n: (h, p) for n, _, h, p in endpoints(e, backend, again)} == where
     assert backend.count("get_machine") == reads
+
+
+def test_nics_the_profile_leaves_undeclared_are_as_virtualbox_has_them(backend: MemoryBackend) -> None:
+    e = env(spec("web", memory_mb=64, state="running"))
+    result = api.up(e, backend=backend, wait=False)
+    uuid = result.machines[0].uuid
+    assert uuid is not None
+    backend.modify(uuid, nics=(nat(fwd(22, 2022, "ssh")),))  # added outside hosted
+    result.machines[0].forwards = None  # as if the run had not read them
+    assert [(h, p) for _, _, h, p in endpoints(e, backend, result)] == [("127.0.0.1", 2022)]
