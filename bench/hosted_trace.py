@@ -166,9 +166,10 @@ def cached_profile(pickled: str) -> None:
     with open(pickled, "rb") as f:
         env = pickle.load(f)
     loader = types.ModuleType("hosted.profile.loader")
-    loader.load_profile = lambda path, environ=None: env  # type: ignore[attr-defined]
-    loader.load_bytes = lambda file, raw, environ: env  # type: ignore[attr-defined]  # the cache's miss
-    loader.find_profile = lambda path=None, *_, **__: Path(path or "hosted.yaml")  # type: ignore[attr-defined]
+    # Any signature the loader's callers use (path, environ, cwd, cache, ...).
+    loader.load_profile = lambda *args, **kwargs: env  # type: ignore[attr-defined]
+    loader.load_bytes = lambda *args, **kwargs: env  # type: ignore[attr-defined]  # the cache's miss
+    loader.find_profile = lambda path=None, *args, **kwargs: Path(path or "hosted.yaml")  # type: ignore[attr-defined]
     sys.modules["hosted.profile.loader"] = loader
 
 
@@ -210,7 +211,11 @@ def child(out: str, args: list[str]) -> int:
                        "peak_mb": hwm}, f)
     if "fast-exit" in whatif:
         fast_exit(code)
-    return code
+    try:  # leave as the console script does (hosted.cli.main.run), where hosted has that
+        from hosted.cli.leave import leave
+    except ImportError:
+        return code
+    leave(code)
 
 
 # --- the parent side ---

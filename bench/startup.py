@@ -75,9 +75,9 @@ import hosted.profile; step('hosted.profile')
 env = hosted.profile.load_profile(sys.argv[1], cache=True); step('profile loaded (compiled cache: a hit)')
 import hosted.cli.machine_cmds; step('hosted.cli.machine_cmds (the rest of status)')
 from hosted.backend.virtualbox import connect; backend = connect(); step('connected (vboxapi)')
-machines = backend.list_machines(); step('list_machines')
-import hosted.machine_status
-rows = hosted.machine_status.machine_status(env, machines, []); step('status rows')
+machines = backend.list_machines(env.name); step('list_machines (the environment)')
+from hosted.machine_status import machine_status
+rows = machine_status(env, machines, []); step('status rows')
 """
 
 

@@ -1,3 +1,3 @@
-from hosted.cli.main import main
+from hosted.cli.main import run
 
-raise SystemExit(main())
+run()

@@ -129,7 +129,17 @@ def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, con
     with _changing(env, "up", backend, emit, wait_lock) as b:
         known = facts_.for_up(env, b, machines, provision=provision and wait)
         the_plan = plans.plan(env, known, only=machines, options=UpOptions(wait=wait, provision=provision))
-        return run(the_plan, env, b, emit, _options(yes, confirm, parallel))
+        return _with_forwards(run(the_plan, env, b, emit, _options(yes, confirm, parallel)), known)
+
+
+def _with_forwards(result: RunResult, known: facts_.Facts) -> RunResult:
+    """Machines whose forwards the run did not read have them as read before it (nothing changed
+    them), so that showing where to reach them reads nothing again."""
+    before = {m.uuid: m for m in known.machines}
+    for m in result.machines:
+        if m.forwards is None and m.uuid in before:
+            m.forwards = before[m.uuid].forwards()
+    return result
 
 
 def reload(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
@@ -156,9 +166,11 @@ def provision(env: Environment, machines: Sequence[str] = (), *, on_event: OnEve
 
 def status(env: Environment, machines: Sequence[str] = (), *, backend: Backend | None = None,
            ) -> list[MachineStatus]:
-    """Each machine: power state, drift from the profile, forwards, SSH endpoint."""
+    """Each machine: power state, drift from the profile, forwards, SSH endpoint.  Reads the
+    environment's machines, and another machine only when it has a name the profile wants."""
+    specs = [s for s in env.machines if not machines or s.name in machines]
     with _connected(backend, discard) as b:
-        return machine_status(env, b.list_machines(), machines)
+        return machine_status(env, facts_.observed_for(env, b, specs), machines)
 
 
 def list_environments(*, backend: Backend | None = None) -> list[EnvironmentSummary]:

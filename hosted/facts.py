@@ -1,7 +1,8 @@
 """What the planner needs to know, read up front so that planning itself is pure.
 
-``for_up`` reads: every machine VirtualBox has (names and host ports of the
-others matter), what the image cache and VirtualBox know about each image a
+``for_up`` reads: the environment's machines, the others only where planning
+needs them (a name a new machine wants; every machine's forwards for a fixed host
+port or a link), what the image cache and VirtualBox know about each image a
 new machine needs (digest, size, whether it is cached, its template), the
 run-once records of machines that provision, the snapshots of machines that
 keep a baseline, and the fingerprint of every provisioning step now.
@@ -46,7 +47,7 @@ class ImageFacts:
 
 @dataclass(frozen=True)
 class Facts:
-    machines: tuple[ObservedMachine, ...] = ()  # every machine read (for_up: all of the host's)
+    machines: tuple[ObservedMachine, ...] = ()  # every machine read (observed_for says which)
     images: Mapping[str, ImageFacts] = field(default_factory=dict)  # by the profile's image name
     records: Mapping[str, MachineRecords] = field(default_factory=dict)  # by machine uuid
     snapshots: Mapping[str, tuple[SnapshotInfo, ...]] = field(default_factory=dict)  # by machine uuid
@@ -67,9 +68,9 @@ class Facts:
 def for_up(env: Environment, backend: Backend, only: Sequence[str] = (), *,
            provision: bool = True, snapshots: bool = False) -> Facts:
     """Facts for ``up``/``reload``/``plan``; ``snapshots``: every owned machine's, not just baselines'."""
-    machines = tuple(backend.list_machines())
-    base = Facts(machines=machines)
     specs = [s for s in env.machines if not only or s.name in only]
+    machines = observed_for(env, backend, specs, every=needs_every_machine(specs))
+    base = Facts(machines=machines)
     existing = {s.name: base.find(env.name, s.name) for s in specs}
     new = [s for s in specs if existing[s.name] is None]
     pending = [s for s in specs if s.image and (m := existing[s.name]) is not None]
@@ -86,6 +87,28 @@ def for_up(env: Environment, backend: Backend, only: Sequence[str] = (), *,
         fingerprints=fingerprints(specs, env.ansible) if provision else {},
         **network_facts(env, backend, machines),
     )
+
+
+def observed_for(env: Environment, backend: Backend, specs: Sequence[MachineSpec], *,
+                 every: bool = False) -> tuple[ObservedMachine, ...]:
+    """The environment's machines, and, of the others, those with a VirtualBox name that a
+    machine to create wants (NameConflict), looked up by that name alone: the host's other
+    machines are not read.  ``every``: every machine, read in full."""
+    if every:
+        return tuple(backend.list_machines())
+    owned = backend.list_machines(env.name)
+    mine = {m.tags.machine for m in owned if m.tags is not None}
+    seen = {m.uuid for m in owned}
+    taken = [m for s in specs if s.name not in mine
+             and (m := backend.get_machine(s.vm_name)) is not None and m.uuid not in seen]
+    return (*owned, *taken)
+
+
+def needs_every_machine(specs: Sequence[MachineSpec]) -> bool:
+    """Planning these checks their fixed host ports against every machine's forwards
+    (PortConflict), or picks a link's UDP ports among every machine's links."""
+    nics = [n for s in specs for n in s.nics or ()]
+    return any(n.kind == "link" or any(f.host is not None for f in n.forwards) for n in nics)
 
 
 def sets_guest_network(spec: MachineSpec) -> bool:

@@ -76,17 +76,29 @@ def machine_status(env: Environment, observed: Sequence[ObservedMachine],
 
 
 def endpoints(env: Environment, backend: Backend, result: RunResult) -> list[tuple[str, str, str, int]]:
-    """(machine, user, host, port) to reach each running machine of ``result`` over SSH,
-    read again from VirtualBox: ``up`` may just have chosen its auto ports."""
-    from hosted.ssh import ssh_endpoint
+    """(machine, user, host, port) to reach each machine of ``result`` that the profile wants
+    running, over SSH.  Decided from the profile where it declares the NICs: no forward to the
+    SSH port, nothing to read; a fixed host port is where it is.  A ``host: auto`` port is as the run read it
+    (``MachineResult.forwards``), read from VirtualBox only when the run did not."""
+    from hosted.ssh import endpoint_of, forward_to_ssh
 
     out = []
     for m in result.machines:
         spec = env.machine(m.machine)
-        observed = backend.get_machine(m.uuid) if m.uuid and spec else None
-        if spec is None or observed is None or observed.power != PowerState.RUNNING:
+        if spec is None or spec.state != "running" or not m.uuid:
             continue
-        endpoint = ssh_endpoint(observed, spec)
+        forwards = m.forwards  # NICs the profile leaves undeclared: as VirtualBox has them
+        if spec.nics is not None:
+            wanted = forward_to_ssh(spec.forwards(), spec)
+            if wanted is None:
+                continue
+            forwards = spec.forwards() if wanted.host is not None else m.forwards
+        if forwards is None:
+            observed = backend.get_machine(m.uuid)
+            if observed is None or observed.power != PowerState.RUNNING:
+                continue
+            forwards = observed.forwards()
+        endpoint = endpoint_of(forwards, spec)
         if endpoint is not None:
             out.append((m.machine, spec.ssh.user, *endpoint))
     return out

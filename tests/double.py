@@ -27,6 +27,7 @@ Test knobs, beyond the Backend protocol:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import threading
@@ -194,6 +195,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         self.faults: dict[str, list[Fault]] = {}
         self.calls: list[Call] = []
         self.saves: list[str] = []
+        self.observed: collections.Counter[str] = collections.Counter()  # uuid -> times read in full
         self.closed = False
         self._lock = threading.RLock()
         # guest port -> a real server standing in for the guest (e.g. a test sshd): forwards
@@ -303,10 +305,9 @@ class MemoryBackend(NetworksMixin, LabsMixin):
     def list_machines(self, environment: str | None = None) -> list[ObservedMachine]:
         with self._lock:
             self._enter("list_machines", None)
-            seen = [self._observe(m) for m in self.machines.values()]
-        if environment is None:
-            return seen
-        return [m for m in seen if m.accessible and m.tags is not None and m.tags.environment == environment]
+            # As VirtualBox's backend: one tag decides, the others are not read in full.
+            return [self._observe(m) for m in self.machines.values() if environment is None or (
+                m.accessible and m.tags is not None and m.tags.environment == environment)]
 
     def get_machine(self, ref: str) -> ObservedMachine | None:
         with self._lock:
@@ -834,7 +835,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
     def _save(self, m: Machine) -> None:
         self.saves.append(m.uuid)
         if m.dir.is_dir():
-            m.settings_file.write_text(json.dumps({"uuid": m.uuid, "tags": str(m.tags)}))
+            m.settings_file.write_text(json.dumps({"uuid": m.uuid, "tags": str(m.tags)}), encoding="utf-8")
 
     def _write_tags(self, m: Machine, tags: Tags) -> None:
         m.tags = tags
@@ -848,7 +849,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
 
     def _power_on(self, m: Machine, mode: str) -> None:
         m.vbox_log.parent.mkdir(parents=True, exist_ok=True)
-        with m.vbox_log.open("a") as log:
+        with m.vbox_log.open("a", encoding="utf-8") as log:
             log.write(f"VirtualBox (memory double) {mode} start of {m.vm_name}\n")
         m.saved_state_file.unlink(missing_ok=True)
         m.power = PowerState.RUNNING
@@ -877,6 +878,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         )
 
     def _observe(self, m: Machine) -> ObservedMachine:
+        self.observed[m.uuid] += 1
         tags = m.tags
         c = m.config if m.accessible else Config()
         nics = tuple(replace(n, forwards=self._rules_of(m.vm_name, str(n.network)))

@@ -3,11 +3,14 @@ loads vboxapi through importlib, so the source text is checked as well."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "hosted"
 
@@ -78,3 +81,48 @@ def test_an_unchanged_profile_is_not_validated_again(tmp_path: Path) -> None:
     for command in (["plan"], ["status"], ["plan", "--json"], ["status", "-f", "hosted.yaml"]):
         assert imported(command) == "0 []", command
     assert "pydantic" in imported(["validate"])
+# A running machine with a snapshot, made on the test backend without importing more of hosted.
+MACHINE = """\
+import sys; sys.path.insert(0, {tests!r}); import _pytest, cli_support
+from hosted.events import discard
+from hosted.model import Forward, MachineSpec, Nic, Tags
+b = cli_support.shared()
+spec = MachineSpec(name="web", vm_name="imports-web", memory_mb=64,
+                   nics=(Nic("nat", forwards=(Forward("ssh", 22, None),)),))
+uuid = b.create_machine(spec, Tags("imports", "web", spec.config_hash(), "0"), discard).uuid
+b.take_snapshot(uuid, "baseline", "", discard)
+b.start(uuid, "headless", discard)
+before = set(sys.modules)
+from hosted.cli.main import main
+code = main({command!r})
+loaded = set(sys.modules) - before
+heavy = {{m for m in loaded if m.split('.')[0] in ('paramiko', 'cryptography', 'invoke', 'ssl')
+         or m == 'http.client'}}
+images = {{m for m in loaded if m.startswith('hosted.images.') and m != 'hosted.images.locks'}}
+shown = {{m for m in loaded if m in ('rich.table', 'rich.live', 'rich.tree')}}
+print(repr((code, sorted(heavy), sorted(images), sorted(shown))), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", [
+    ["status"], ["status", "--json"], ["halt"], ["destroy", "--yes"], ["snapshot", "list"],
+    ["snapshot", "list", "--json"], ["snapshot", "save", "second"],
+    ["snapshot", "restore", "baseline", "--yes"], ["snapshot", "delete", "baseline"],
+    ["reset", "--yes", "--no-wait"], ["up", "--no-wait"], ["status", "-f", "hosted.yaml", "--json"],
+])
+def test_commands_that_need_no_ssh_import_no_ssh_and_no_http(tmp_path: Path, command: list[str]) -> None:
+    """No SSH stack (paramiko, cryptography, invoke), no HTTP or TLS, and of the images only their
+    locks (the environment's lock uses them); --json builds no table, tree or live view."""
+    (tmp_path / "hosted.yaml").write_text(
+        "version: 1\nname: imports\nmachines:\n  web:\n    memory: 64M\n"
+        "    nics: [{nat: {forwards: [{name: ssh, guest: 22, host: auto}]}}]\n", encoding="utf-8")
+    code = MACHINE.format(tests=str(Path(__file__).resolve().parent), command=command)
+    env = {**os.environ, "HOSTED_BACKEND": "cli_support:shared"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                          cwd=tmp_path, env=env, check=False)
+    code, heavy, images, shown = ast.literal_eval(proc.stderr.strip().splitlines()[-1])
+    assert (code, heavy) == (0, []), (command, proc.stderr)
+    if "-f" not in command:  # a profile named by path is first checked for a bundle (a tar file)
+        assert images == [], command
+    if "--json" in command:
+        assert shown == [], command

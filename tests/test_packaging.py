@@ -53,7 +53,7 @@ def test_the_wheel(dist: Path) -> None:
     assert meta["Requires-Python"] == ">=3.11"
     assert {"vbox", "dev"} <= set(meta.get_all("Provides-Extra"))
     entry_points = zipfile.ZipFile(wheel).read(f"{NAME}.dist-info/entry_points.txt").decode()
-    assert "hosted = hosted.cli.main:main" in entry_points
+    assert "hosted = hosted.cli.main:run" in entry_points
     assert "MIT License" in zipfile.ZipFile(wheel).read(f"{NAME}.dist-info/licenses/LICENSE").decode()
 
 

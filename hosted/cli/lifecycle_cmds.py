@@ -9,7 +9,6 @@ from pathlib import Path
 from rich.markup import escape
 
 from hosted import api
-from hosted.cli import live
 from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, print_json
 from hosted.cli.profile_cmds import check_names, load, one_machine
 from hosted.cli.results import report
@@ -40,6 +39,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_reload(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
+    from hosted.cli import live
+
     with live.printer(env=env) as printer:
         result = api.reload(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                             parallel=args.parallel, wait=not args.no_wait, provision=not args.no_provision,

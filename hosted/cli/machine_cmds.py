@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 
 from rich.markup import escape
-from rich.table import Table
 
 from hosted import api
-from hosted.cli import live
 from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, print_json
 from hosted.cli.profile_cmds import check_names, load, load_with_bundle
 from hosted.cli.results import report
@@ -19,6 +17,8 @@ from hosted.redact import redact_data
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from hosted.cli import live  # the live view's rich machinery: only for commands that change things
+
     env, bundle = load_with_bundle(args, args.trust)
     check_names(env, args.machines)
     if bundle is not None:  # what it shares, copies and runs, shown; asked for unless a signer vouches
@@ -51,6 +51,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         data = {"environment": env.name, "machines": [r.to_json() for r in rows]}
         print_json(OPTIONS.kind, redact_data(data, env.secrets))
         return 0
+    from rich.table import Table  # not for --json
+
     table = Table(title=f"environment {env.name}", title_justify="left")
     addresses = any(r.addresses for r in rows)
     for col in ("machine", "VM", "state", "drift", "forwards", *(("addresses",) if addresses else ())):
@@ -75,6 +77,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         console.print("No machine made by hosted on this host: `hosted up` in a directory with a "
                       "hosted.yaml makes some.")
         return 0
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False)
     for col in ("ENVIRONMENT", "MACHINE", "VM", "STATE", "FORWARDS"):
         table.add_column(col)

@@ -230,6 +230,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return console.run_command(handler, args)
 
 
+def run(argv: Sequence[str] | None = None) -> NoReturn:
+    """The console script's entry (and ``python -m hosted``): ``main``, then leave the process at
+    once, without the interpreter's finalisation (hosted.cli.leave says what is still done)."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # rich's broken-pipe handling, a handler's own exit
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    from hosted.cli.leave import leave
+
+    leave(code)
+
+
 def usage_error(problem: UsageProblem, words: list[str]) -> int:
     """argparse's usage line and message on stderr, exit 2; with --json (before any ``--``), the
     failure in the JSON envelope instead."""
@@ -248,4 +260,4 @@ def usage_error(problem: UsageProblem, words: list[str]) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

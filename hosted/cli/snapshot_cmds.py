@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
-from rich.tree import Tree
 
 from hosted import api
-from hosted.cli import live
 from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, glyph, print_json
 from hosted.cli.profile_cmds import check_names, load
 from hosted.cli.results import NO_MACHINES, report
 from hosted.run import RunResult
 from hosted.snapshots import MachineSnapshots, SnapshotNode, check_name
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
@@ -48,6 +49,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     env = load(args)
     check_names(env, args.machines)
+    from hosted.cli import live  # the live view's rich machinery: only for commands that change things
+
     with live.printer(env=env) as printer:
         result = api.reset(env, args.machines, yes=args.yes, confirm=asker(), on_event=printer,
                            wait=not args.no_wait, wait_lock=not args.no_wait_lock)
@@ -70,6 +73,8 @@ def _when(taken_at: float) -> datetime:
 
 
 def render_tree(m: MachineSnapshots) -> Tree:
+    from rich.tree import Tree  # not for --json
+
     root = Tree(f"[bold]{escape(m.machine)}[/] ({escape(m.vm_name)}, {m.power.value})")
     if not m.nodes:
         root.add("[dim]no snapshots[/]")

@@ -38,7 +38,6 @@ from hosted.errors import ImageError
 from hosted.events import Emit, Event, discard
 from hosted.images import digest, store
 from hosted.images.archive import UnreadableArchive, UnsafeArchive, checked_tar
-from hosted.images.cache import fetch
 from hosted.images.manifest import ALTERED, FORMAT, MANIFEST, SIGNATURE, BundleError, Manifest, parse
 from hosted.images.pack import profile_files
 from hosted.images.rewrite import referenced_paths, rewrite_sources
@@ -75,6 +74,8 @@ def write_bundle(env: Environment, output: Path, emit: Emit = discard, *,
 
     Takes the loaded profile (the profile package opens bundles, so it is the
     one that imports this module, not the other way round)."""
+    from hosted.images.cache import fetch  # downloads: HTTP and TLS, only to write a bundle
+
     locals_ = [fetch(image, emit) for image in env.images]
     base = Path(env.path).parent
     sources = {li.name: f"../images/{li.sha256}/{li.path.name}" for li in locals_}

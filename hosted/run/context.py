@@ -15,7 +15,7 @@ from hosted.backend.base import Backend, StartMode
 from hosted.clock import REAL_CLOCK, Clock
 from hosted.errors import HostedError, ImageError, MachineNotFound, OperationFailed
 from hosted.events import Emit
-from hosted.model import Environment, MachineSpec, Tags
+from hosted.model import Environment, Forward, MachineSpec, Tags
 
 if TYPE_CHECKING:
     from hosted.images.prepared import PreparedImage
@@ -101,6 +101,7 @@ class StepContext:
     session: SshSession | None = None  # logged in, once the guest is ready
     seed: Path | None = None  # the cloud-init seed written for it
     timings: dict[str, float] = field(default_factory=dict)  # readiness stages
+    forwards: tuple[Forward, ...] | None = None  # as this run last read them (create, clone, configure)
 
     def need_uuid(self) -> str:
         if self.uuid is None:

@@ -17,11 +17,15 @@ if TYPE_CHECKING:
 
 def wait_ready(step: WaitReady, ctx: StepContext) -> None:
     from hosted.readiness import wait_ready as wait
-    from hosted.ssh import ssh_target
+    from hosted.ssh import endpoint_of, target_for
 
     spec, uuid = ctx.need_spec(), ctx.need_uuid()
-    machine = ctx.backend.get_machine(uuid)  # as VirtualBox has it now: auto ports were just chosen
-    target = None if machine is None else ssh_target(ctx.env.name, machine, spec)
+    forwards = ctx.forwards
+    if forwards is None:  # not read by this run: as VirtualBox has them now (a restore sets them back)
+        machine = ctx.backend.get_machine(uuid)
+        forwards = () if machine is None else machine.forwards()
+    endpoint = endpoint_of(forwards, spec)
+    target = None if endpoint is None else target_for(ctx.env.name, spec.name, *endpoint, spec.ssh)
     if target is None:
         raise ProvisionError(
             f"{spec.name}: cannot provision: no NAT forward to guest port {spec.ssh.port}",

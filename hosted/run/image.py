@@ -52,7 +52,7 @@ def clone(step: Clone, ctx: StepContext) -> None:
     if ctx.seed is not None:  # a cloud image: its seed in the DVD drive (dvd stays undeclared: no drift)
         spec = replace(spec, dvd=str(ctx.seed))
     made = ctx.backend.clone_from_template(template, spec, ctx.tags(), step.linked, ctx.emit)
-    ctx.uuid, ctx.created = made.uuid, True
+    ctx.uuid, ctx.created, ctx.forwards = made.uuid, True, made.forwards()
 
 
 def install_from_iso(step: InstallFromIso, ctx: StepContext) -> None:

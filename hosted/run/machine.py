@@ -21,7 +21,7 @@ def create(step: Create, ctx: StepContext) -> None:
         raise ImageError(f"{spec.name}: image {spec.image!r} is an installer ISO and the machine has no disk",
                          "add `disk:` (e.g. `disk: 20G`) to the machine: the OS is installed on it")
     made = ctx.backend.create_machine(spec, ctx.tags(), ctx.emit)
-    ctx.uuid, ctx.created = made.uuid, True
+    ctx.uuid, ctx.created, ctx.forwards = made.uuid, True, made.forwards()
     if step.install:
         try:
             ctx.backend.record_install(made.uuid, INSTALL_PENDING)
@@ -33,7 +33,8 @@ def create(step: Create, ctx: StepContext) -> None:
 def configure(step: Configure, ctx: StepContext) -> None:
     if "disks" in step.keys:
         ctx.shared.check_disks(ctx.need_spec())
-    ctx.backend.configure(ctx.need_uuid(), ctx.need_spec(), step.keys, ctx.tags(), ctx.emit)
+    done = ctx.backend.configure(ctx.need_uuid(), ctx.need_spec(), step.keys, ctx.tags(), ctx.emit)
+    ctx.forwards = done.forwards()
 
 
 def start(step: Start, ctx: StepContext) -> None:
@@ -75,7 +76,7 @@ def remove_created(ctx: StepContext) -> None:
         return
     with contextlib.suppress(OSError):
         shutil.rmtree(paths.machine_dir(ctx.env.name, ctx.machine), ignore_errors=True)
-    ctx.uuid, ctx.created = None, False
+    ctx.uuid, ctx.created, ctx.forwards = None, False, None
 
 
 def _check_listeners(ctx: StepContext) -> None:

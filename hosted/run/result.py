@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hosted.errors import HostedError
+from hosted.model import Forward
 
 
 @dataclass
@@ -16,6 +17,9 @@ class MachineResult:
     changed: list[str] = field(default_factory=list)  # what was done, as the steps describe it
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase (configure, start, ready...)
     error: HostedError | None = None
+    # The machine's NAT forwards as the run last read them (made, configured), ``host: auto`` ports
+    # as chosen; None: the run did not read them.  Not part of the JSON.
+    forwards: tuple[Forward, ...] | None = None
 
     @property
     def ok(self) -> bool:

@@ -138,6 +138,7 @@ class _Lane:
         finally:
             self.ctx.close()
             self.result.uuid = self.ctx.uuid
+            self.result.forwards = self.ctx.forwards
         return self.result
 
     def run_image(self) -> MachineResult:

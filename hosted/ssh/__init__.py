@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from hosted.ssh.session import SshConnectFailed, SshSession, await_banner, connect, open_socket
     from hosted.ssh.target import (
         SshTarget,
+        endpoint_of,
+        forward_to_ssh,
         known_hosts_path,
         ssh_endpoint,
         ssh_forward,
@@ -32,8 +34,8 @@ _WHERE = {
     **dict.fromkeys(("client_key", "ensure_keypair", "load_private_key", "public_key_line"), "keys"),
     **dict.fromkeys(("openssh_argv", "openssh_options", "ssh_config_block"), "openssh"),
     **dict.fromkeys(("SshConnectFailed", "SshSession", "await_banner", "connect", "open_socket"), "session"),
-    **dict.fromkeys(("SshTarget", "known_hosts_path", "ssh_endpoint", "ssh_forward", "ssh_target",
-                     "target_for"), "target"),
+    **dict.fromkeys(("SshTarget", "endpoint_of", "forward_to_ssh", "known_hosts_path", "ssh_endpoint",
+                     "ssh_forward", "ssh_target", "target_for"), "target"),
 }
 
 __all__ = [
@@ -44,9 +46,11 @@ __all__ = [
     "await_banner",
     "client_key",
     "connect",
+    "endpoint_of",
     "ensure_keypair",
     "fingerprint",
     "forget_host_key",
+    "forward_to_ssh",
     "known_hosts_path",
     "load_private_key",
     "open_socket",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,12 +52,23 @@ def known_hosts_path(env_name: str, machine: str) -> Path:
 
 def ssh_forward(machine: ObservedMachine, spec: MachineSpec) -> Forward | None:
     """The NAT forward that reaches the machine's SSH port, as ``machine`` was observed."""
-    return next((f for f in machine.forwards() if f.guest == spec.ssh.port and f.protocol == "tcp"), None)
+    return forward_to_ssh(machine.forwards(), spec)
+
+
+def forward_to_ssh(forwards: Iterable[Forward], spec: MachineSpec) -> Forward | None:
+    """Of ``forwards`` (observed, or the profile's), the one to the machine's SSH port."""
+    return next((f for f in forwards if f.guest == spec.ssh.port and f.protocol == "tcp"), None)
 
 
 def ssh_endpoint(machine: ObservedMachine, spec: MachineSpec) -> tuple[str, int] | None:
     """(host address, port) to reach the machine's SSH port from this host, if it is forwarded."""
-    fwd = ssh_forward(machine, spec)
+    return endpoint_of(machine.forwards(), spec)
+
+
+def endpoint_of(forwards: Iterable[Forward], spec: MachineSpec) -> tuple[str, int] | None:
+    """(host address, port) of the forward to the SSH port among ``forwards``; None without one,
+    or when its host port is not chosen yet (``host: auto`` in the profile)."""
+    fwd = forward_to_ssh(forwards, spec)
     if fwd is None or fwd.host is None:
         return None
     if fwd.host_ip in ANY_ADDRESSES:  # listens everywhere: reach it on loopback

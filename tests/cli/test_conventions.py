@@ -159,7 +159,7 @@ def test_debug_logs_events_and_every_backend_call_to_a_private_file(
     text = log.read_text(encoding="utf-8")
     assert "hosted.calls: connected: memory" in text
     assert "hosted.calls: create_machine(MachineSpec, Tags) -> ObservedMachine in" in text
-    assert "hosted.calls: list_machines() -> 0 item(s)" in text
+    assert "hosted.calls: list_machines('conv') -> 0 item(s)" in text
     assert "hosted.calls: start('" in text
     assert "hosted.events: step-finished web: create conv-web" in text
     assert log.stat().st_mode & 0o777 == 0o600

@@ -26,7 +26,9 @@ PYWIN32_HINT = ("install pywin32 into the Python that runs hosted: reinstall hos
                 "(`pipx install --force \".[vbox]\"`), or `pip install pywin32` in its environment")
 
 
-def _deinit() -> None:
+def deinit() -> None:
+    """Let VBoxSVC go: an atexit hook, and what the CLI calls before ``os._exit``
+    (hosted.cli.leave).  Once done, this process connects no more."""
     global _manager
     if _manager is not None:
         with contextlib.suppress(Exception):
@@ -63,7 +65,7 @@ def manager() -> tuple[Any, locate.Install]:
         raise BackendUnavailable(f"cannot load VirtualBox's API bindings: {exc}",
                                  locate.service_hint()) from exc
     _manager, _shared = mgr, shared or str(getattr(mgr, "type", "")) != "MSCOM"
-    atexit.register(_deinit)
+    atexit.register(deinit)
     return mgr, found
 
 

@@ -1,0 +1,119 @@
+"""What status, plan and up read from VirtualBox (issue 11): the environment's machines, each
+once, and of the host's other machines only one whose name a new machine wants.  Counted on
+the double (``MemoryBackend.observed``: machines read in full), not timed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from double import MemoryBackend
+from factories import env, fwd, nat, spec
+
+from hosted import api
+from hosted.errors import NameConflict, PortConflict
+from hosted.machine_status import endpoints
+from hosted.model import Environment
+from hosted.ports import PortAllocator
+
+
+def lab(n: int, *, state: str = "poweroff", host: int | None = None) -> Environment:
+    return env(*(spec(f"m{i}", memory_mb=64, state=state, nics=(nat(fwd(22, host and host + i, "ssh")),))
+                 for i in range(n)))
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> MemoryBackend:
+    b = MemoryBackend(root=tmp_path / "vms", ports=PortAllocator(tmp_path / "ports"))
+    for i in range(6):  # the user's own machines, and another environment's
+        b.add_foreign_machine(f"mine-{i}")
+    assert api.up(env(spec("x", memory_mb=64, state="poweroff"), name="other"), backend=b).ok
+    return b
+
+
+def others(b: MemoryBackend, environment: Environment) -> set[str]:
+    return {m.uuid for m in b.list_machines() if m.tags is None or m.tags.environment != environment.name}
+
+
+@pytest.mark.parametrize("n", [3, 50])
+def test_status_reads_each_machine_of_the_environment_once_and_no_other(backend: MemoryBackend,
+                                                                          n: int) -> None:
+    e = lab(n)
+    assert api.up(e, backend=backend).ok
+    backend.observed.clear()
+    rows = api.status(e, backend=backend)
+    assert len(rows) == n and all(r.exists for r in rows)
+    assert set(backend.observed) == {r.uuid for r in rows}
+    assert set(backend.observed.values()) == {1}
+
+
+def test_a_machine_not_made_yet_is_looked_up_by_its_name_alone(backend: MemoryBackend) -> None:
+    e = lab(3)
+    assert api.up(e, ["m0"], backend=backend).ok
+    backend.observed.clear()
+    lookups = backend.count("get_machine")
+    rows = api.status(e, backend=backend)
+    assert [r.exists for r in rows] == [True, False, False]
+    assert sum(backend.observed.values()) == 1
+    assert backend.count("get_machine") - lookups == 2  # m1, m2: by name, found nowhere
+
+
+def test_a_name_taken_by_a_machine_outside_the_environment_is_still_refused(
+        backend: MemoryBackend) -> None:
+    e = lab(2)
+    taken = backend.add_foreign_machine("demo-m1")
+    backend.observed.clear()
+    with pytest.raises(NameConflict, match="not managed by hosted"):
+        api.status(e, backend=backend)
+    assert set(backend.observed) == {taken}  # that one, found by its name; no other
+    with pytest.raises(NameConflict):
+        api.plan(e, backend=backend)
+    with pytest.raises(NameConflict):
+        api.up(e, backend=backend)
+
+
+def test_up_and_plan_read_no_other_machine_without_a_fixed_port(backend: MemoryBackend) -> None:
+    e = lab(3, state="running")
+    foreign = others(backend, e)
+    backend.observed.clear()
+    assert api.up(e, backend=backend, wait=False).ok
+    api.plan(e, backend=backend)
+    assert not foreign & set(backend.observed)
+
+
+def test_a_fixed_port_is_still_checked_against_every_machine(backend: MemoryBackend) -> None:
+    foreign = backend.add_foreign_machine("web-server")
+    backend.modify(foreign, nics=(nat(fwd(80, 8102, "http")),))
+    with pytest.raises(PortConflict, match="web-server"):
+        api.plan(lab(3, host=8100), backend=backend)
+
+
+def test_up_prints_where_to_reach_the_machines_without_reading_them_again(backend: MemoryBackend) -> None:
+    e = env(spec("auto", memory_mb=64, state="running", nics=(nat(fwd(22, None, "ssh")),)),
+            spec("fixed", memory_mb=64, state="running", nics=(nat(fwd(22, 2299, "ssh")),)),
+            spec("none", memory_mb=64, state="running", nics=(nat(fwd(80, None, "http")),)),
+            spec("off", memory_mb=64, state="poweroff", nics=(nat(fwd(22, None, "ssh")),)))
+    result = api.up(e, backend=backend, wait=False)
+    assert result.ok
+    reads = backend.count("get_machine")
+    where = {name: (host, port) for name, _, host, port in endpoints(e, backend, result)}
+    assert backend.count("get_machine") == reads  # nothing read
+    assert set(where) == {"auto", "fixed"}
+    assert where["fixed"] == ("127.0.0.1", 2299)
+    auto = next(m for m in backend.list_machines("demo") if m.label == "auto")
+    assert where["auto"] == ("127.0.0.1", auto.forwards()[0].host)
+    # A second up changes nothing: the ports are those read before it.
+    again = api.up(e, backend=backend, wait=False)
+    reads = backend.count("get_machine")
+    assert {n: (h, p) for n, _, h, p in endpoints(e, backend, again)} == where
+    assert backend.count("get_machine") == reads
+
+
+def test_nics_the_profile_leaves_undeclared_are_as_virtualbox_has_them(backend: MemoryBackend) -> None:
+    e = env(spec("web", memory_mb=64, state="running"))
+    result = api.up(e, backend=backend, wait=False)
+    uuid = result.machines[0].uuid
+    assert uuid is not None
+    backend.modify(uuid, nics=(nat(fwd(22, 2022, "ssh")),))  # added outside hosted
+    result.machines[0].forwards = None  # as if the run had not read them
+    assert [(h, p) for _, _, h, p in endpoints(e, backend, result)] == [("127.0.0.1", 2022)]
