@@ -43,7 +43,8 @@ def profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    env.pop("HOSTED_BACKEND", None)
+    for name in ("HOSTED_BACKEND", "WORKERS", "NODES", "WITH_DB", "GUI"):  # the example profiles' knobs
+        env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "hosted", *argv], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=60)
 
@@ -69,10 +70,17 @@ def test_no_command_is_a_usage_error() -> None:
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
 
 
-def test_validate_example_profiles() -> None:
-    proc = run("validate", "-f", "profiles/workshop.yaml")
+@pytest.mark.parametrize(("profile", "says"), [
+    ("workshop.yaml", "environment 'workshop', 3 machine(s)"),
+    # the conversions of docs/from-vagrant.md: count, enabled, include, boxes' successors
+    ("k8s-lab.yaml", "environment 'k8s-lab', 3 machine(s): controlplane, node-1, node-2"),
+    ("ansible-lab.yaml", "environment 'ansible-lab', 4 machine(s): controller, web-1, web-2, db"),
+    ("cluster-shared-disk.yaml", "environment 'cluster', 2 machine(s): node-1, node-2"),
+])
+def test_validate_example_profiles(profile: str, says: str) -> None:
+    proc = run("validate", "-f", f"profiles/{profile}")
     assert proc.returncode == 0, proc.stderr
-    assert "environment 'workshop', 3 machine(s)" in proc.stdout
+    assert says in proc.stdout
 
 
 def test_invalid_profile_prints_file_line_key_and_hint_without_traceback(tmp_path: Path) -> None:
