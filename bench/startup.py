@@ -168,7 +168,11 @@ def profile_status(profile: Path) -> None:
     print("5. cProfile of `hosted status` (main thread), top by cumulative time\n")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "status.prof"
-        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "hosted", "status", "-f",
+        # main(), not the console script's run(): that leaves with os._exit, before cProfile writes.
+        entry = Path(tmp) / "entry.py"
+        entry.write_text("import sys\nfrom hosted.cli.main import main\nsys.exit(main(sys.argv[1:]))\n",
+                         encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), str(entry), "status", "-f",
                         str(profile)], capture_output=True, env=hosted_env(), check=True)
         text = io.StringIO()
         pstats.Stats(str(out), stream=text).sort_stats("cumulative").print_stats(40)
