@@ -42,7 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PROFILE = HERE / "vs_vagrant.yaml"
-HARNESS = Path(os.environ.get("VAGRANT_HARNESS", ROOT.parent.parent / "shared" / "bench-peers" / "vagrant"))
+HARNESS = Path(os.environ.get("VAGRANT_HARNESS", ROOT.parent / "shared" / "bench-peers" / "vagrant"))
 SNAP = "s1"
 
 # scenario -> [(Vagrant's command label in raw.tsv, hosted's label, hosted's command, target ratio)]
