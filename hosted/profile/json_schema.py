@@ -18,12 +18,15 @@ from hosted.profile import schema
 
 SCHEMA_ID = "urn:hosted:profile:1"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-# A ${NAME} or ${NAME:-default} that is not escaped as $${ (see hosted.profile.variables).
-VARIABLE_PATTERN = r"(^|[^$])\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}"
+# A ${NAME} or ${NAME:-default} that is not escaped as $${ (see hosted.profile.variables), or
+# a counted machine's ${index}, ${index+K}, ${index-K} or ${K+index} (hosted.profile.expand).
+VARIABLE_PATTERN = (r"(^|[^$])\$\{([A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?"
+                    r"|\s*([0-9]{1,9}\s*\+\s*)?index(\s*[+-]\s*[0-9]{1,9})?\s*)\}")
 VARIABLE = {
     "type": "string", "pattern": VARIABLE_PATTERN,
     "description": "${VAR} or ${VAR:-default}: substituted from the environment when the profile is "
-                   "loaded, then checked as the value it stands for",
+                   "loaded, then checked as the value it stands for (in a machine with count, "
+                   "${index} and ${index+K}: its number)",
 }
 _VARIABLE_REF = {"$ref": "#/$defs/Variable"}
 _META = ("title", "description", "default", "examples")
@@ -70,6 +73,8 @@ def _shorthands(generated: dict[str, Any], defs: dict[str, Any]) -> None:
     for pattern, machine in machines["patternProperties"].items():
         machines["patternProperties"][pattern] = {"anyOf": [machine, {"type": "null"}]}
     machines["additionalProperties"] = False  # a name that is not a valid name
+    include = generated["properties"]["include"]  # one file may be given without a list
+    include["anyOf"].insert(1, {"type": "string", "description": "one YAML file"})
     images = next(b for b in generated["properties"]["images"]["anyOf"] if b.get("type") == "object")
     images["additionalProperties"] = False
 

@@ -228,14 +228,7 @@ def _image_source(value: str, info: ValidationInfo) -> str:
     if scheme.group(1).lower() not in ("http", "https"):
         raise PydanticCustomError("url_scheme", "'{scheme}://' sources are not supported",
                                   {"scheme": scheme.group(1)})
-    _one_line(value)
-    try:
-        host = urlsplit(value).hostname
-    except ValueError:
-        host = None
-    if not host:
-        raise PydanticCustomError("url_host", "the URL names no host it can reach", {})
-    return value
+    return _one_line_with_host(value)
 
 
 def _cloud_config(value: Any) -> Any:
@@ -345,14 +338,7 @@ def _url(value: str) -> str:
     if scheme is None or scheme.group(1).lower() not in ("http", "https"):
         raise PydanticCustomError("url_scheme", "'{value}' is not an http:// or https:// URL",
                                   {"value": value[:80], "scheme": scheme.group(1) if scheme else ""})
-    _one_line(value)
-    try:
-        host = urlsplit(value).hostname
-    except ValueError:
-        host = None
-    if not host:
-        raise PydanticCustomError("url_host", "the URL names no host it can reach", {})
-    return value
+    return _one_line_with_host(value)
 
 
 BOX_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*"
@@ -367,3 +353,15 @@ BoxVersion = Annotated[str, Field(json_schema_extra={"pattern": f"^{BOX_VERSION}
 
 def _bad(kind: str, value: str, what: str) -> str:
     raise PydanticCustomError(kind, "'{value}' is not " + what, {"value": value[:60]})
+
+
+def _one_line_with_host(value: str) -> str:
+    """An http(s) URL's other checks: one line, and a host to reach."""
+    _one_line(value)
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise PydanticCustomError("url_host", "the URL names no host it can reach", {})
+    return value

@@ -179,6 +179,11 @@ ALIKE = [
      "machines: {a: {image: d, disk: 20G, install: {user: dev, locale: de_DE, hostname: dev.lab}}}\n", True),
     ("ips", HEAD + "machines: {a: {nics: [{nat: {forwards: [{guest: 80, host: 8080, host_ip: '::1',"
      " guest_ip: 10.0.2.15}, {guest: 81, host_ip: ''}]}}]}}\n", True),
+    ("include-one-file", HEAD + "include: common.yaml\nmachines: {a: }\n", True),
+    ("include-list", HEAD + "include: [common.yaml]\nmachines: {a: }\n", True),
+    ("count-index", HEAD + "machines:\n  w:\n    count: 2\n    hostname: 'w${index+1}.lab'\n"
+     "    nics: [nat, {internal: {network: lab, ip: '10.0.0.${10+index}/24'}}]\n", True),
+    ("include-number", HEAD + "include: 3\nmachines: {a: }\n", False),
     ("no-version", "name: t\nmachines: {a: }\n", False),
     ("version-2", "version: 2\nname: t\nmachines: {a: }\n", False),
     ("no-machines", HEAD + "machines: {}\n", False),
@@ -251,6 +256,7 @@ def hosted_accepts(path: Path) -> bool:
 
 
 def test_valid_and_invalid_examples_behave_alike(schema_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "common.yaml").write_text("defaults: {memory: 64M}\n", encoding="utf-8")
     files = {}
     for name, text, valid in ALIKE:
         path = tmp_path / f"{name}.yaml"
