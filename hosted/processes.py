@@ -25,7 +25,18 @@ def alive(pid: object) -> bool:
         return False
     except OSError:  # someone else's process: it exists
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has ended but that its parent has not yet reaped (Linux: state Z in
+    /proc/PID/stat); it still answers os.kill, yet it holds no lock and will do nothing more."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:  # no /proc (macOS), or it is gone meanwhile
+        return False
+    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"Z"
 
 
 def _kernel32() -> Any:

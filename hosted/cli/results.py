@@ -8,7 +8,7 @@ from typing import Any
 from rich.markup import escape
 
 from hosted.cli.console import OPTIONS, console, glyph, print_json
-from hosted.errors import EXIT_FAILED
+from hosted.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE
 from hosted.planner import Plan
 from hosted.redact import redact
 from hosted.run import MachineResult, RunResult
@@ -20,7 +20,7 @@ def report(result: RunResult, extra: dict[str, Any] | None = None) -> int:
     """One line per machine (and image) after the events: what changed, or the error and its hint;
     with --json, the result in the envelope (``extra`` added), with ``error`` saying what failed.
     With -q only the failures are shown."""
-    code = 0 if result.ok else EXIT_FAILED
+    code = exit_code(result)
     if OPTIONS.json:
         print_json(OPTIONS.kind, {**result.to_json(), "error": failure(result), **(extra or {})})
         return code
@@ -30,6 +30,16 @@ def report(result: RunResult, extra: dict[str, Any] | None = None) -> int:
         if m.error is not None or not OPTIONS.quiet:
             _line(m)
     return code
+
+
+def exit_code(result: RunResult) -> int:
+    """0; 3 when VirtualBox went away under any machine (it is gone for all of them, and a rerun
+    once it is back is the answer); else 1."""
+    if result.ok:
+        return EXIT_OK
+    if any(m.error is not None and m.error.exit_code == EXIT_UNAVAILABLE for m in result.failed):
+        return EXIT_UNAVAILABLE
+    return EXIT_FAILED
 
 
 def failure(result: RunResult) -> dict[str, Any] | None:
@@ -44,7 +54,7 @@ def failure(result: RunResult) -> dict[str, Any] | None:
     else:
         message = f"{len(failed)} failed: {', '.join(m.machine for m in failed)}"
     return {"message": message, "hint": first.hint if len(failed) == 1 else "each one's error is in "
-            "its entry", "exit_code": EXIT_FAILED, "type": type(first).__name__ if len(failed) == 1 else
+            "its entry", "exit_code": exit_code(result), "type": type(first).__name__ if len(failed) == 1 else
             "OperationFailed"}
 
 

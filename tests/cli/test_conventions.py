@@ -263,6 +263,21 @@ def test_a_failed_machine_is_in_its_entry_and_in_error(project: Path,
     assert web["error"]["message"] == "disk full"
 
 
+def test_virtualbox_gone_under_a_machine_is_3_not_1(project: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """VBoxSVC going away during one machine's step is gone for all: exit 3, as when it was
+    never there ("run the command again"), not 1."""
+    from hosted.errors import ServiceGone
+
+    gone = ServiceGone("VBoxSVC went away", "run the command again")
+    cli_support.shared().fail_next("create_machine", gone)
+    code, out, _ = call(capsys, "up", "--no-wait", "--json")
+    data = envelope(out, "up")
+    assert code == 3 and data["error"]["exit_code"] == 3 and data["error"]["type"] == "ServiceGone"
+    cli_support.shared().fail_next("create_machine", gone)
+    assert call(capsys, "up", "--no-wait")[0] == 3
+
+
 def test_json_where_there_is_no_json_output_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = call(capsys, "--json", "completion", "bash")
     assert code == 2 and envelope(out, "completion")["error"]["message"] == \
