@@ -22,11 +22,12 @@ that asks, as vboxapi does, and ``initPerThread`` is ``CoInitializeEx(0)``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 COINIT_MULTITHREADED = 0x0
@@ -269,3 +270,25 @@ def vboxapi_module(com: Com, inner: Callable[[], Any], modules: dict[str, Any]) 
     module = types.ModuleType("vboxapi")
     module.VirtualBoxManager = lambda *_: ComManager(com, inner(), modules)  # type: ignore[attr-defined]
     return module
+
+
+FAKE_MODULES = ("pythoncom", "win32com", "win32com.client", "vboxapi")
+
+
+@contextlib.contextmanager
+def installed(com: Com, inner: Callable[[], Any]) -> Iterator[Com]:
+    """This process as a Windows one whose pywin32 is not loaded yet, with vboxapi's MSCOM
+    manager over ``inner``; every module and ``sys.coinit_flags`` put back afterwards."""
+    saved = {name: sys.modules.pop(name, None) for name in FAKE_MODULES}
+    flags = sys.__dict__.pop("coinit_flags", None)
+    sys.modules["vboxapi"] = vboxapi_module(com, inner, sys.modules)  # type: ignore[assignment]
+    try:
+        yield com
+    finally:
+        sys.__dict__.pop("coinit_flags", None)
+        if flags is not None:
+            sys.coinit_flags = flags  # type: ignore[attr-defined]
+        for name, module in saved.items():
+            sys.modules.pop(name, None)
+            if module is not None:
+                sys.modules[name] = module

@@ -20,8 +20,6 @@ import pytest
 from hosted.backend.virtualbox import apartment, connect, connection, locate, translate
 from hosted.errors import BackendUnavailable, ComThreadError, OperationFailed, ServiceGone
 
-FAKE_MODULES = ("pythoncom", "win32com", "win32com.client", "vboxapi")
-
 
 class TinyMachine:
     def __init__(self, name: str) -> None:
@@ -62,22 +60,11 @@ class TinyManager:
 def windows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[fakecom.Com]:
     """This process as a Windows one with pywin32 not loaded yet, and vboxapi's MSCOM manager."""
     com = fakecom.Com()
-    saved = {name: sys.modules.pop(name, None) for name in FAKE_MODULES}
-    flags = sys.__dict__.pop("coinit_flags", None)
-    sys.modules["vboxapi"] = fakecom.vboxapi_module(com, TinyManager, sys.modules)  # type: ignore[assignment]
     monkeypatch.setattr(connection, "_manager", None)
     monkeypatch.setattr(connection, "_shared", True)
     monkeypatch.setattr(locate, "require_install", lambda: locate.Install(tmp_path, tmp_path / "sdk"))
-    try:
+    with fakecom.installed(com, TinyManager):
         yield com
-    finally:
-        sys.__dict__.pop("coinit_flags", None)
-        if flags is not None:
-            sys.coinit_flags = flags  # type: ignore[attr-defined]
-        for name, module in saved.items():
-            sys.modules.pop(name, None)
-            if module is not None:
-                sys.modules[name] = module
 
 
 def in_workers(work: Any, n: int = 4) -> list[Any]:

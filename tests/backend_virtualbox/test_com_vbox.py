@@ -26,7 +26,6 @@ from hosted.model import PowerState
 
 # On Windows the real COM runs instead: test_com_windows.py.
 pytestmark = [pytest.mark.vbox, pytest.mark.skipif(sys.platform == "win32", reason="real COM there")]
-FAKE_MODULES = ("pythoncom", "win32com", "win32com.client", "vboxapi")
 PROFILE = """\
 version: 1
 name: {name}
@@ -46,22 +45,11 @@ def windows_com(monkeypatch: pytest.MonkeyPatch) -> Iterator[fakecom.Com]:
     real_backend = vbox_fixtures.make_virtualbox_backend()  # the real manager, and the test machine folder
     real_mgr = real_backend._ctx.mgr
     com = fakecom.Com(fakecom.error_class(real_mgr.oXcptClass))
-    saved = {name: sys.modules.pop(name, None) for name in FAKE_MODULES}
-    flags = sys.__dict__.pop("coinit_flags", None)
-    sys.modules["vboxapi"] = fakecom.vboxapi_module(com, lambda: real_mgr, sys.modules)  # type: ignore[assignment]
     monkeypatch.setattr(connection, "_manager", None)
     monkeypatch.setattr(connection, "_shared", True)
     monkeypatch.setattr(fakecom.ComManager, "initPerThread", _both_init)
-    try:
+    with fakecom.installed(com, lambda: real_mgr):
         yield com
-    finally:
-        sys.__dict__.pop("coinit_flags", None)
-        if flags is not None:
-            sys.coinit_flags = flags  # type: ignore[attr-defined]
-        for name, module in saved.items():
-            sys.modules.pop(name, None)
-            if module is not None:
-                sys.modules[name] = module
 
 
 def _both_init(self: fakecom.ComManager) -> None:
