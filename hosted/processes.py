@@ -36,7 +36,8 @@ def _zombie(pid: int) -> bool:
             stat = fh.read()
     except OSError:  # no /proc (macOS), or it is gone meanwhile
         return False
-    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"Z"
+    state = stat[stat.rfind(b")") + 1:].split(maxsplit=1)  # the name may hold spaces and ")"
+    return bool(state) and state[0] == b"Z"
 
 
 def _kernel32() -> Any:
