@@ -14,28 +14,38 @@ without it each call connects to VirtualBox and disconnects.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hosted import facts as facts_
-from hosted import planner as plans
 from hosted.backend.base import Backend
 from hosted.errors import HostedError, MachineNotFound, SshError, UnknownSnapshot, UsageError
 from hosted.events import Emit, Event, discard
-from hosted.host_status import EnvironmentSummary, host_environments
-from hosted.machine_status import MachineStatus, machine_status
 from hosted.model import Environment
-from hosted.planner import Plan, UpOptions
-from hosted.remote import CommandFailed as CommandFailed
-from hosted.remote import CommandResult as CommandResult
-from hosted.remote import Remote as Remote
-from hosted.run import Confirm, RunOptions, RunResult, run
-from hosted.snapshots import MachineSnapshots, tree
 
 if TYPE_CHECKING:
+    from hosted.host_status import EnvironmentSummary
+    from hosted.machine_status import MachineStatus
+    from hosted.planner import Plan
+    from hosted.remote import CommandFailed as CommandFailed
+    from hosted.remote import CommandResult as CommandResult
+    from hosted.remote import Remote as Remote
+    from hosted.run import Confirm, RunOptions, RunResult
+    from hosted.snapshots import MachineSnapshots
     from hosted.ssh import SshTarget
+
+# What a command needs is imported when it runs: `snapshot list` never loads the planner, `status`
+# never loads the runner (each is tens of dataclasses built at import; bench/startup.py).
+_REEXPORTED = {"CommandFailed": "hosted.remote", "CommandResult": "hosted.remote", "Remote": "hosted.remote"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REEXPORTED:
+        return getattr(importlib.import_module(_REEXPORTED[name]), name)
+    raise AttributeError(f"module 'hosted.api' has no attribute {name!r}")
 
 OnEvent = Callable[[Event], None]
 
@@ -78,6 +88,8 @@ def _changing(env: Environment, command: str, backend: Backend | None, emit: Emi
 
 
 def _options(yes: bool, confirm: Confirm | None, parallel: int) -> RunOptions:
+    from hosted.run import RunOptions
+
     return RunOptions(yes=yes, confirm=confirm, parallel=parallel)
 
 
@@ -85,6 +97,9 @@ def plan(env: Environment, machines: Sequence[str] = (), *, wait: bool = True, p
          backend: Backend | None = None, on_event: OnEvent | None = None) -> Plan:
     """Every step ``up`` would take (fetch, import, clone, configure, start, wait, provision,
     baseline, destroy of machines gone from the profile), changing nothing."""
+    from hosted import planner as plans
+    from hosted.planner import UpOptions
+
     emit = on_event or discard
     with _connected(backend, emit) as b:
         known = facts_.for_up(env, b, machines, provision=provision and wait)
@@ -101,6 +116,9 @@ def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, s
     restore) would run with these arguments, changing nothing: ``plan`` for any command, as
     the Ansible module's check mode needs.  Refusals the command would make before changing
     anything (an unknown snapshot, a name taken) are raised the same way."""
+    from hosted import planner as plans
+    from hosted.planner import UpOptions
+
     if operation == "up":
         return plan(env, machines, wait=wait, provision=provision, backend=backend, on_event=on_event)
     planners: dict[str, tuple[Callable[[facts_.Facts], Plan], dict[str, bool]]] = {
@@ -125,6 +143,10 @@ def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, con
        on_event: OnEvent | None = None, parallel: int = 0, wait: bool = True, provision: bool = True,
        backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Make VirtualBox match the profile: create, configure, start, wait for SSH, provision."""
+    from hosted import planner as plans
+    from hosted.planner import UpOptions
+    from hosted.run import run
+
     emit = on_event or discard
     with _changing(env, "up", backend, emit, wait_lock) as b:
         known = facts_.for_up(env, b, machines, provision=provision and wait)
@@ -147,6 +169,10 @@ def reload(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
            wait: bool = True, provision: bool = True, timeout: float = 60.0,
            backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Shut the machines down, apply what needs them off, and bring them up again."""
+    from hosted import planner as plans
+    from hosted.planner import UpOptions
+    from hosted.run import run
+
     emit = on_event or discard
     with _changing(env, "reload", backend, emit, wait_lock) as b:
         known = facts_.for_up(env, b, machines, provision=provision and wait)
@@ -158,6 +184,9 @@ def reload(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
 def provision(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
               parallel: int = 0, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Run every provisioning step again ("once" steps too) on the running machines."""
+    from hosted import planner as plans
+    from hosted.run import run
+
     emit = on_event or discard
     with _changing(env, "provision", backend, emit, wait_lock) as b:
         known = facts_.for_machines(env, b, snapshots=True, provisioning=True)
@@ -168,6 +197,8 @@ def status(env: Environment, machines: Sequence[str] = (), *, backend: Backend |
            ) -> list[MachineStatus]:
     """Each machine: power state, drift from the profile, forwards, SSH endpoint.  Reads the
     environment's machines, and another machine only when it has a name the profile wants."""
+    from hosted.machine_status import machine_status
+
     specs = [s for s in env.machines if not machines or s.name in machines]
     with _connected(backend, discard) as b:
         return machine_status(env, facts_.observed_for(env, b, specs), machines)
@@ -176,6 +207,8 @@ def status(env: Environment, machines: Sequence[str] = (), *, backend: Backend |
 def list_environments(*, backend: Backend | None = None) -> list[EnvironmentSummary]:
     """Every environment and machine hosted made on this host, read from VirtualBox's tags in
     one pass over its machines (no profile needed); ``.to_json()`` on each."""
+    from hosted.host_status import host_environments
+
     with _connected(backend, discard) as b:
         return host_environments(b.list_machines())
 
@@ -186,6 +219,8 @@ def _change(env: Environment, command: str, planner: Callable[[facts_.Facts], Pl
             snapshots: bool = False, provisioning: bool = False) -> RunResult:
     """Hold the environment, read its machines (and snapshots, and what provisioning needs),
     plan, run."""
+    from hosted.run import run
+
     emit = on_event or discard
     with _changing(env, command, backend, emit, wait_lock) as b:
         known = facts_.for_machines(env, b, snapshots=snapshots, provisioning=provisioning)
@@ -196,18 +231,24 @@ def halt(env: Environment, machines: Sequence[str] = (), *, force: bool = False,
          on_event: OnEvent | None = None, parallel: int = 0, backend: Backend | None = None,
          wait_lock: bool = True) -> RunResult:
     """Shut machines down (ACPI, then power off after ``timeout``); ``force``: power off at once."""
+    from hosted import planner as plans
+
     return _change(env, "halt", lambda f: plans.plan_halt(env, f, machines, force=force, timeout=timeout),
                    on_event, backend, parallel=parallel, wait_lock=wait_lock)
 
 
 def suspend(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
             parallel: int = 0, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
+    from hosted import planner as plans
+
     return _change(env, "suspend", lambda f: plans.plan_suspend(env, f, machines), on_event, backend,
                    parallel=parallel, wait_lock=wait_lock)
 
 
 def resume(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
            parallel: int = 0, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
+    from hosted import planner as plans
+
     return _change(env, "resume", lambda f: plans.plan_resume(env, f, machines), on_event, backend,
                    parallel=parallel, wait_lock=wait_lock)
 
@@ -216,6 +257,8 @@ def destroy(env: Environment, machines: Sequence[str] = (), *, yes: bool = False
             confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
             backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Power off and delete the environment's machines (only those hosted made; asked first)."""
+    from hosted import planner as plans
+
     return _change(env, "destroy", lambda f: plans.plan_destroy(env, f, machines), on_event, backend,
                    yes=yes, confirm=confirm, parallel=parallel, wait_lock=wait_lock)
 
@@ -224,6 +267,8 @@ def snapshot_save(env: Environment, name: str, machines: Sequence[str] = (), *, 
                   on_event: OnEvent | None = None, parallel: int = 0, backend: Backend | None = None,
                   wait_lock: bool = True) -> RunResult:
     """Take snapshot ``name`` of each machine (live when it runs); ``force`` replaces one of that name."""
+    from hosted import planner as plans
+
     return _change(env, "snapshot save", lambda f: plans.plan_save(env, f, name, machines, force=force),
                    on_event, backend, parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
@@ -232,6 +277,8 @@ def snapshot_restore(env: Environment, name: str, machines: Sequence[str] = (), 
                      confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
                      backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Back to snapshot ``name`` and to its power state (discarding a running state is confirmed)."""
+    from hosted import planner as plans
+
     planner = _known_snapshot(env, name, machines, lambda f: plans.plan_restore(env, f, name, machines))
     return _change(env, "snapshot restore", planner, on_event, backend, yes=yes, confirm=confirm,
                    parallel=parallel, wait_lock=wait_lock, snapshots=True)
@@ -240,6 +287,8 @@ def snapshot_restore(env: Environment, name: str, machines: Sequence[str] = (), 
 def snapshot_delete(env: Environment, name: str, machines: Sequence[str] = (), *,
                     on_event: OnEvent | None = None, parallel: int = 0, backend: Backend | None = None,
                     wait_lock: bool = True) -> RunResult:
+    from hosted import planner as plans
+
     planner = _known_snapshot(env, name, machines, lambda f: plans.plan_delete(env, f, name, machines))
     return _change(env, "snapshot delete", planner, on_event, backend, parallel=parallel, wait_lock=wait_lock,
                    snapshots=True)
@@ -249,6 +298,8 @@ def _known_snapshot(env: Environment, name: str, machines: Sequence[str],
                     planner: Callable[[facts_.Facts], Plan]) -> Callable[[facts_.Facts], Plan]:
     """``planner``, after checking that the name is one the machines have: named machines must
     all have it, otherwise at least one must (UnknownSnapshot, exit 2, before any change)."""
+    from hosted import planner as plans
+
     def checked(known: facts_.Facts) -> Plan:
         chosen = plans.select(env, known, machines)
         lacking = [m.label for m in chosen if all(s.name != name for s in known.snapshots.get(m.uuid, ()))]
@@ -262,6 +313,8 @@ def _known_snapshot(env: Environment, name: str, machines: Sequence[str],
 
 def snapshot_push(env: Environment, machines: Sequence[str] = (), *, on_event: OnEvent | None = None,
                   parallel: int = 0, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
+    from hosted import planner as plans
+
     return _change(env, "snapshot push", lambda f: plans.plan_push(env, f, machines), on_event, backend,
                    parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
@@ -269,6 +322,8 @@ def snapshot_push(env: Environment, machines: Sequence[str] = (), *, on_event: O
 def snapshot_pop(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
                  confirm: Confirm | None = None, on_event: OnEvent | None = None, parallel: int = 0,
                  backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
+    from hosted import planner as plans
+
     return _change(env, "snapshot pop", lambda f: plans.plan_pop(env, f, machines), on_event, backend,
                    yes=yes, confirm=confirm, parallel=parallel, wait_lock=wait_lock, snapshots=True)
 
@@ -276,10 +331,12 @@ def snapshot_pop(env: Environment, machines: Sequence[str] = (), *, yes: bool = 
 def snapshot_list(env: Environment, machines: Sequence[str] = (), *,
                   backend: Backend | None = None) -> list[MachineSnapshots]:
     """Each machine's snapshot tree."""
+    from hosted.snapshots import MachineSnapshots, tree
+
     with _connected(backend, discard) as b:
         known = facts_.for_machines(env, b, snapshots=True)
         return [MachineSnapshots(m.label, m.vm_name, m.uuid, m.power, tuple(tree(known.snapshots[m.uuid])))
-                for m in plans.select(env, known, machines)]
+                for m in facts_.select(env, known, machines)]
 
 
 def reset(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
@@ -287,6 +344,9 @@ def reset(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
           wait: bool = True, backend: Backend | None = None, wait_lock: bool = True) -> RunResult:
     """Back to the 'baseline' snapshot, then to the desired state: ready, and "always" steps run
     (``wait=False``: started, without waiting for SSH or provisioning)."""
+    from hosted import planner as plans
+    from hosted.planner import UpOptions
+
     options = UpOptions(wait=wait)
     return _change(env, "reset", lambda f: plans.plan_reset(env, f, machines, options), on_event, backend,
                    yes=yes, confirm=confirm, parallel=parallel, wait_lock=wait_lock, snapshots=True,
@@ -297,7 +357,7 @@ def log_paths(env: Environment, machine: str, *, backend: Backend | None = None)
     """A machine's diagnostic files: ``{"serial": ..., "vbox": ...}`` (they may not exist yet)."""
     with _connected(backend, discard) as b:
         known = facts_.for_machines(env, b)
-        return b.log_paths(plans.select(env, known, [machine])[0].uuid)
+        return b.log_paths(facts_.select(env, known, [machine])[0].uuid)
 
 
 def run_command(env: Environment, machine: str, command: str, *, timeout: float | None = 600.0,
@@ -306,6 +366,8 @@ def run_command(env: Environment, machine: str, command: str, *, timeout: float 
     """Run ``command`` in a running machine over SSH (its pinned host key); ``check``: a
     non-zero exit status raises CommandFailed (an SshError).  ``separate``: stdout and
     stderr are kept apart (``.stdout``, ``.stderr``); otherwise ``.output`` has them merged."""
+    from hosted.remote import CommandFailed, CommandResult
+
     if separate:
         with open_remote(env, machine, timeout=timeout or 60.0, backend=backend) as remote:
             return remote.run(command, timeout=timeout, check=check, on_output=on_output)
@@ -328,6 +390,7 @@ def open_remote(env: Environment, machine: str, *, timeout: float = 60.0,
                 backend: Backend | None = None) -> Remote:
     """One SSH login to a running machine (its pinned host key), for several commands and
     copies (``.run``, ``.upload``, ``.download``); ``close()`` it when done."""
+    from hosted.remote import Remote
     from hosted.ssh import connect as ssh_connect
 
     return Remote(ssh_connect(_target(env, machine, backend), timeout), machine)

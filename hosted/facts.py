@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hosted.backend.base import Backend, MachineRecords, NetworkState
-from hosted.errors import HostedError
+from hosted.errors import HostedError, MachineNotFound
 from hosted.model import (
     AnsibleRun,
     Environment,
@@ -65,6 +65,23 @@ class Facts:
         return next((m for m in self.owned(environment) if m.tags and m.tags.machine == machine), None)
 
 
+def select(env: Environment, facts: Facts, names: Sequence[str] = ()) -> list[ObservedMachine]:
+    """The environment's machines that exist, in profile order; a name with no machine is an error."""
+    order = {m.name: i for i, m in enumerate(env.machines)}
+    owned = [m for m in facts.owned(env.name)]
+    owned.sort(key=lambda m: order.get(m.label, len(order)))
+    if not names:
+        return owned
+    found = [m for m in owned if m.label in names]
+    missing = sorted(set(names) - {m.label for m in found})
+    if missing:
+        raise MachineNotFound(
+            f"no machine named {', '.join(missing)} exists in environment {env.name!r}",
+            "`hosted status` lists the environment's machines; `hosted up` creates them",
+        )
+    return found
+
+
 def for_up(env: Environment, backend: Backend, only: Sequence[str] = (), *,
            provision: bool = True, snapshots: bool = False) -> Facts:
     """Facts for ``up``/``reload``/``plan``; ``snapshots``: every owned machine's, not just baselines'."""
@@ -93,9 +110,9 @@ def observed_for(env: Environment, backend: Backend, specs: Sequence[MachineSpec
                  every: bool = False) -> tuple[ObservedMachine, ...]:
     """The environment's machines, and, of the others, those with a VirtualBox name that a
     machine to create wants (NameConflict), looked up by that name alone: the host's other
-    machines are not read.  ``every``: every machine, read in full."""
+    machines are not read.  ``every``: every other machine too, read in brief (its ports and links)."""
     if every:
-        return tuple(backend.list_machines())
+        return tuple(backend.list_machines(env.name, others=True))
     owned = backend.list_machines(env.name)
     mine = {m.tags.machine for m in owned if m.tags is not None}
     seen = {m.uuid for m in owned}

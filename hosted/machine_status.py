@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hosted import render
 from hosted.backend.base import Backend
@@ -13,7 +13,9 @@ from hosted.facts import Facts
 from hosted.model import Environment, Forward, ObservedMachine, PowerState
 from hosted.planner import plan
 from hosted.planner.guest import UpOptions
-from hosted.run import RunResult
+
+if TYPE_CHECKING:  # status does not load the runner
+    from hosted.run import RunResult
 
 
 @dataclass(frozen=True)

@@ -376,6 +376,9 @@ class ObservedMachine:
     accessible: bool = True
     disks: tuple[Disk, ...] = ()  # the extra disks hosted attached (names as it recorded them)
     virtualbox: VirtualBoxSettings = field(default_factory=VirtualBoxSettings)  # every key read
+    # Read in brief (a machine of another environment, or none, that only matters for its ports
+    # and links): name, uuid, tags, power and NICs with their forwards; the rest is not read.
+    brief: bool = False
 
     @property
     def owned(self) -> bool:

@@ -196,6 +196,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         self.calls: list[Call] = []
         self.saves: list[str] = []
         self.observed: collections.Counter[str] = collections.Counter()  # uuid -> times read in full
+        self.briefed: collections.Counter[str] = collections.Counter()  # uuid -> times read in brief
         self.closed = False
         self._lock = threading.RLock()
         # guest port -> a real server standing in for the guest (e.g. a test sshd): forwards
@@ -302,12 +303,18 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         driver = (("kernel_driver", "no" if self.driverless else "yes"),)
         return BackendInfo(name="memory", version="7.2.0", api_version="7_2", details=driver)
 
-    def list_machines(self, environment: str | None = None) -> list[ObservedMachine]:
+    def list_machines(self, environment: str | None = None, *, others: bool = False) -> list[ObservedMachine]:
         with self._lock:
             self._enter("list_machines", None)
             # As VirtualBox's backend: one tag decides, the others are not read in full.
-            return [self._observe(m) for m in self.machines.values() if environment is None or (
-                m.accessible and m.tags is not None and m.tags.environment == environment)]
+            listed = []
+            for m in self.machines.values():
+                if environment is None or (m.accessible and m.tags is not None
+                                           and m.tags.environment == environment):
+                    listed.append(self._observe(m))
+                elif others:
+                    listed.append(self._brief(m))
+            return listed
 
     def get_machine(self, ref: str) -> ObservedMachine | None:
         with self._lock:
@@ -877,8 +884,21 @@ class MemoryBackend(NetworksMixin, LabsMixin):
             current=s.id == m.current_snapshot, parent_id=s.parent_id, children=tuple(s.children),
         )
 
+    def _brief(self, m: Machine) -> ObservedMachine:
+        """As VirtualBox's backend reads another environment's machine: name, uuid, tags, power, NICs."""
+        self.briefed[m.uuid] += 1
+        full = self._read(m)
+        if not m.accessible:
+            return full
+        return ObservedMachine(uuid=full.uuid, vm_name=full.vm_name, tags=full.tags, power=full.power,
+                               os_type="", cpus=0, memory_mb=0, firmware="bios", nics=full.nics,
+                               shared_folders=(), settings_file=full.settings_file, brief=True)
+
     def _observe(self, m: Machine) -> ObservedMachine:
         self.observed[m.uuid] += 1
+        return self._read(m)
+
+    def _read(self, m: Machine) -> ObservedMachine:
         tags = m.tags
         c = m.config if m.accessible else Config()
         nics = tuple(replace(n, forwards=self._rules_of(m.vm_name, str(n.network)))

@@ -40,7 +40,8 @@ def test_help_imports_nothing_heavy() -> None:
     code = ("import sys; from hosted.cli.main import build_parser; build_parser().format_help(); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('rich','yaml','pydantic','paramiko','vboxapi')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                         check=True).stdout
     assert out.strip() == "[]"
 
 
@@ -54,8 +55,9 @@ def test_commands_import_only_what_they_use(tmp_path: Path) -> None:
                 f"from hosted.cli.main import main; main({command!r})\n"
                 "heavy = {'paramiko', 'cryptography', 'invoke', 'tarfile', 'http', 'pycdlib'}\n"
                 "print(sorted({m.split('.')[0] for m in sys.modules} & heavy), file=sys.stderr)")
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                              env={**os.environ, "HOSTED_BACKEND": "cli_support:shared"}, check=False)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                              cwd=tmp_path, env={**os.environ, "HOSTED_BACKEND": "cli_support:shared"},
+                              check=False)
         assert proc.stderr.strip().splitlines()[-1] == "[]", (command, proc.stderr)
 
 
@@ -73,8 +75,8 @@ def test_an_unchanged_profile_is_not_validated_again(tmp_path: Path) -> None:
         code = (f"import sys; sys.path.insert(0, {tests!r}); import _pytest, cli_support\n"
                 f"from hosted.cli.main import main; code = main({command!r})\n"
                 f"print(code, sorted(set(sys.modules) & {heavy}), file=sys.stderr)")
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                              env=env, check=False)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                              cwd=tmp_path, env=env, check=False)
         return proc.stderr.strip().splitlines()[-1]
 
     assert imported(["plan"]) != "0 []"  # the first load validates
@@ -100,7 +102,8 @@ heavy = {{m for m in loaded if m.split('.')[0] in ('paramiko', 'cryptography', '
          or m == 'http.client'}}
 images = {{m for m in loaded if m.startswith('hosted.images.') and m != 'hosted.images.locks'}}
 shown = {{m for m in loaded if m in ('rich.table', 'rich.live', 'rich.tree')}}
-print(repr((code, sorted(heavy), sorted(images), sorted(shown))), file=sys.stderr)
+packages = {{'.'.join(m.split('.')[:2]) for m in loaded if m.startswith('hosted.')}}
+print(repr((code, sorted(heavy), sorted(images), sorted(shown), sorted(packages))), file=sys.stderr)
 """
 
 
@@ -120,9 +123,33 @@ def test_commands_that_need_no_ssh_import_no_ssh_and_no_http(tmp_path: Path, com
     env = {**os.environ, "HOSTED_BACKEND": "cli_support:shared"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
                           cwd=tmp_path, env=env, check=False)
-    code, heavy, images, shown = ast.literal_eval(proc.stderr.strip().splitlines()[-1])
+    code, heavy, images, shown, _ = ast.literal_eval(proc.stderr.strip().splitlines()[-1])
     assert (code, heavy) == (0, []), (command, proc.stderr)
     if "-f" not in command:  # a profile named by path is first checked for a bundle (a tar file)
         assert images == [], command
     if "--json" in command:
         assert shown == [], command
+
+
+# Each of these is tens of frozen dataclasses built at import: a command loads only those it runs.
+NOT_LOADED = {
+    ("status",): {"hosted.run"},  # status plans (its drift is what `up` would change), runs nothing
+    ("status", "--json"): {"hosted.run"},
+    ("snapshot", "list"): {"hosted.run", "hosted.planner", "hosted.steps"},
+    ("snapshot", "list", "--json"): {"hosted.run", "hosted.planner", "hosted.steps"},
+}
+
+
+@pytest.mark.parametrize("command", sorted(NOT_LOADED))
+def test_read_only_commands_load_no_runner(tmp_path: Path, command: tuple[str, ...]) -> None:
+    (tmp_path / "hosted.yaml").write_text(
+        "version: 1\nname: imports\nmachines:\n  web:\n    memory: 64M\n"
+        "    nics: [{nat: {forwards: [{name: ssh, guest: 22, host: auto}]}}]\n", encoding="utf-8")
+    code = MACHINE.format(tests=str(Path(__file__).resolve().parent), command=list(command))
+    env = {**os.environ, "HOSTED_BACKEND": "cli_support:shared"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                          cwd=tmp_path, env=env, check=False)
+    code, _, _, _, packages = ast.literal_eval(proc.stderr.strip().splitlines()[-1])
+    assert code == 0, proc.stderr
+    assert "hosted.api" in packages  # the check sees what the command loaded
+    assert set(packages) & NOT_LOADED[command] == set(), command

@@ -84,8 +84,24 @@ def test_up_and_plan_read_no_other_machine_without_a_fixed_port(backend: MemoryB
 def test_a_fixed_port_is_still_checked_against_every_machine(backend: MemoryBackend) -> None:
     foreign = backend.add_foreign_machine("web-server")
     backend.modify(foreign, nics=(nat(fwd(80, 8102, "http")),))
+    backend.observed.clear()
     with pytest.raises(PortConflict, match="web-server"):
         api.plan(lab(3, host=8100), backend=backend)
+    assert foreign in backend.briefed  # its forwards were read, in brief
+    assert sum(backend.observed.values()) == 0  # no machine was read in full
+
+
+@pytest.mark.parametrize("n", [3, 50])
+def test_a_fixed_port_reads_the_other_machines_in_brief_only(backend: MemoryBackend, n: int) -> None:
+    e = lab(n, host=9000)
+    assert api.up(e, backend=backend, wait=False).ok
+    foreign = others(backend, e)
+    backend.observed.clear()
+    backend.briefed.clear()
+    api.plan(e, backend=backend)
+    assert api.up(e, backend=backend, wait=False).ok
+    assert set(backend.observed) == {m.uuid for m in backend.list_machines(e.name)}  # in full: its own
+    assert set(backend.briefed) == foreign  # in brief: every other one
 
 
 def test_up_prints_where_to_reach_the_machines_without_reading_them_again(backend: MemoryBackend) -> None:

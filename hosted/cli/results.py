@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
 from hosted.cli.console import OPTIONS, console, glyph, print_json
 from hosted.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE
-from hosted.planner import Plan
 from hosted.redact import redact
-from hosted.run import MachineResult, RunResult
+
+if TYPE_CHECKING:  # read-only commands (status, snapshot list) load neither
+    from hosted.planner import Plan
+    from hosted.run import MachineResult, RunResult
 
 NO_MACHINES = "No machine of this environment exists yet: `hosted up` creates them."
 

@@ -12,11 +12,12 @@ from hosted import api
 from hosted.cli.console import OPTIONS, EventPrinter, aliases, asker, console, glyph, print_json
 from hosted.cli.profile_cmds import check_names, load
 from hosted.cli.results import NO_MACHINES, report
-from hosted.run import RunResult
 from hosted.snapshots import MachineSnapshots, SnapshotNode, check_name
 
 if TYPE_CHECKING:
     from rich.tree import Tree
+
+    from hosted.run import RunResult
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:

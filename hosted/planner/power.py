@@ -6,30 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from hosted.errors import MachineNotFound
 from hosted.facts import Facts
+from hosted.facts import select as select  # where the planners (and `hosted.planner.select`) find it
 from hosted.model import Environment, ObservedMachine, PowerState
 from hosted.planner.model import MachinePlan, Plan
 from hosted.planner.netguest import with_removals
 from hosted.planner.network import Resolved
 from hosted.steps import Destroy, Noop, Resume, Step, Stop, Suspend
-
-
-def select(env: Environment, facts: Facts, names: Sequence[str] = ()) -> list[ObservedMachine]:
-    """The environment's machines that exist, in profile order; a name with no machine is an error."""
-    order = {m.name: i for i, m in enumerate(env.machines)}
-    owned = [m for m in facts.owned(env.name)]
-    owned.sort(key=lambda m: order.get(m.label, len(order)))
-    if not names:
-        return owned
-    found = [m for m in owned if m.label in names]
-    missing = sorted(set(names) - {m.label for m in found})
-    if missing:
-        raise MachineNotFound(
-            f"no machine named {', '.join(missing)} exists in environment {env.name!r}",
-            "`hosted status` lists the environment's machines; `hosted up` creates them",
-        )
-    return found
 
 
 def per_machine(env: Environment, operation: str, machines: Sequence[ObservedMachine],

@@ -42,7 +42,7 @@ from hosted.backend.virtualbox import (
 from hosted.backend.virtualbox import extradata as xd
 from hosted.backend.virtualbox.context import Ctx
 from hosted.backend.virtualbox.edits import Allocate, Edit, apply_keys, set_serial_log
-from hosted.backend.virtualbox.observe import observe, power_state
+from hosted.backend.virtualbox.observe import observe, observe_brief, power_state
 from hosted.backend.virtualbox.session import locked
 from hosted.backend.virtualbox.storage import delete_media_quietly
 from hosted.backend.virtualbox.translate import boundary
@@ -80,7 +80,7 @@ class VirtualBoxBackend:
             return BackendInfo("virtualbox", str(vbox.version), str(vbox.APIVersion),
                                (("revision", str(vbox.revision)), *self._details))
 
-    def list_machines(self, environment: str | None = None) -> list[ObservedMachine]:
+    def list_machines(self, environment: str | None = None, *, others: bool = False) -> list[ObservedMachine]:
         with boundary(self._ctx, "listing machines"):
             result = []
             for machine in self._ctx.array(self._ctx.vbox, "machines"):
@@ -88,6 +88,8 @@ class VirtualBoxBackend:
                     # One extradata read decides; reading a machine in full costs dozens.
                     if environment is not None and not (
                             machine.accessible and str(machine.getExtraData(xd.ENVIRONMENT)) == environment):
+                        if others:
+                            result.append(observe_brief(self._ctx, machine))
                         continue
                     result.append(observe(self._ctx, machine))
                 except self._ctx.xcpt:  # unregistered meanwhile

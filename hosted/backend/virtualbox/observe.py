@@ -158,6 +158,19 @@ def observe(ctx: Ctx, machine: Any, nic_slots: int | None = None) -> ObservedMac
     )
 
 
+def observe_brief(ctx: Ctx, machine: Any) -> ObservedMachine:
+    """Name, uuid, tags, power and NICs (forwards, links): what another machine's host ports
+    and links need, without its storage, folders and settings (most of a full read's calls)."""
+    if not machine.accessible:
+        return inaccessible(machine)
+    return ObservedMachine(
+        uuid=str(machine.id), vm_name=str(machine.name), tags=read_tags(machine),
+        power=power_state(ctx, machine.state), os_type="", cpus=0, memory_mb=0, firmware="bios",
+        nics=read_nics(ctx, machine), shared_folders=(), settings_file=str(machine.settingsFilePath),
+        brief=True,
+    )
+
+
 def inaccessible(machine: Any) -> ObservedMachine:
     """A machine whose settings cannot be read: only its id and file are known."""
     path = str(machine.settingsFilePath)
