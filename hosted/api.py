@@ -107,6 +107,9 @@ def plan(env: Environment, machines: Sequence[str] = (), *, wait: bool = True, p
 
 
 PREVIEWS = ("up", "halt", "destroy", "reset", "snapshot save", "snapshot restore")
+# Their planners compare no setting: the machines are read in brief (power, NICs, tags).
+BRIEF = frozenset({"halt", "suspend", "resume", "snapshot save", "snapshot restore", "snapshot delete",
+                   "snapshot push", "snapshot pop"})
 
 
 def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, snapshot: str = "",
@@ -136,7 +139,7 @@ def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, s
         raise UsageError(f"no preview of {operation!r}", f"one of: {', '.join(PREVIEWS)}")
     planner, reads = planners[operation]
     with _connected(backend, on_event or discard) as b:
-        return planner(facts_.for_machines(env, b, **reads))
+        return planner(facts_.for_machines(env, b, brief=operation in BRIEF, **reads))
 
 
 def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, confirm: Confirm | None = None,
@@ -223,7 +226,8 @@ def _change(env: Environment, command: str, planner: Callable[[facts_.Facts], Pl
 
     emit = on_event or discard
     with _changing(env, command, backend, emit, wait_lock) as b:
-        known = facts_.for_machines(env, b, snapshots=snapshots, provisioning=provisioning)
+        known = facts_.for_machines(env, b, snapshots=snapshots, provisioning=provisioning,
+                                    brief=command in BRIEF)
         return run(planner(known), env, b, emit, _options(yes, confirm, parallel))
 
 
@@ -334,7 +338,7 @@ def snapshot_list(env: Environment, machines: Sequence[str] = (), *,
     from hosted.snapshots import MachineSnapshots, tree
 
     with _connected(backend, discard) as b:
-        known = facts_.for_machines(env, b, snapshots=True)
+        known = facts_.for_machines(env, b, snapshots=True, brief=True)
         return [MachineSnapshots(m.label, m.vm_name, m.uuid, m.power, tuple(tree(known.snapshots[m.uuid])))
                 for m in facts_.select(env, known, machines)]
 
@@ -356,7 +360,7 @@ def reset(env: Environment, machines: Sequence[str] = (), *, yes: bool = False,
 def log_paths(env: Environment, machine: str, *, backend: Backend | None = None) -> dict[str, str]:
     """A machine's diagnostic files: ``{"serial": ..., "vbox": ...}`` (they may not exist yet)."""
     with _connected(backend, discard) as b:
-        known = facts_.for_machines(env, b)
+        known = facts_.for_machines(env, b, brief=True)
         return b.log_paths(facts_.select(env, known, [machine])[0].uuid)
 
 

@@ -166,10 +166,11 @@ def hostonly_ranges(conf: str = NETWORKS_CONF) -> tuple[str, ...]:
 
 
 def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
-                 provisioning: bool = False) -> Facts:
+                 provisioning: bool = False, brief: bool = False) -> Facts:
     """The environment's machines only, and their snapshots; ``provisioning``: also what
-    the guest steps need (the machines' records, the steps' fingerprints)."""
-    machines = tuple(backend.list_machines(env.name))
+    the guest steps need (the machines' records, the steps' fingerprints).  ``brief``: the
+    machines read in brief (power, NICs, tags), for planners that compare no setting."""
+    machines = tuple(backend.list_machines(env.name, brief=brief))
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for m in machines} if snapshots else {}
     if not provisioning:
         return Facts(machines=machines, snapshots=snaps, **network_facts(env, backend, machines))

@@ -303,7 +303,8 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         driver = (("kernel_driver", "no" if self.driverless else "yes"),)
         return BackendInfo(name="memory", version="7.2.0", api_version="7_2", details=driver)
 
-    def list_machines(self, environment: str | None = None, *, others: bool = False) -> list[ObservedMachine]:
+    def list_machines(self, environment: str | None = None, *, others: bool = False,
+                      brief: bool = False) -> list[ObservedMachine]:
         with self._lock:
             self._enter("list_machines", None)
             # As VirtualBox's backend: one tag decides, the others are not read in full.
@@ -311,7 +312,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
             for m in self.machines.values():
                 if environment is None or (m.accessible and m.tags is not None
                                            and m.tags.environment == environment):
-                    listed.append(self._observe(m))
+                    listed.append(self._brief(m) if brief else self._observe(m))
                 elif others:
                     listed.append(self._brief(m))
             return listed

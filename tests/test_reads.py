@@ -133,3 +133,41 @@ def test_nics_the_profile_leaves_undeclared_are_as_virtualbox_has_them(backend: 
     backend.modify(uuid, nics=(nat(fwd(22, 2022, "ssh")),))  # added outside hosted
     result.machines[0].forwards = None  # as if the run had not read them
     assert [(h, p) for _, _, h, p in endpoints(e, backend, result)] == [("127.0.0.1", 2022)]
+
+
+BRIEF_COMMANDS = {
+    "halt": lambda e, b: api.halt(e, force=True, backend=b),
+    "snapshot save": lambda e, b: api.snapshot_save(e, "s1", backend=b),
+    "snapshot list": lambda e, b: api.snapshot_list(e, backend=b),
+    "snapshot restore": lambda e, b: api.snapshot_restore(e, "baseline", yes=True, backend=b),
+    "snapshot delete": lambda e, b: api.snapshot_delete(e, "baseline", backend=b),
+    "snapshot push": lambda e, b: api.snapshot_push(e, backend=b),
+    "suspend": lambda e, b: api.suspend(e, backend=b),
+}
+
+
+@pytest.mark.parametrize("command", sorted(BRIEF_COMMANDS))
+def test_power_and_snapshot_commands_read_the_machines_in_brief(backend: MemoryBackend, command: str) -> None:
+    """Their planners compare no setting: power, NICs and tags are all they read of a machine."""
+    e = lab(3, state="running")
+    assert api.up(e, backend=backend, wait=False).ok
+    assert api.snapshot_save(e, "baseline", backend=backend).ok
+    mine = {m.uuid for m in backend.list_machines(e.name)}
+    backend.observed.clear()
+    backend.briefed.clear()
+    result = BRIEF_COMMANDS[command](e, backend)
+    assert getattr(result, "ok", True)
+    assert sum(backend.observed.values()) == 0, command
+    assert set(backend.briefed) == mine and set(backend.briefed.values()) == {1}
+
+
+def test_commands_that_compare_settings_read_the_machines_in_full(backend: MemoryBackend) -> None:
+    e = lab(3, state="running")
+    assert api.up(e, backend=backend, wait=False).ok
+    mine = {m.uuid for m in backend.list_machines(e.name)}
+    for call in (lambda: api.status(e, backend=backend), lambda: api.plan(e, backend=backend),
+                 lambda: api.destroy(e, yes=True, backend=backend)):
+        backend.observed.clear()
+        backend.briefed.clear()
+        call()
+        assert set(backend.observed) == mine and not backend.briefed

@@ -122,11 +122,13 @@ class Backend(Protocol):
         """Name, version and API version of the hypervisor."""
         ...
 
-    def list_machines(self, environment: str | None = None, *, others: bool = False) -> list[ObservedMachine]:
+    def list_machines(self, environment: str | None = None, *, others: bool = False,
+                      brief: bool = False) -> list[ObservedMachine]:
         """Every registered machine, owned by hosted or not, read now; with ``environment``,
         only the machines tagged for it (the others are not read in full), and with ``others``
         every other machine too, read in brief (``ObservedMachine.brief``: name, uuid, tags,
-        power and NICs with their forwards), as checking host ports and links needs."""
+        power and NICs with their forwards), as checking host ports and links needs.
+        ``brief``: the environment's machines in brief too, as power and snapshot commands need."""
         ...
 
     def get_machine(self, ref: str) -> ObservedMachine | None:

@@ -48,4 +48,6 @@ def test_other_machines_are_listed_in_brief(ctx: Ctx) -> None:
     assert brief.cpus == 0  # not read
     assert listed[foreign].brief and listed[foreign].tags is None
     assert listed[foreign].vm_name == ctx.vm_name("foreign")
+    [own] = ctx.backend.list_machines(ctx.env, brief=True)  # its own in brief too: power commands
+    assert own.brief and seen(own) == seen(ctx.observe(mine.uuid))
     ctx.backend.destroy(other.uuid, ctx.emit)

@@ -80,7 +80,8 @@ class VirtualBoxBackend:
             return BackendInfo("virtualbox", str(vbox.version), str(vbox.APIVersion),
                                (("revision", str(vbox.revision)), *self._details))
 
-    def list_machines(self, environment: str | None = None, *, others: bool = False) -> list[ObservedMachine]:
+    def list_machines(self, environment: str | None = None, *, others: bool = False,
+                      brief: bool = False) -> list[ObservedMachine]:
         with boundary(self._ctx, "listing machines"):
             result = []
             for machine in self._ctx.array(self._ctx.vbox, "machines"):
@@ -91,7 +92,7 @@ class VirtualBoxBackend:
                         if others:
                             result.append(observe_brief(self._ctx, machine))
                         continue
-                    result.append(observe(self._ctx, machine))
+                    result.append((observe_brief if brief else observe)(self._ctx, machine))
                 except self._ctx.xcpt:  # unregistered meanwhile
                     continue
             return result
