@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,10 @@ from typing import Any
 
 MB = 1024 * 1024
 ENV_KEY = "hosted/environment"
+# The XPCOM bindings describe a Session to Python on its first use, unsafely across threads
+# (hosted/backend/virtualbox/context.py): any program that locks machines from several
+# threads makes and first uses its sessions one at a time.
+SESSIONS = threading.Lock()
 
 
 def unlock(session: Any) -> None:
@@ -73,8 +78,14 @@ class Floor:
             info = progress.errorInfo
             raise SystemExit(f"{what}: {info.text if info is not None else progress.resultCode}")
 
+    def session(self) -> Any:
+        with SESSIONS:
+            session = self.mgr.getSessionObject()
+            session.state  # noqa: B018 -- the first use
+        return session
+
     def locked(self, machine: Any, write: bool) -> Any:
-        session = self.mgr.getSessionObject()
+        session = self.session()
         machine.lockMachine(session, self.c.LockType_Write if write else self.c.LockType_Shared)
         return session
 
@@ -132,7 +143,7 @@ class Floor:
         return m
 
     def start(self, machine: Any) -> None:
-        session = self.mgr.getSessionObject()
+        session = self.session()
         try:
             self.wait(machine.launchVMProcess(session, "headless", []), f"starting {machine.name}")
         finally:

@@ -28,7 +28,7 @@ def start(ctx: Ctx, machine: Any, mode: str, emit: Emit) -> None:
     if power_state(ctx, machine.state).is_on:
         emit(Event("info", f"'{name}' is already running", machine=name))
         return
-    session = ctx.mgr.getSessionObject()
+    session = ctx.session()
     progress = machine.launchVMProcess(session, mode, [])
     try:
         wait_progress(ctx, progress, f"starting '{name}'", emit, name, timeout=START_TIMEOUT)

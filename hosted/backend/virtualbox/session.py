@@ -53,7 +53,7 @@ def lock(ctx: Ctx, machine: Any, session: Any, write: bool) -> None:
 @contextlib.contextmanager
 def locked(ctx: Ctx, machine: Any, *, write: bool = True, save: bool = True) -> Iterator[Any]:
     """Yield a locked session; on success save the settings once, on failure discard them."""
-    session = ctx.mgr.getSessionObject()
+    session = ctx.session()
     lock(ctx, machine, session, write)
     try:
         yield session
