@@ -213,7 +213,7 @@ def list_environments(*, backend: Backend | None = None) -> list[EnvironmentSumm
     from hosted.host_status import host_environments
 
     with _connected(backend, discard) as b:
-        return host_environments(b.list_machines())
+        return host_environments(b.list_machines(brief=True))
 
 
 def _change(env: Environment, command: str, planner: Callable[[facts_.Facts], Plan],
@@ -404,7 +404,7 @@ def forwarded_port(env: Environment, machine: str, guest_port: int, *, protocol:
                    backend: Backend | None = None) -> int:
     """The host port of the machine's NAT forward to ``guest_port`` (``host: auto`` ones as chosen)."""
     with _connected(backend, discard) as b:
-        found = next((m for m in b.list_machines(env.name) if m.label == machine), None)
+        found = next((m for m in b.list_machines(env.name, brief=True) if m.label == machine), None)
     if found is None:
         raise MachineNotFound(f"no machine named {machine} exists in environment {env.name!r}",
                               "`hosted up` creates it")
@@ -429,7 +429,7 @@ def inventory(env: Environment, fmt: str = "ini", *, backend: Backend | None = N
     from hosted.provisioning.inventory import render
 
     with _connected(backend, discard) as b:
-        data = build(env, b.list_machines(env.name))
+        data = build(env, b.list_machines(env.name, brief=True))
     hosts = data["all"]["hosts"]
     return render(data, fmt), [m.name for m in env.machines if m.name not in hosts]
 
@@ -440,7 +440,7 @@ def ssh_targets(env: Environment, names: Sequence[str], backend: Backend | None 
     from hosted.ssh import ssh_target
 
     with _connected(backend, discard) as b:
-        owned = {m.label: m for m in b.list_machines(env.name)}
+        owned = {m.label: m for m in b.list_machines(env.name, brief=True)}
     found: list[SshTarget | HostedError] = []
     for name in names:
         machine, spec = owned.get(name), env.machine(name)

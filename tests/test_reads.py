@@ -171,3 +171,25 @@ def test_commands_that_compare_settings_read_the_machines_in_full(backend: Memor
         backend.briefed.clear()
         call()
         assert set(backend.observed) == mine and not backend.briefed
+
+
+def test_listing_and_finding_ssh_read_the_machines_in_brief(backend: MemoryBackend) -> None:
+    """`hosted list`, `hosted ssh`/`cp`/`ssh-config`, `inventory` and `forwarded_port` need a
+    machine's tags, power and forwards: none is read in full."""
+    e = lab(3, state="running")
+    assert api.up(e, backend=backend, wait=False).ok
+    every = {m.uuid for m in backend.list_machines()}
+    mine = {m.uuid for m in backend.list_machines(e.name)}
+    backend.observed.clear()
+    backend.briefed.clear()
+    summary = {s.name: s for s in api.list_environments(backend=backend)}
+    assert [m.machine for m in summary[e.name].machines] == ["m0", "m1", "m2"]
+    assert all(m.power == "running" and m.forwards for m in summary[e.name].machines)
+    assert set(backend.briefed) == every
+    targets = api.ssh_targets(e, ["m0", "m1"], backend=backend)
+    port = api.forwarded_port(e, "m2", 22, backend=backend)
+    text, left_out = api.inventory(e, backend=backend)
+    assert [t.port for t in targets] == [m.forwards[0].host for m in summary[e.name].machines[:2]]  # type: ignore[union-attr]
+    assert port == summary[e.name].machines[2].forwards[0].host and str(port) in text and left_out == []
+    assert sum(backend.observed.values()) == 0
+    assert mine <= set(backend.briefed)

@@ -128,7 +128,8 @@ class Backend(Protocol):
         only the machines tagged for it (the others are not read in full), and with ``others``
         every other machine too, read in brief (``ObservedMachine.brief``: name, uuid, tags,
         power and NICs with their forwards), as checking host ports and links needs.
-        ``brief``: the environment's machines in brief too, as power and snapshot commands need."""
+        ``brief``: the environment's machines in brief too (every machine, without
+        ``environment``), as power and snapshot commands, SSH and listing need."""
         ...
 
     def get_machine(self, ref: str) -> ObservedMachine | None:

@@ -37,7 +37,7 @@ def no_wait(p: argparse.ArgumentParser) -> None:
 
 def parallel(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parallel", type=int, default=0, metavar="N",
-                   help="machines worked on at once (default: all of them, at most 8)")
+                   help="machines worked on at once (default: all of them, at most 32)")
 
 
 def timeout(p: argparse.ArgumentParser) -> None:

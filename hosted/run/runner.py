@@ -31,7 +31,7 @@ from hosted.run.dispatch import execute
 from hosted.run.result import MachineResult, RunResult
 from hosted.steps import FetchImage, ImportTemplate, Step
 
-MAX_PARALLEL = 8  # machines at once: their VirtualBox calls overlap, and each thread mostly waits
+MAX_PARALLEL = 32  # machines at once: their VirtualBox calls overlap, and each thread mostly waits
 POLL = 0.2  # seconds: how often the main thread looks up from waiting for the workers (to see Ctrl-C)
 T = TypeVar("T")
 R = TypeVar("R")

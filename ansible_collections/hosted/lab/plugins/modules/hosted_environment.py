@@ -106,7 +106,7 @@ options:
     type: bool
     default: false
   parallel:
-    description: How many machines hosted works on at once (V(0), all of them, at most 8).
+    description: How many machines hosted works on at once (V(0), all of them, at most 32).
     type: int
     default: 0
   wait:
