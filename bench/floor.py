@@ -1,6 +1,7 @@
 """Every `hosted` command next to the floor: the same VirtualBox work as a plain vboxapi script.
 
-    scripts/sandbox run python bench/floor.py [--runs N] [--counts 1,3,10] [--only ROW,...] [--trace]
+    scripts/sandbox run python bench/floor.py [--runs N] [--counts 1,3,10] [--status-counts 3,50]
+                                              [--only ROW,...] [--trace]
 
 Builds its own VirtualBox home (own VBOX_USER_HOME, VBOX_IPC_SOCKETID and
 machine folder, so a VBoxSVC of its own, kept alive by this process for the
@@ -15,6 +16,10 @@ machine).  For each row it alternates, after one untimed warm-up of each:
 * hosted: the ``hosted`` CLI process doing the same (``up --no-wait``,
   ``status``, ``halt --force``, ``destroy``, ``snapshot save/restore/list/delete``,
   ``reset``), with ``--yes`` wherever the command accepts it.
+
+The scaling rows (``scale``) time ``status`` of 3 and of 50 powered-off machines of one
+environment (a profile that wants them off, so that 50 VMs need not run) and print how
+much longer 50 take than 3 on each side (issue 11's target: hosted <= 1.5x).
 
 Before each timed run the machines are put into the row's starting state by
 this process (untimed), and running VMs are left to settle (a VM just started
@@ -62,7 +67,9 @@ BASELINE = "baseline"
 PORT_BASE = 28080
 MACHINE = ("  m{i}: {{memory: 256M, cpus: 1, disk: 64M, "
            "nics: [{{nat: {{forwards: [{{name: web, guest: 80, host: {port}}}]}}}}]}}\n")
+MACHINE_OFF = MACHINE.replace("{{memory", "{{state: poweroff, memory")
 TIME_FACTOR, TIME_SLACK, MEM_FACTOR = 1.3, 0.05, 1.5
+SCALE_TARGET = 1.5  # status of 50 machines <= 1.5x status of 3
 
 
 # --- child processes ---
@@ -150,10 +157,12 @@ def hosted_cmd(command: list[str], profile: Path, yes: bool = False) -> list[str
 
 # --- the machines ---
 
-def profile_path(home: Path, n: int) -> Path:
-    path = home / f"bench-{n}.yaml"
+def profile_path(home: Path, n: int, off: bool = False) -> Path:
+    """n machines; ``off``: the profile wants them powered off."""
+    path = home / f"bench-{n}{'-off' if off else ''}.yaml"
     if not path.exists():
-        body = "".join(MACHINE.format(i=i, port=PORT_BASE + i) for i in range(1, n + 1))
+        template = MACHINE_OFF if off else MACHINE
+        body = "".join(template.format(i=i, port=PORT_BASE + i) for i in range(1, n + 1))
         path.write_text(f"version: 1\nname: {ENV}\nmachines:\n{body}")
     return path
 
@@ -173,8 +182,9 @@ class Bench:
     def __init__(self, home: Path, runs: int, trace: bool) -> None:
         self.home, self.runs, self.trace = home, runs, trace
         self.box = Floor()  # this process's connection: keeps VBoxSVC up, sets states up, checks
-        self.refs: dict[int, Reference] = {}
+        self.refs: dict[tuple[int, bool], Reference] = {}
         self.results: list[Row] = []
+        self.made_off = False  # the machines there are the `off` profile's
 
     # states (untimed)
     def mine(self) -> list[Any]:
@@ -194,12 +204,12 @@ class Bench:
             time.sleep(0.05)
         wait_ports_free(range(PORT_BASE + 1, PORT_BASE + 11))
 
-    def reference(self, n: int) -> Reference:
+    def reference(self, n: int, off: bool = False) -> Reference:
         """`hosted up` once (untimed): the machines it makes are the reference for both sides."""
-        if n in self.refs:
-            return self.refs[n]
+        if (n, off) in self.refs:
+            return self.refs[(n, off)]
         self.remove_all()
-        spawn(hosted_cmd(["up", "--no-wait"], profile_path(self.home, n), yes=True), hosted_env())
+        spawn(hosted_cmd(["up", "--no-wait"], profile_path(self.home, n, off), yes=True), hosted_env())
         machines = self.by_name()
         if sorted(machines) != sorted(vm_names(n)):
             raise SystemExit(f"hosted up made {sorted(machines)}, expected {vm_names(n)}")
@@ -212,16 +222,18 @@ class Bench:
                           "firmware": "bios", "disk_mb": 64,
                           "forwards": [["web", "tcp", "127.0.0.1", PORT_BASE + i, "", 80]],
                           "extradata": extradata})
-        self.refs[n] = Reference(specs, {name: self.box.describe(machines[name], full=True)
-                                         for name in vm_names(n)})
+        self.refs[(n, off)] = Reference(specs, {name: self.box.describe(machines[name], full=True)
+                                                for name in vm_names(n)})
         self.remove_all()
-        return self.refs[n]
+        return self.refs[(n, off)]
 
-    def ensure(self, n: int, running: bool = True, snapshot: str | None = None) -> None:
-        """Exactly the n machines, running or off, with exactly ``snapshot`` (live) or none."""
-        ref = self.reference(n)
+    def ensure(self, n: int, running: bool = True, snapshot: str | None = None, off: bool = False) -> None:
+        """Exactly the n machines (of the ``off`` profile's reference, or the other's), running or
+        off, with exactly ``snapshot`` (live) or none."""
+        ref = self.reference(n, off)
         machines = self.by_name()
-        if sorted(machines) != sorted(vm_names(n)):
+        if sorted(machines) != sorted(vm_names(n)) or self.made_off != off:
+            self.made_off = off
             self.remove_all()
             each(ref.specs, self.box.create)
             machines = self.by_name()
@@ -469,15 +481,36 @@ def three_rows(bench: Bench) -> list[Row]:
     ]
 
 
+def scale_rows(bench: Bench, counts: list[int]) -> list[Row]:
+    """status of n powered-off machines, for each n: how status grows with the environment."""
+    def row(n: int) -> Row:
+        return Row(f"status ({n} powered off)", "status", {"environment": ENV},
+                   hosted_cmd(["status"], profile_path(bench.home, n, off=True)),
+                   lambda: bench.ensure(n, running=False, off=True), check_listed(bench, n, "off"),
+                   bench.remove_all)
+    return [row(n) for n in counts]
+
+
+def scaling(rows: list[Row]) -> str:
+    """How much longer status of the most machines takes than of the fewest, on each side."""
+    few, many = rows[0], rows[-1]
+    hosted, floor = many.med("hosted") / few.med("hosted"), many.med("floor") / few.med("floor")
+    verdict = "ok" if hosted <= SCALE_TARGET else "MISSED"
+    return (f"{many.label} / {few.label}: hosted {hosted:.2f}x ({few.med('hosted'):.3f} -> "
+            f"{many.med('hosted'):.3f} s), floor {floor:.2f}x ({few.med('floor'):.3f} -> "
+            f"{many.med('floor'):.3f} s); target hosted <= {SCALE_TARGET}x: {verdict}")
+
+
 ROW_KEYS = {"up": "up", "status": "status", "save": "snapshot save", "list": "snapshot list",
             "restore": "snapshot restore", "delete": "snapshot delete", "reset": "reset",
-            "halt": "halt", "destroy": "destroy"}
+            "halt": "halt", "destroy": "destroy", "scale": "status ("}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per side and row (default 3)")
     parser.add_argument("--counts", default="1,3,10", help="machines for the `up` rows")
+    parser.add_argument("--status-counts", default="3,50", help="powered-off machines for the `scale` rows")
     parser.add_argument("--only", default="", help=f"rows, comma-separated: {','.join(ROW_KEYS)}")
     parser.add_argument("--trace", action="store_true", help="one traced hosted run per row")
     args = parser.parse_args()
@@ -488,7 +521,10 @@ def main() -> int:
     bench = Bench(home, args.runs, args.trace)
     try:
         rows = up_rows(bench, [int(c) for c in args.counts.split(",")]) if "up" in only else []
-        rows += [r for r in three_rows(bench) if any(r.label.startswith(o) for o in only)]
+        rows += [r for r in three_rows(bench) if any(r.label.startswith(o) for o in only if o != "status (")]
+        counts = [int(c) for c in args.status_counts.split(",")]
+        scale = scale_rows(bench, counts) if "status (" in only else []
+        rows += scale
         for row in rows:
             bench.row(row)
         print(f"\n{args.runs} timed runs per side and row, alternating, after one warm-up each; "
@@ -497,6 +533,8 @@ def main() -> int:
         print(HEADER)
         for row in bench.results:
             print(row.line())
+        if len(scale) > 1:
+            print("\nscaling: " + scaling(scale))
         return 0 if all(all(r.verdicts()[1::2]) for r in bench.results) else 1
     finally:
         bench.remove_all()
