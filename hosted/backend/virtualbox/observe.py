@@ -101,18 +101,12 @@ def read_nic(ctx: Ctx, adapter: Any, vm_name: str = "") -> Nic | None:
     return Nic(nic_kind, interface=value, adapter_type=adapter_type, mac=mac)
 
 
-def read_nics(ctx: Ctx, machine: Any, slots: int | None = None) -> tuple[Nic, ...]:
-    """Enabled adapters in slot order; ``slots`` limits the slots read (a machine
-    hosted has just created has nothing enabled beyond the ones it set)."""
-    nics = []
+def read_nics(ctx: Ctx, machine: Any, adapters: list[Any] | None = None) -> tuple[Nic, ...]:
+    """The NICs of the enabled ``adapters`` (read here when not given), in slot order."""
     vm_name = str(machine.name)
-    for slot in range(ctx.max_nics(machine) if slots is None else slots):
-        adapter = machine.getNetworkAdapter(slot)
-        if adapter.enabled:
-            nic = read_nic(ctx, adapter, vm_name)
-            if nic is not None:
-                nics.append(nic)
-    return tuple(nics)
+    found = (read_nic(ctx, a, vm_name) for a in (settings.enabled_adapters(ctx, machine)
+                                                  if adapters is None else adapters))
+    return tuple(nic for nic in found if nic is not None)
 
 
 def read_shared_folders(ctx: Ctx, machine: Any) -> tuple[SharedFolder, ...]:
@@ -147,14 +141,18 @@ def observe(ctx: Ctx, machine: Any, nic_slots: int | None = None) -> ObservedMac
         return inaccessible(machine)
     tags = read_tags(machine)
     disk_mb, dvd = read_storage(ctx, machine, read_media(machine) if tags else [])
+    # Sixteen calls for eight slots: read once, for the NICs and for the settings of NICs.
+    # ``nic_slots``: a machine hosted has just made has nothing enabled beyond the ones it set.
+    adapters = settings.enabled_adapters(ctx, machine, nic_slots)
     return ObservedMachine(
         uuid=str(machine.id), vm_name=str(machine.name), tags=tags,
         power=power_state(ctx, machine.state), os_type=str(machine.OSTypeId),
         cpus=int(machine.CPUCount), memory_mb=int(machine.memorySize), firmware=firmware(ctx, machine),
-        nics=read_nics(ctx, machine, nic_slots), shared_folders=read_shared_folders(ctx, machine),
+        nics=read_nics(ctx, machine, adapters), shared_folders=read_shared_folders(ctx, machine),
         disk_mb=disk_mb, dvd=dvd, settings_file=str(machine.settingsFilePath),
         session_locked=int(machine.sessionState) != int(ctx.const.SessionState_Unlocked),
-        disks=disks.read_disks(ctx, machine) if tags else (), virtualbox=settings.read(ctx, machine),
+        disks=disks.read_disks(ctx, machine) if tags else (),
+        virtualbox=settings.read(ctx, machine, adapters),
     )
 
 

@@ -29,8 +29,9 @@ def _name(ctx: Ctx, enum: str, table: dict[str, str], value: int) -> str:
     return next((k for k, v in table.items() if _const(ctx, enum, v) == int(value)), str(value))
 
 
-def _adapters(ctx: Ctx, sm: Any) -> list[Any]:
-    adapters = [sm.getNetworkAdapter(slot) for slot in range(ctx.max_nics(sm))]
+def enabled_adapters(ctx: Ctx, sm: Any, slots: int | None = None) -> list[Any]:
+    """The enabled network adapters, in slot order (``slots``: of the first ones only)."""
+    adapters = [sm.getNetworkAdapter(slot) for slot in range(ctx.max_nics(sm) if slots is None else slots)]
     return [a for a in adapters if a.enabled]
 
 
@@ -56,13 +57,13 @@ def _set_usb(ctx: Ctx, sm: Any, value: str) -> None:
 
 
 def _set_promiscuous(ctx: Ctx, sm: Any, value: str) -> None:
-    for adapter in _adapters(ctx, sm):
+    for adapter in enabled_adapters(ctx, sm):
         adapter.promiscModePolicy = _const(ctx, "NetworkAdapterPromiscModePolicy", PROMISCUOUS[value])
 
 
 def _set_dns(ctx: Ctx, sm: Any, value: bool) -> None:
     nat = int(ctx.const.NetworkAttachmentType_NAT)
-    for adapter in _adapters(ctx, sm):
+    for adapter in enabled_adapters(ctx, sm):
         if int(adapter.attachmentType) == nat:
             adapter.NATEngine.DNSUseHostResolver = value
 
@@ -101,10 +102,11 @@ _SETTERS: dict[str, Any] = {
 }
 
 
-def read(ctx: Ctx, machine: Any) -> VirtualBoxSettings:
-    """Every setting as the machine has it (extra data: the keys hosted set, with their values now)."""
+def read(ctx: Ctx, machine: Any, adapters: list[Any] | None = None) -> VirtualBoxSettings:
+    """Every setting as the machine has it (extra data: the keys hosted set, with their values now);
+    ``adapters``: its enabled network adapters, when the caller has read them already."""
     graphics = machine.graphicsAdapter
-    adapters = _adapters(ctx, machine)
+    adapters = enabled_adapters(ctx, machine) if adapters is None else adapters
     policies = {_name(ctx, "NetworkAdapterPromiscModePolicy", PROMISCUOUS, a.promiscModePolicy)
                 for a in adapters}
     nat = [a for a in adapters if int(a.attachmentType) == int(ctx.const.NetworkAttachmentType_NAT)]
