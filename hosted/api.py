@@ -108,8 +108,8 @@ def plan(env: Environment, machines: Sequence[str] = (), *, wait: bool = True, p
 
 PREVIEWS = ("up", "halt", "destroy", "reset", "snapshot save", "snapshot restore")
 # Their planners compare no setting: the machines are read in brief (power, NICs, tags).
-BRIEF = frozenset({"halt", "suspend", "resume", "snapshot save", "snapshot restore", "snapshot delete",
-                   "snapshot push", "snapshot pop"})
+BRIEF = frozenset({"halt", "suspend", "resume", "destroy", "snapshot save", "snapshot restore",
+                   "snapshot delete", "snapshot push", "snapshot pop"})
 
 
 def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, snapshot: str = "",

@@ -143,6 +143,7 @@ BRIEF_COMMANDS = {
     "snapshot delete": lambda e, b: api.snapshot_delete(e, "baseline", backend=b),
     "snapshot push": lambda e, b: api.snapshot_push(e, backend=b),
     "suspend": lambda e, b: api.suspend(e, backend=b),
+    "destroy": lambda e, b: api.destroy(e, yes=True, backend=b),
 }
 
 
@@ -166,7 +167,7 @@ def test_commands_that_compare_settings_read_the_machines_in_full(backend: Memor
     assert api.up(e, backend=backend, wait=False).ok
     mine = {m.uuid for m in backend.list_machines(e.name)}
     for call in (lambda: api.status(e, backend=backend), lambda: api.plan(e, backend=backend),
-                 lambda: api.destroy(e, yes=True, backend=backend)):
+                 lambda: api.up(e, wait=False, backend=backend)):
         backend.observed.clear()
         backend.briefed.clear()
         call()
