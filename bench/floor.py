@@ -503,7 +503,7 @@ def scaling(rows: list[Row]) -> str:
 
 ROW_KEYS = {"up": "up", "status": "status", "save": "snapshot save", "list": "snapshot list",
             "restore": "snapshot restore", "delete": "snapshot delete", "reset": "reset",
-            "halt": "halt", "destroy": "destroy", "scale": "status ("}
+            "halt": "halt", "destroy": "destroy"}
 
 
 def main() -> int:
@@ -511,19 +511,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per side and row (default 3)")
     parser.add_argument("--counts", default="1,3,10", help="machines for the `up` rows")
     parser.add_argument("--status-counts", default="3,50", help="powered-off machines for the `scale` rows")
-    parser.add_argument("--only", default="", help=f"rows, comma-separated: {','.join(ROW_KEYS)}")
+    parser.add_argument("--only", default="", help=f"rows, comma-separated: {','.join(ROW_KEYS)},scale")
     parser.add_argument("--trace", action="store_true", help="one traced hosted run per row")
     args = parser.parse_args()
-    only = [ROW_KEYS[k] for k in args.only.split(",") if k] or list(ROW_KEYS.values())
+    keys = [k for k in args.only.split(",") if k] or [*ROW_KEYS, "scale"]
+    only = [ROW_KEYS[k] for k in keys if k != "scale"]
     spawner()  # before this process grows
     load_at_start = loadavg()
     home = isolate("hosted-bench-floor-")
     bench = Bench(home, args.runs, args.trace)
     try:
         rows = up_rows(bench, [int(c) for c in args.counts.split(",")]) if "up" in only else []
-        rows += [r for r in three_rows(bench) if any(r.label.startswith(o) for o in only if o != "status (")]
-        counts = [int(c) for c in args.status_counts.split(",")]
-        scale = scale_rows(bench, counts) if "status (" in only else []
+        rows += [r for r in three_rows(bench) if any(r.label.startswith(o) for o in only)]
+        scale = scale_rows(bench, [int(c) for c in args.status_counts.split(",")]) if "scale" in keys else []
         rows += scale
         for row in rows:
             bench.row(row)

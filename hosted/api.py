@@ -302,10 +302,8 @@ def _known_snapshot(env: Environment, name: str, machines: Sequence[str],
                     planner: Callable[[facts_.Facts], Plan]) -> Callable[[facts_.Facts], Plan]:
     """``planner``, after checking that the name is one the machines have: named machines must
     all have it, otherwise at least one must (UnknownSnapshot, exit 2, before any change)."""
-    from hosted import planner as plans
-
     def checked(known: facts_.Facts) -> Plan:
-        chosen = plans.select(env, known, machines)
+        chosen = facts_.select(env, known, machines)
         lacking = [m.label for m in chosen if all(s.name != name for s in known.snapshots.get(m.uuid, ()))]
         if chosen and (len(lacking) == len(chosen) or (machines and lacking)):
             raise UnknownSnapshot(f"{', '.join(lacking)}: no snapshot named {name!r}; nothing was changed",

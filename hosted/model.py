@@ -376,8 +376,9 @@ class ObservedMachine:
     accessible: bool = True
     disks: tuple[Disk, ...] = ()  # the extra disks hosted attached (names as it recorded them)
     virtualbox: VirtualBoxSettings = field(default_factory=VirtualBoxSettings)  # every key read
-    # Read in brief (a machine of another environment, or none, that only matters for its ports
-    # and links): name, uuid, tags, power and NICs with their forwards; the rest is not read.
+    # Read in brief, for a planner that compares no setting (power and snapshot commands), or a
+    # machine that only matters for its ports and links (another environment's, or none's):
+    # name, uuid, tags, power and NICs with their forwards; the rest is not read.
     brief: bool = False
 
     @property
