@@ -198,6 +198,30 @@ def open_private(path: Path, mode: str = "a") -> TextIO:
         raise
 
 
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+def read_private(path: Path, max_bytes: int) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of this user's that no one else can read
+    (0600), not a symlink, of at most ``max_bytes``; None otherwise, or if it cannot be read."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except (OSError, ValueError):
+        return None
+    with open(fd, "rb") as handle:
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+                return None
+            if hasattr(os, "getuid") and (st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) != 0o600):
+                return None
+            data = handle.read(max_bytes + 1)
+        except OSError:
+            return None
+    return data if len(data) <= max_bytes else None
+
+
 # Names Windows gives to devices, in every folder and with any extension ("nul.txt" is NUL too).
 WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt")
                                                               for n in "0123456789\u00b9\u00b2\u00b3")})

@@ -213,7 +213,9 @@ def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> arg
     return found
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, code_cache: bool = False) -> int:
+    """Parse and run one command.  ``code_cache`` (the console script's): compile hosted's
+    dataclasses through hosted.cli.codecache."""
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parse(words)
@@ -221,6 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     except UsageProblem as problem:
         return usage_error(problem, words)
+    if code_cache:
+        from hosted.cli import codecache
+
+        codecache.install()  # before the command's modules define their dataclasses
     command = COMMANDS[args.command_name]
     module = importlib.import_module(f"hosted.cli.{command.module}")
     handler: Callable[[argparse.Namespace], int] = getattr(module,
@@ -234,11 +240,13 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script's entry (and ``python -m hosted``): ``main``, then leave the process at
     once, without the interpreter's finalisation (hosted.cli.leave says what is still done)."""
     try:
-        code = main(argv)
+        code = main(argv, code_cache=True)
     except SystemExit as exit_:  # rich's broken-pipe handling, a handler's own exit
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    from hosted.cli import codecache
     from hosted.cli.leave import leave
 
+    codecache.save()
     leave(code)
 
 

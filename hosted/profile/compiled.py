@@ -46,8 +46,6 @@ DIRECTORY = "profiles"
 # Besides hosted/profile/*.py, the modules of hosted whose code decides what a profile loads to.
 _HOSTED_SOURCES = ("model.py", "networks.py", "paths.py", "redact.py", "errors.py", "__init__.py")
 _LIBRARIES = ("yaml", "pydantic", "pydantic_core")
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_CLOEXEC", 0))
 
 
 def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> model.Environment:
@@ -132,7 +130,7 @@ def _stat_stamp(name: str) -> str:
 
 def lookup(entry: Path, key: str, environ: Mapping[str, str]) -> model.Environment | None:
     """The cached Environment at ``entry`` if it is one of ours for ``key`` and still fresh."""
-    data = read_private(entry)
+    data = paths.read_private(entry, MAX_ENTRY_BYTES)
     if data is None:
         return None
     try:
@@ -145,25 +143,6 @@ def lookup(entry: Path, key: str, environ: Mapping[str, str]) -> model.Environme
         os.utime(entry)  # recently used: pruned last
     env: model.Environment = value["environment"]
     return env
-
-
-def read_private(entry: Path) -> bytes | None:
-    """The bytes of ``entry`` if it is a regular file of this user's that no one else can read."""
-    try:
-        fd = os.open(entry, _OPEN_FLAGS)
-    except (OSError, ValueError):
-        return None
-    with open(fd, "rb") as handle:
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
-                return None
-            if hasattr(os, "getuid") and (st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) != 0o600):
-                return None
-            data = handle.read(MAX_ENTRY_BYTES + 1)
-        except OSError:
-            return None
-    return data if len(data) <= MAX_ENTRY_BYTES else None
 
 
 def _well_formed(value: Any, key: str) -> bool:

@@ -1,0 +1,148 @@
+"""The methods of hosted's dataclasses, compiled once and kept between runs of the console script.
+
+A ``@dataclass`` writes its ``__init__``, ``__repr__``, ``__eq__``, ``__hash__``
+and (frozen) ``__setattr__``/``__delattr__`` as Python source and compiles it
+when its module is imported: about 1 ms per frozen class on Python 3.14, and a
+command such as ``status`` imports about 90 of them (bench/README.md).  The
+source text of those methods is all the compiled code follows from (defaults,
+types and helpers are passed to it by name), so the code compiled from one text
+is the same on every run.  ``install`` makes the dataclasses module compile
+through this cache: a text seen before gets its code object from the cache file
+instead of the compiler; a new one is compiled as before and written to the file
+when the command is done (``save``).
+
+Only the console script (``hosted ...`` and ``python -m hosted``) installs it;
+``main()`` called in process, the library and the pytest plugin never do.  The
+file is this interpreter's own (its bytecode magic, cache tag and optimisation
+level are in its name), and like the interpreter's ``__pycache__`` it holds code:
+it is read only if it is a regular 0600 file of this user's in a directory only
+this user can write to (``paths.read_private``).  A missing, foreign, corrupt or
+odd file is an empty cache, and one that cannot be written is no cache: never
+an error, never a different result.  Where ``dataclasses`` compiles in some other
+way, the cache is simply not used.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import importlib.util
+import marshal
+import os
+import sys
+import threading
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+MAX_ENTRIES = 2048  # beyond this (old code accumulating), a save keeps only what the run used
+MAX_BYTES = 8 * 1024 * 1024
+DIRECTORY = "code"
+
+
+def file_name() -> str:
+    tag = sys.implementation.cache_tag or sys.implementation.name
+    return f"dataclasses-{tag}-{importlib.util.MAGIC_NUMBER.hex()}-O{sys.flags.optimize}.marshal"
+
+
+class CodeCache:
+    """``exec`` for the dataclasses module: source texts it has compiled before run from the cache."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path  # None: the cache directory cannot be had; compile as usual
+        self._lock = threading.Lock()
+        self._known: dict[str, CodeType] | None = None  # read on first use
+        self.used: dict[str, CodeType] = {}
+        self.compiled = 0  # texts this process had to compile
+
+    def exec(self, source: Any, globals: Any = None, locals: Any = None, /, **kwargs: Any) -> None:
+        if type(source) is str:
+            source = self.code(source)
+        builtins.exec(source, globals, locals, **kwargs)
+
+    def code(self, source: str) -> CodeType:
+        with self._lock:
+            if self._known is None:
+                self._known = read(self.path)
+            found = self._known.get(source)
+            if found is None:
+                # As ``exec(text)`` would from the dataclasses module: no future flags of ours.
+                found = compile(source, "<string>", "exec", dont_inherit=True)
+                self.compiled += 1
+            self.used[source] = found
+            return found
+
+    def save(self) -> None:
+        """Write what this run compiled to the cache file, atomically; a failure is no cache."""
+        if self.path is None or not self.compiled:
+            return
+        with self._lock:
+            known = self._known or {}
+            keep = {**known, **self.used} if len(known) + len(self.used) <= MAX_ENTRIES else dict(self.used)
+            data = marshal.dumps(keep)
+        if len(data) > MAX_BYTES:
+            return
+        import tempfile
+
+        try:
+            fd, name = tempfile.mkstemp(prefix=".new-", dir=self.path.parent)  # 0600, O_EXCL
+        except OSError:
+            return
+        try:
+            with open(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(name, self.path)  # no fsync: a torn file does not load, which is a miss
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+
+
+def read(path: Path | None) -> dict[str, CodeType]:
+    """The entries of the cache file at ``path``; anything unexpected is an empty cache."""
+    if path is None:
+        return {}
+    from hosted.paths import read_private
+
+    data = read_private(path, MAX_BYTES)
+    if data is None:
+        return {}
+    try:
+        value = marshal.loads(data)
+    except Exception:  # torn or foreign: marshal raises ValueError, EOFError, TypeError
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if type(k) is str and type(v) is CodeType}
+
+
+_installed: CodeCache | None = None
+
+
+def install() -> CodeCache | None:
+    """Make the dataclasses module compile through the cache (once per process)."""
+    global _installed
+    if _installed is not None:
+        return _installed
+    import dataclasses
+
+    if getattr(dataclasses, "exec", builtins.exec) is not builtins.exec:
+        return None  # someone else's: leave it
+    _installed = CodeCache(cache_file())
+    dataclasses.exec = _installed.exec  # type: ignore[attr-defined]  # shadows the builtin there
+    return _installed
+
+
+def cache_file() -> Path | None:
+    from hosted import paths
+    from hosted.errors import HostedError
+
+    try:
+        return paths.private_dir(paths.cache_dir() / DIRECTORY) / file_name()
+    except (HostedError, OSError):
+        return None
+
+
+def save() -> None:
+    """The console script's last step: keep what this run compiled (nothing if not installed)."""
+    if _installed is not None:
+        _installed.save()
