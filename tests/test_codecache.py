@@ -150,3 +150,22 @@ def test_only_the_console_script_uses_it(tmp_path: Path) -> None:
     os.utime(file, ns=(1, 1))
     subprocess.run(command, env=env, capture_output=True, check=True)
     assert file.stat().st_mtime_ns == 1  # the second run compiled nothing new: not rewritten
+
+
+def test_the_console_script_collects_garbage_again_once_imported(tmp_path: Path) -> None:
+    """The script imports with the collector off (hosted.cli.main), then freezes what it imported
+    and turns the collector back on for the command itself."""
+    profile = tmp_path / "hosted.yaml"
+    profile.write_text("version: 1\nname: gc\nmachines:\n  web: {memory: 64M}\n", encoding="utf-8")
+    env = {**os.environ, "HOSTED_CACHE_DIR": str(tmp_path / "cache"), "HOSTED_STATE_DIR": str(tmp_path / "s")}
+    probe = ("import gc, sys; from hosted.cli import console; from hosted.cli.main import main\n"
+             "seen = []\n"
+             "def run_command(handler, args):\n"
+             "    seen.append((gc.isenabled(), gc.get_freeze_count()))\n"
+             "    return 0\n"
+             "console.run_command = run_command\n"
+             "code = main(sys.argv[1:], script=True)\n"
+             "print(code, seen[0][0], seen[0][1] > 1000, gc.isenabled())")
+    done = subprocess.run([sys.executable, "-c", probe, "validate", "-f", str(profile)], env=env,
+                          capture_output=True, text=True, encoding="utf-8", check=True)
+    assert done.stdout.split() == ["0", "True", "True", "True"]
