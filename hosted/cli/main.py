@@ -126,7 +126,10 @@ class Parser(argparse.ArgumentParser):
         raise UsageProblem(self, message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line's parser; with ``only`` (a command's name), the other commands'
+    sub-parsers are left without their arguments: the same parse of a line that runs ``only``,
+    for a fraction of the time (about 8 ms of every command's start)."""
     parser = Parser(prog="hosted", description="Turn a YAML profile into running VirtualBox machines.",
                     epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"hosted {__version__}")
@@ -137,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=EPILOG)
         p.set_defaults(command_name=name, command_kind=command.kind or name,
                        takes_profile=command.profile, takes_json=command.json)
+        if only is not None and name != only:
+            continue
         if command.actions:
             shared = all(c.profile for c in command.actions.values())
             a.common(p, profile=shared, json=True)
@@ -158,10 +163,10 @@ def _add(p: argparse.ArgumentParser, command: Command) -> None:
         adder(p)
 
 
-def split_remote_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
-    """For `hosted ssh`: the words before the first ``--`` and the remote command after it."""
+def _command_index(argv: list[str]) -> int:
+    """Where the command's name is in ``argv``: after the options given before it."""
     i = 0
-    while i < len(argv):  # find the command's name: skip the options before it
+    while i < len(argv):
         word = argv[i]
         if word in ("-f", "--file"):
             i += 2
@@ -170,6 +175,25 @@ def split_remote_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
             i += 1
             continue
         break
+    return i
+
+
+def command_named(argv: list[str]) -> str | None:
+    """The command ``argv`` runs (an alias resolved), or None: no command, an unknown one, or
+    help asked before it."""
+    i = _command_index(argv)
+    if i >= len(argv) or any(w in ("-h", "--help") for w in argv[:i]):
+        return None
+    word = argv[i]
+    for name, command in COMMANDS.items():
+        if word == name or word in command.aliases:
+            return name
+    return None
+
+
+def split_remote_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """For `hosted ssh`: the words before the first ``--`` and the remote command after it."""
+    i = _command_index(argv)
     if i < len(argv) and argv[i] == "ssh" and "--" in argv[i + 1:]:
         cut = argv.index("--", i + 1)
         return argv[:cut], argv[cut + 1:]
@@ -178,12 +202,13 @@ def split_remote_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     """The parsed command line; a usage error exits 2 with argparse's message."""
-    parser = build_parser()
-    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions: answer and exit
+    words, remote = split_remote_command(list(argv))
+    completing = "_ARGCOMPLETE" in os.environ  # a shell asks for completions: answer and exit
+    parser = build_parser(None if completing else command_named(words))
+    if completing:
         from hosted.cli import complete
 
         complete.autocomplete(parser)
-    words, remote = split_remote_command(list(argv))
     args, extra = parser.parse_known_args(words)
     if not args.command:
         parser.print_help()
