@@ -104,7 +104,7 @@ def test_a_spoilt_file_is_an_empty_cache(tmp_path: Path, monkeypatch: pytest.Mon
 def test_an_overgrown_cache_keeps_only_what_the_run_used(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     path = private(tmp_path)
-    old = {f"x = {n}\n": compile(f"x = {n}\n", "<string>", "exec") for n in range(5)}
+    old = {bytes([n]) * 32: compile(f"x = {n}\n", "<string>", "exec") for n in range(5)}
     path.write_bytes(marshal.dumps(old))
     path.chmod(0o600)
     monkeypatch.setattr(codecache, "MAX_ENTRIES", len(old))

@@ -7,7 +7,7 @@ command such as ``status`` imports about 90 of them (bench/README.md).  The
 source text of those methods is all the compiled code follows from (defaults,
 types and helpers are passed to it by name), so the code compiled from one text
 is the same on every run.  ``install`` makes the dataclasses module compile
-through this cache: a text seen before gets its code object from the cache file
+through this cache: a text seen before (by its sha256) gets its code object from the cache file
 instead of the compiler; a new one is compiled as before and written to the file
 when the command is done (``save``).
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import hashlib
 import importlib.util
 import marshal
 import os
@@ -51,8 +52,8 @@ class CodeCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path  # None: the cache directory cannot be had; compile as usual
         self._lock = threading.Lock()
-        self._known: dict[str, CodeType] | None = None  # read on first use
-        self.used: dict[str, CodeType] = {}
+        self._known: dict[bytes, CodeType] | None = None  # read on first use
+        self.used: dict[bytes, CodeType] = {}  # by the sha256 of their source text
         self.compiled = 0  # texts this process had to compile
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None, /, **kwargs: Any) -> None:
@@ -61,15 +62,16 @@ class CodeCache:
         builtins.exec(source, globals, locals, **kwargs)
 
     def code(self, source: str) -> CodeType:
+        key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
         with self._lock:
             if self._known is None:
                 self._known = read(self.path)
-            found = self._known.get(source)
+            found = self._known.get(key)
             if found is None:
                 # As ``exec(text)`` would from the dataclasses module: no future flags of ours.
                 found = compile(source, "<string>", "exec", dont_inherit=True)
                 self.compiled += 1
-            self.used[source] = found
+            self.used[key] = found
             return found
 
     def save(self) -> None:
@@ -97,7 +99,7 @@ class CodeCache:
                 os.unlink(name)
 
 
-def read(path: Path | None) -> dict[str, CodeType]:
+def read(path: Path | None) -> dict[bytes, CodeType]:
     """The entries of the cache file at ``path``; anything unexpected is an empty cache."""
     if path is None:
         return {}
@@ -112,7 +114,7 @@ def read(path: Path | None) -> dict[str, CodeType]:
         return {}
     if not isinstance(value, dict):
         return {}
-    return {k: v for k, v in value.items() if type(k) is str and type(v) is CodeType}
+    return {k: v for k, v in value.items() if type(k) is bytes and len(k) == 32 and type(v) is CodeType}
 
 
 _installed: CodeCache | None = None
