@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi embeddings/overrides/isolates.
@@ -57,6 +56,8 @@ def redact_data(data: Any, secrets: Iterable[str]) -> Any:
 
 def redact_url(url: str) -> str:
     """``url`` without credentials: user info, query values and fragment become ``***``."""
+    from urllib.parse import urlsplit, urlunsplit  # when there is a URL to redact
+
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -12,7 +12,6 @@ such as an install password do not reach it.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import sys
 import traceback
 from pathlib import Path
@@ -38,6 +37,8 @@ def _open() -> Path:
 def start(argv: list[str]) -> Path:
     """Send hosted's loggers (events, backend calls) to the debug log, at DEBUG level."""
     target = _open()
+    import logging.handlers  # only with --debug
+
     handler = logging.handlers.RotatingFileHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUPS,
                                                    encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(threadName)s %(name)s: %(message)s"))
