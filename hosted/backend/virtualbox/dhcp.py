@@ -91,11 +91,15 @@ def _set_fixed(ctx: Ctx, server: Any, wanted: dict[str, str], macs_in_use: set[s
             config.fixedAddress = address
 
 
-def forget_macs(ctx: Ctx, macs: set[str]) -> None:
-    """Drop the fixed addresses of ``macs`` from every DHCP server hosted created."""
-    for server in ctx.array(ctx.vbox, "DHCPServers"):
-        if not xd.network_owned(ctx.vbox, KIND, str(server.networkName)):
-            continue
+def owned_servers(ctx: Ctx) -> list[Any]:
+    """The DHCP servers hosted created."""
+    return [server for server in ctx.array(ctx.vbox, "DHCPServers")
+            if xd.network_owned(ctx.vbox, KIND, str(server.networkName))]
+
+
+def forget_macs(ctx: Ctx, macs: set[str], servers: list[Any]) -> None:
+    """Drop the fixed addresses of ``macs`` from ``servers`` (``owned_servers``)."""
+    for server in servers:
         for mac, config in fixed_addresses(ctx, server).items():
             if mac in macs:
                 config.remove()

@@ -50,7 +50,12 @@ def read(ctx: Ctx) -> NetworkState:
 
 def release_machine(ctx: Ctx, machine: Any) -> None:
     """Before a machine is deleted: its rules in NAT Networks, its fixed addresses in hosted's
-    DHCP servers (other machines' and other programs' are left alone)."""
+    DHCP servers (other machines' and other programs' are left alone).  With neither a NAT
+    Network nor a DHCP server of hosted's on the host (the usual case), there is nothing to
+    release and the adapters are not read."""
+    servers = dhcp.owned_servers(ctx)
+    if not servers and not ctx.array(ctx.vbox, "NATNetworks"):
+        return
     nets: set[str] = set()
     macs: set[str] = set()
     for slot in range(ctx.max_nics(machine)):
@@ -60,4 +65,4 @@ def release_machine(ctx: Ctx, machine: Any) -> None:
         if named is not None and named[0] == "natnetwork":
             nets.add(named[1])
     natnet.drop_machine_rules(ctx, str(machine.name), nets)
-    dhcp.forget_macs(ctx, macs - {""})
+    dhcp.forget_macs(ctx, macs - {""}, servers)

@@ -100,17 +100,17 @@ def destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
     disk with the last machine that has it attached)."""
     if not power_state(ctx, machine.state).is_off:
         stop(ctx, machine, "poweroff", 0, emit)
-    if not disks.shared_paths(ctx, machine):
-        _destroy(ctx, machine, emit)
+    shared = disks.shared_paths(ctx, machine)
+    if not shared:
+        _destroy(ctx, machine, emit, shared)
         return
     with disks.SHARED_LOCK:
-        _destroy(ctx, machine, emit)
+        _destroy(ctx, machine, emit, disks.shared_paths(ctx, machine))  # as it is under the lock
 
 
-def _destroy(ctx: Ctx, machine: Any, emit: Emit) -> None:
+def _destroy(ctx: Ctx, machine: Any, emit: Emit, shared: dict[str, str]) -> None:
     name = str(machine.name)
     owned = read_media(machine)
-    shared = disks.shared_paths(ctx, machine)
     tags = read_tags(machine)
     settings_file = str(machine.settingsFilePath)
     serial = machine.getSerialPort(0)
