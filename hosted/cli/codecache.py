@@ -36,7 +36,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-MAX_ENTRIES = 2048  # beyond this (old code accumulating), a save keeps only what the run used
+MAX_ENTRIES = 600  # beyond this (code of older versions), a save keeps only what the run used
 MAX_BYTES = 8 * 1024 * 1024
 DIRECTORY = "code"
 
