@@ -44,6 +44,10 @@ ROOT = HERE.parent
 PROFILE = HERE / "vs_vagrant.yaml"
 HARNESS = Path(os.environ.get("VAGRANT_HARNESS", ROOT.parent / "shared" / "bench-peers" / "vagrant"))
 SNAP = "s1"
+# The harness enters the chroot through this project's enter.sh, which binds the harness's
+# directory again when the chroot still shows an older copy of it (a new session's /work/shared).
+HARNESS_ENV = {"HOSTED_VBOX_ENTER": os.environ.get("HOSTED_VBOX_ENTER",
+                                                   str(ROOT / "scripts" / "vbox-host" / "enter.sh"))}
 
 # scenario -> [(Vagrant's command label in raw.tsv, hosted's label, hosted's command, target ratio)]
 CYCLES: dict[str, list[tuple[str, str, list[str], float | None]]] = {
@@ -141,7 +145,8 @@ def hosted_side(scenario: str, out: Path, run: int) -> int:
 # --- on the host: both, alternating, then the table ---
 
 def run_vagrant(scenario: str, results: Path, log: Path) -> None:
-    env = {**os.environ, "RUNS": "1", "SCENARIOS": scenario, "KEEP_VBOXSVC": "1", "RESULTS": str(results)}
+    env = {**os.environ, **HARNESS_ENV, "RUNS": "1", "SCENARIOS": scenario, "KEEP_VBOXSVC": "1",
+           "RESULTS": str(results)}
     with log.open("a", encoding="utf-8") as f:
         subprocess.run(["bash", str(HARNESS / "measure.sh")], env=env, stdout=f, stderr=subprocess.STDOUT,
                        check=True)
@@ -206,7 +211,7 @@ def main() -> int:
         return 0 if table(results, results / "hosted.tsv") else 1
     if args.setup:
         for script in ("setup-vagrant.sh", "make-box.sh"):
-            subprocess.run(["bash", str(HARNESS / script)], check=True)
+            subprocess.run(["bash", str(HARNESS / script)], env={**os.environ, **HARNESS_ENV}, check=True)
     results = Path("/tmp/vagrant-bench") / f"vs-hosted-{time.strftime('%Y%m%d-%H%M%S')}"
     results.mkdir(parents=True)
     hosted_tsv, log = results / "hosted.tsv", results / "vs_vagrant.log"
