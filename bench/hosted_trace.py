@@ -18,6 +18,7 @@ time and the child's marks share a clock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -200,10 +201,15 @@ def child(out: str, args: list[str]) -> int:
     install_hook(rec)
     code = 1
     try:
+        import inspect
+
         from hosted.cli.main import main
 
         rec.mark("hosted.cli.main imported")
-        code = main(args)
+        # As the console script runs it (its code cache, no collection while importing), where
+        # hosted has that.
+        script = {"script": True} if "script" in inspect.signature(main).parameters else {}
+        code = main(args, **script)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     finally:
@@ -220,6 +226,10 @@ def child(out: str, args: list[str]) -> int:
         from hosted.cli.leave import leave
     except ImportError:
         return code
+    with contextlib.suppress(ImportError):
+        from hosted.cli import codecache
+
+        codecache.save()
     leave(code)
 
 
