@@ -5,6 +5,7 @@ Importing this package does not import vboxapi; ``connect`` does.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from hosted.events import Emit, discard
@@ -26,7 +27,6 @@ def connect(emit: Emit = discard) -> VirtualBoxBackend:
     from hosted.backend.virtualbox.compat import select_api
     from hosted.backend.virtualbox.context import Ctx
     from hosted.backend.virtualbox.translate import boundary
-    from hosted.ports import PortAllocator
 
     mgr, found = connection.manager()
     vbox = connection.virtualbox(mgr)
@@ -38,7 +38,15 @@ def connect(emit: Emit = discard) -> VirtualBoxBackend:
                    ("kernel_driver", "no" if interpreted else "yes"))
     # The driverless warning is given per machine when one is created (and
     # by `hosted doctor`), not on every command.
-    return VirtualBoxBackend(ctx, PortAllocator().allocate, details)
+    return VirtualBoxBackend(ctx, _allocate, details)
+
+
+def _allocate(host_ip: str, taken: Collection[int], protocol: str = "tcp") -> int:
+    """hosted.ports' allocator, imported when a port is first wanted (it brings socket and
+    tempfile, which commands that read only do not need)."""
+    from hosted.ports import PortAllocator
+
+    return PortAllocator().allocate(host_ip, taken, protocol)
 
 
 def __getattr__(name: str) -> object:
