@@ -229,7 +229,7 @@ def child(out: str, args: list[str]) -> int:
     with contextlib.suppress(ImportError):
         from hosted.cli import codecache
 
-        codecache.save()
+        codecache.save(code)
     leave(code)
 
 

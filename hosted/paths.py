@@ -150,6 +150,11 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def is_private_dir(path: Path) -> bool:
+    """Whether ``path`` is a directory of this user's that others cannot write to (it is not created)."""
+    return _private_dir(path) is None
+
+
 def _private_dir(path: Path) -> str | None:
     """Why ``path`` is not a directory of this user's that others cannot write to (None: it is)."""
     try:

@@ -79,7 +79,7 @@ def test_saved_file_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left
 
 
-@pytest.mark.parametrize("spoil", ["mode", "garbage", "not-a-dict", "wrong-values"])
+@pytest.mark.parametrize("spoil", ["mode", "open-directory", "garbage", "not-a-dict", "wrong-values"])
 def test_a_spoilt_file_is_an_empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: str) -> None:
     path = private(tmp_path)
     seed = CodeCache(path)
@@ -90,6 +90,10 @@ def test_a_spoilt_file_is_an_empty_cache(tmp_path: Path, monkeypatch: pytest.Mon
         if not hasattr(os, "getuid"):
             pytest.skip("file modes are Unix's")
         path.chmod(0o644)
+    elif spoil == "open-directory":
+        if not hasattr(os, "getuid"):
+            pytest.skip("file modes are Unix's")
+        path.parent.chmod(0o777)  # anyone could have put the file there
     elif spoil == "garbage":
         path.write_bytes(b"\x00not marshal")
     elif spoil == "not-a-dict":
@@ -169,3 +173,14 @@ def test_the_console_script_collects_garbage_again_once_imported(tmp_path: Path)
     done = subprocess.run([sys.executable, "-c", probe, "validate", "-f", str(profile)], env=env,
                           capture_output=True, text=True, encoding="utf-8", check=True)
     assert done.stdout.split() == ["0", "True", "True", "True"]
+
+
+def test_a_refused_command_leaves_no_cache(tmp_path: Path) -> None:
+    bad = tmp_path / "hosted.yaml"
+    bad.write_text("version: 1\nname: x\nmachines:\n  web:\n    memroy: 512\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    env = {**os.environ, "HOSTED_CACHE_DIR": str(cache), "HOSTED_STATE_DIR": str(tmp_path / "state")}
+    done = subprocess.run([sys.executable, "-m", "hosted", "validate", "-f", str(bad)], env=env,
+                          capture_output=True, check=False)
+    assert done.returncode == 2
+    assert not cache.exists()

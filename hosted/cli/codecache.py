@@ -9,7 +9,8 @@ types and helpers are passed to it by name), so the code compiled from one text
 is the same on every run.  ``install`` makes the dataclasses module compile
 through this cache: a text seen before (by its sha256) gets its code object from the cache file
 instead of the compiler; a new one is compiled as before and written to the file
-when the command is done (``save``).
+once the command has succeeded (``save``): one that fails or is refused leaves
+nothing on disk, not even the cache's directory.
 
 Only the console script (``hosted ...`` and ``python -m hosted``) installs it;
 ``main()`` called in process, the library and the pytest plugin never do.  The
@@ -75,8 +76,16 @@ class CodeCache:
             return found
 
     def save(self) -> None:
-        """Write what this run compiled to the cache file, atomically; a failure is no cache."""
+        """Write what this run compiled to the cache file, atomically (its directory made 0700
+        first); a failure is no cache."""
         if self.path is None or not self.compiled:
+            return
+        from hosted import paths
+        from hosted.errors import HostedError
+
+        try:
+            paths.private_dir(self.path.parent)
+        except (HostedError, OSError):
             return
         with self._lock:
             known = self._known or {}
@@ -103,9 +112,11 @@ def read(path: Path | None) -> dict[bytes, CodeType]:
     """The entries of the cache file at ``path``; anything unexpected is an empty cache."""
     if path is None:
         return {}
-    from hosted.paths import read_private
+    from hosted import paths
 
-    data = read_private(path, MAX_BYTES)
+    if not paths.is_private_dir(path.parent):  # missing, a link, or others can write to it
+        return {}
+    data = paths.read_private(path, MAX_BYTES)
     if data is None:
         return {}
     try:
@@ -135,16 +146,18 @@ def install() -> CodeCache | None:
 
 
 def cache_file() -> Path | None:
+    """Where the cache is (nothing is created: a command that fails leaves no trace)."""
     from hosted import paths
     from hosted.errors import HostedError
 
     try:
-        return paths.private_dir(paths.cache_dir() / DIRECTORY) / file_name()
+        return paths.cache_dir() / DIRECTORY / file_name()
     except (HostedError, OSError):
         return None
 
 
-def save() -> None:
-    """The console script's last step: keep what this run compiled (nothing if not installed)."""
-    if _installed is not None:
+def save(code: int) -> None:
+    """The console script's last step: keep what this run compiled, once the command succeeded
+    (exit code 0): a command refused or failed changes nothing on disk."""
+    if _installed is not None and code == 0:
         _installed.save()

@@ -279,7 +279,7 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     from hosted.cli import codecache
     from hosted.cli.leave import leave
 
-    codecache.save()
+    codecache.save(code)
     leave(code)
 
 
