@@ -22,6 +22,7 @@ hosted keeps its files in ``%USERPROFILE%\\.hosted`` instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -225,6 +226,27 @@ def read_private(path: Path, max_bytes: int) -> bytes | None:
         except OSError:
             return None
     return data if len(data) <= max_bytes else None
+
+
+def write_private(path: Path, data: bytes) -> bool:
+    """Replace ``path`` with ``data`` atomically (a reader sees the old file or the whole new one),
+    through a 0600 temporary file of a random name beside it; False when it cannot be written.
+    No fsync: for caches, where a file torn by a crash does not load, which is a miss."""
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=".new-", dir=path.parent)  # 0600, O_EXCL
+    except OSError:
+        return False
+    try:
+        with open(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(name, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        return False
+    return True
 
 
 # Names Windows gives to devices, in every folder and with any extension ("nul.txt" is NUL too).

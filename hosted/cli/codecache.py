@@ -26,11 +26,9 @@ way, the cache is simply not used.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import hashlib
 import importlib.util
 import marshal
-import os
 import sys
 import threading
 from pathlib import Path
@@ -91,21 +89,8 @@ class CodeCache:
             known = self._known or {}
             keep = {**known, **self.used} if len(known) + len(self.used) <= MAX_ENTRIES else dict(self.used)
             data = marshal.dumps(keep)
-        if len(data) > MAX_BYTES:
-            return
-        import tempfile
-
-        try:
-            fd, name = tempfile.mkstemp(prefix=".new-", dir=self.path.parent)  # 0600, O_EXCL
-        except OSError:
-            return
-        try:
-            with open(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(name, self.path)  # no fsync: a torn file does not load, which is a miss
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(name)
+        if len(data) <= MAX_BYTES:
+            paths.write_private(self.path, data)
 
 
 def read(path: Path | None) -> dict[bytes, CodeType]:

@@ -187,22 +187,9 @@ def store(directory: Path, key: str, env: model.Environment, reads: recorded.Rea
                             protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # something in the model that does not pickle: no cache for it, not an error
         return
-    import tempfile
-
-    try:
-        fd, name = tempfile.mkstemp(prefix=".new-", dir=directory)  # 0600, O_EXCL
-    except OSError:
-        return
-    try:
-        with open(fd, "wb") as handle:
-            handle.write(data)
-        # No fsync: an entry torn by a crash is a corrupt pickle, which is a miss.
-        os.replace(name, directory / key)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        return
-    prune(directory)
+    # A torn entry is a corrupt pickle, which is a miss.
+    if paths.write_private(directory / key, data):
+        prune(directory)
 
 
 def prune(directory: Path, keep: int = MAX_ENTRIES) -> None:
