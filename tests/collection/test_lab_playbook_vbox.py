@@ -268,8 +268,13 @@ def test_three_desktops_converge_rerun_unchanged_and_are_emptied(lab: Lab) -> No
         assert lab.vms(desk) == ["lab-db", "lab-web"]
 
     # state: absent leaves nothing behind (that a second one is no change is tested on the double).
-    lab.play("absent", "-e", "hosted_state=absent")
-    assert {desk: lab.vms(desk) for desk in DESKS} == {desk: [] for desk in DESKS}
+    absent = lab.play("absent", "-e", "hosted_state=absent")
+    for desk in DESKS:
+        task = hosted_task(absent, desk)
+        assert task["status"] == "ok" and task["result"]["changed"] is True, (desk, task["result"])
+    left = {desk: lab.vms(desk) for desk in DESKS}
+    assert left == {desk: [] for desk in DESKS}, (left, {d: hosted_task(absent, d)["result"] for d in DESKS},
+                                                  absent["stdout"][-4000:])
 
 
 def test_a_corrupt_bundle_fails_its_desktop_and_the_others_converge(lab: Lab) -> None:
