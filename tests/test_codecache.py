@@ -175,6 +175,26 @@ def test_the_console_script_collects_garbage_again_once_imported(tmp_path: Path)
     assert done.stdout.split() == ["0", "True", "True", "True"]
 
 
+def test_the_command_line_is_parsed_with_the_cache_and_without_the_collector(tmp_path: Path) -> None:
+    """argparse's first formatter defines dataclasses of its own on Python 3.14 (_colorize's
+    themes): the script parses with the cache installed and the collector off, and turns the
+    collector back on when the command line is refused too."""
+    env = {**os.environ, "HOSTED_CACHE_DIR": str(tmp_path / "cache"), "HOSTED_STATE_DIR": str(tmp_path / "s")}
+    probe = ("import dataclasses, gc, sys; from hosted.cli import main as m\n"
+             "seen = []\n"
+             "parse = m.parse\n"
+             "def probe(words):\n"
+             "    seen.append(('exec' in vars(dataclasses), gc.isenabled()))\n"
+             "    return parse(words)\n"
+             "m.parse = probe\n"
+             "code = m.main(sys.argv[1:], script=True)\n"
+             "print(code, seen == [(True, False)], gc.isenabled())")
+    for argv, code in ((["--version"], "0"), (["status", "--no-such-option"], "2")):
+        done = subprocess.run([sys.executable, "-c", probe, *argv], env=env, capture_output=True, text=True,
+                              encoding="utf-8", check=True)
+        assert done.stdout.split()[-3:] == [code, "True", "True"], (argv, done.stdout, done.stderr)
+
+
 def test_a_refused_command_leaves_no_cache(tmp_path: Path) -> None:
     bad = tmp_path / "hosted.yaml"
     bad.write_text("version: 1\nname: x\nmachines:\n  web:\n    memroy: 512\n", encoding="utf-8")

@@ -241,29 +241,33 @@ def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> arg
 
 def main(argv: Sequence[str] | None = None, *, script: bool = False) -> int:
     """Parse and run one command.  ``script`` (the console script's own process): compile
-    hosted's dataclasses through hosted.cli.codecache, and collect no garbage while the
-    command's modules are imported."""
+    dataclasses through hosted.cli.codecache, and collect no garbage while the command line is
+    parsed and the command's modules are imported."""
     words = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = parse(words)
-    except SystemExit as exit_:  # argparse: --help, --version
-        return exit_.code if isinstance(exit_.code, int) else 2
-    except UsageProblem as problem:
-        return usage_error(problem, words)
     if script:
         # Importing builds objects that live as long as the process: scanning them for
         # cycles meanwhile is wasted (20-30 ms of a command's start, bench/README.md).
         gc.disable()
         from hosted.cli import codecache
 
-        codecache.install()  # before the command's modules define their dataclasses
-    command = COMMANDS[args.command_name]
-    module = importlib.import_module(f"hosted.cli.{command.module}")
-    handler: Callable[[argparse.Namespace], int] = getattr(module,
-                                                           "cmd_" + args.command_name.replace("-", "_"))
-    if script:
-        gc.freeze()  # what was imported is never scanned again
-        gc.enable()
+        # Before the parser: on Python 3.14 argparse's first formatter imports _colorize,
+        # whose themes are dataclasses too (about 8 ms to compile).
+        codecache.install()
+    try:
+        try:
+            args = parse(words)
+        except SystemExit as exit_:  # argparse: --help, --version
+            return exit_.code if isinstance(exit_.code, int) else 2
+        except UsageProblem as problem:
+            return usage_error(problem, words)
+        command = COMMANDS[args.command_name]
+        module = importlib.import_module(f"hosted.cli.{command.module}")
+        handler: Callable[[argparse.Namespace], int] = getattr(module,
+                                                               "cmd_" + args.command_name.replace("-", "_"))
+    finally:
+        if script:
+            gc.freeze()  # what was imported is never scanned again
+            gc.enable()
     from hosted.cli import console
 
     return console.run_command(handler, args)
