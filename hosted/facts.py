@@ -166,19 +166,22 @@ def hostonly_ranges(conf: str = NETWORKS_CONF) -> tuple[str, ...]:
 
 
 def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
-                 provisioning: bool = False, brief: bool = False) -> Facts:
+                 provisioning: bool = False, brief: bool = False, nics: bool = True) -> Facts:
     """The environment's machines only, and their snapshots; ``provisioning``: also what
     the guest steps need (the machines' records, the steps' fingerprints).  ``brief``: the
-    machines read in brief (power, NICs, tags), for planners that compare no setting."""
-    machines = tuple(backend.list_machines(env.name, brief=brief))
+    machines read in brief (power, NICs, tags), for planners that compare no setting;
+    ``nics=False`` as well: without their NICs, and no network read, for planners that touch
+    no NIC or network (power and snapshot commands)."""
+    machines = tuple(backend.list_machines(env.name, brief=brief, nics=nics))
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for m in machines} if snapshots else {}
+    networks = network_facts(env, backend, machines) if nics else {}
     if not provisioning:
-        return Facts(machines=machines, snapshots=snaps, **network_facts(env, backend, machines))
+        return Facts(machines=machines, snapshots=snaps, **networks)
     specs = [s for s in env.machines if s.provision]
     with_steps = {s.name for s in specs}
     records = {m.uuid: backend.records(m.uuid) for m in machines if m.label in with_steps}
     return Facts(machines=machines, snapshots=snaps, records=records, fingerprints=fingerprints(specs),
-                 **network_facts(env, backend, machines))
+                 **networks)
 
 
 def images_for(env: Environment, specs: Sequence[MachineSpec], backend: Backend) -> dict[str, ImageFacts]:

@@ -380,6 +380,9 @@ class ObservedMachine:
     # machine that only matters for its ports and links (another environment's, or none's):
     # name, uuid, tags, power and NICs with their forwards; the rest is not read.
     brief: bool = False
+    # False: read in brief without the NICs either (``nics`` is empty, not read), for a planner
+    # that touches no NIC or network (power and snapshot commands): most of a brief read's calls.
+    nics_read: bool = True
 
     @property
     def owned(self) -> bool:
@@ -391,6 +394,8 @@ class ObservedMachine:
         return self.tags.machine if self.tags is not None else self.vm_name
 
     def forwards(self) -> tuple[Forward, ...]:
+        if not self.nics_read:
+            raise ValueError(f"{self.vm_name}: read without its NICs, so without its forwards")
         return tuple(f for n in self.nics for f in n.forwards)
 
 

@@ -197,6 +197,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         self.saves: list[str] = []
         self.observed: collections.Counter[str] = collections.Counter()  # uuid -> times read in full
         self.briefed: collections.Counter[str] = collections.Counter()  # uuid -> times read in brief
+        self.nics_read: collections.Counter[str] = collections.Counter()  # of those, with the NICs
         self.closed = False
         self._lock = threading.RLock()
         # guest port -> a real server standing in for the guest (e.g. a test sshd): forwards
@@ -304,7 +305,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         return BackendInfo(name="memory", version="7.2.0", api_version="7_2", details=driver)
 
     def list_machines(self, environment: str | None = None, *, others: bool = False,
-                      brief: bool = False) -> list[ObservedMachine]:
+                      brief: bool = False, nics: bool = True) -> list[ObservedMachine]:
         with self._lock:
             self._enter("list_machines", None)
             # As VirtualBox's backend: one tag decides, the others are not read in full.
@@ -312,7 +313,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
             for m in self.machines.values():
                 if environment is None or (m.accessible and m.tags is not None
                                            and m.tags.environment == environment):
-                    listed.append(self._brief(m) if brief else self._observe(m))
+                    listed.append(self._brief(m, nics) if brief else self._observe(m))
                 elif others:
                     listed.append(self._brief(m))
             return listed
@@ -885,15 +886,18 @@ class MemoryBackend(NetworksMixin, LabsMixin):
             current=s.id == m.current_snapshot, parent_id=s.parent_id, children=tuple(s.children),
         )
 
-    def _brief(self, m: Machine) -> ObservedMachine:
-        """As VirtualBox's backend reads another environment's machine: name, uuid, tags, power, NICs."""
+    def _brief(self, m: Machine, nics: bool = True) -> ObservedMachine:
+        """As VirtualBox's backend reads another environment's machine: name, uuid, tags, power, NICs
+        (``nics=False``: not those either)."""
         self.briefed[m.uuid] += 1
+        self.nics_read[m.uuid] += nics
         full = self._read(m)
         if not m.accessible:
             return full
         return ObservedMachine(uuid=full.uuid, vm_name=full.vm_name, tags=full.tags, power=full.power,
-                               os_type="", cpus=0, memory_mb=0, firmware="bios", nics=full.nics,
-                               shared_folders=(), settings_file=full.settings_file, brief=True)
+                               os_type="", cpus=0, memory_mb=0, firmware="bios",
+                               nics=full.nics if nics else (), shared_folders=(),
+                               settings_file=full.settings_file, brief=True, nics_read=nics)
 
     def _observe(self, m: Machine) -> ObservedMachine:
         self.observed[m.uuid] += 1

@@ -13,7 +13,7 @@ from factories import env, fwd, nat, spec
 from hosted import api
 from hosted.errors import NameConflict, PortConflict
 from hosted.machine_status import endpoints
-from hosted.model import Environment
+from hosted.model import Environment, Nic
 from hosted.ports import PortAllocator
 
 
@@ -149,17 +149,37 @@ BRIEF_COMMANDS = {
 
 @pytest.mark.parametrize("command", sorted(BRIEF_COMMANDS))
 def test_power_and_snapshot_commands_read_the_machines_in_brief(backend: MemoryBackend, command: str) -> None:
-    """Their planners compare no setting: power, NICs and tags are all they read of a machine."""
-    e = lab(3, state="running")
+    """Their planners compare no setting: power and tags are all they read of a machine, and
+    the NICs only for destroy (a network hosted made goes with its last machine).  Without
+    NICs, no network is read either, even in an environment that has networks."""
+    e = env(*(spec(f"m{i}", memory_mb=64, state="running",
+                   nics=(nat(fwd(22, None, "ssh")), Nic("internal", network="lab"))) for i in range(3)))
     assert api.up(e, backend=backend, wait=False).ok
     assert api.snapshot_save(e, "baseline", backend=backend).ok
     mine = {m.uuid for m in backend.list_machines(e.name)}
     backend.observed.clear()
     backend.briefed.clear()
+    backend.nics_read.clear()
+    networks = backend.count("list_networks")
     result = BRIEF_COMMANDS[command](e, backend)
     assert getattr(result, "ok", True)
     assert sum(backend.observed.values()) == 0, command
     assert set(backend.briefed) == mine and set(backend.briefed.values()) == {1}
+    if command == "destroy":
+        assert set(backend.nics_read) == mine and backend.count("list_networks") > networks
+    else:
+        assert not +backend.nics_read and backend.count("list_networks") == networks
+
+
+def test_forwards_of_a_machine_read_without_its_nics_are_refused(backend: MemoryBackend) -> None:
+    """No NICs read is not no forwards: asking for them is a bug, not an empty answer."""
+    e = lab(1)
+    assert api.up(e, backend=backend).ok
+    [bare] = backend.list_machines(e.name, brief=True, nics=False)
+    [brief] = backend.list_machines(e.name, brief=True)
+    assert brief.forwards() and not bare.nics and not bare.nics_read
+    with pytest.raises(ValueError, match="without its NICs"):
+        bare.forwards()
 
 
 def test_commands_that_compare_settings_read_the_machines_in_full(backend: MemoryBackend) -> None:

@@ -123,13 +123,14 @@ class Backend(Protocol):
         ...
 
     def list_machines(self, environment: str | None = None, *, others: bool = False,
-                      brief: bool = False) -> list[ObservedMachine]:
+                      brief: bool = False, nics: bool = True) -> list[ObservedMachine]:
         """Every registered machine, owned by hosted or not, read now; with ``environment``,
         only the machines tagged for it (the others are not read in full), and with ``others``
         every other machine too, read in brief (``ObservedMachine.brief``: name, uuid, tags,
         power and NICs with their forwards), as checking host ports and links needs.
         ``brief``: the environment's machines in brief too (every machine, without
-        ``environment``), as power and snapshot commands, SSH and listing need."""
+        ``environment``), as SSH and listing need; with ``nics=False`` as well, without their
+        NICs (``ObservedMachine.nics_read``), as power and snapshot commands need."""
         ...
 
     def get_machine(self, ref: str) -> ObservedMachine | None:

@@ -48,6 +48,11 @@ def test_other_machines_are_listed_in_brief(ctx: Ctx) -> None:
     assert brief.cpus == 0  # not read
     assert listed[foreign].brief and listed[foreign].tags is None
     assert listed[foreign].vm_name == ctx.vm_name("foreign")
-    [own] = ctx.backend.list_machines(ctx.env, brief=True)  # its own in brief too: power commands
-    assert own.brief and seen(own) == seen(ctx.observe(mine.uuid))
+    [own] = ctx.backend.list_machines(ctx.env, brief=True)  # its own in brief too: SSH, inventory
+    assert own.brief and own.nics_read and seen(own) == seen(ctx.observe(mine.uuid))
+    # Power and snapshot commands: not even the NICs.
+    [bare] = ctx.backend.list_machines(ctx.env, brief=True, nics=False)
+    assert bare.brief and not bare.nics_read and bare.nics == () and own.nics != ()
+    assert (bare.uuid, bare.vm_name, bare.tags, bare.power, bare.settings_file) == (
+        own.uuid, own.vm_name, own.tags, own.power, own.settings_file)
     ctx.backend.destroy(other.uuid, ctx.emit)

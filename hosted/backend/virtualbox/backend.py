@@ -81,7 +81,7 @@ class VirtualBoxBackend:
                                (("revision", str(vbox.revision)), *self._details))
 
     def list_machines(self, environment: str | None = None, *, others: bool = False,
-                      brief: bool = False) -> list[ObservedMachine]:
+                      brief: bool = False, nics: bool = True) -> list[ObservedMachine]:
         with boundary(self._ctx, "listing machines"):
             result = []
             for machine in self._ctx.array(self._ctx.vbox, "machines"):
@@ -92,7 +92,8 @@ class VirtualBoxBackend:
                         if others:
                             result.append(observe_brief(self._ctx, machine))
                         continue
-                    result.append((observe_brief if brief else observe)(self._ctx, machine))
+                    result.append(observe_brief(self._ctx, machine, nics) if brief
+                                  else observe(self._ctx, machine))
                 except self._ctx.xcpt:  # unregistered meanwhile
                     continue
             return result
