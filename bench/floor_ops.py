@@ -11,7 +11,8 @@ found as hosted must find them: every registered machine's
 in one thread per machine, each waiting on its own IProgress, so VirtualBox
 overlaps what it can.
 
-OP is one of: up, status, halt, destroy, snapshot-save, snapshot-restore,
+OP is one of: up, status, halt, halt-settled (waits until each machine is off and
+unlocked, as `hosted halt` does), destroy, snapshot-save, snapshot-restore,
 snapshot-list, snapshot-delete, reset.  SPEC (JSON):
 
     {"environment": "bench", "snapshot": "s1",
@@ -156,6 +157,16 @@ class Floor:
         finally:
             unlock(session)
 
+    def power_off_settled(self, machine: Any) -> None:
+        """As `hosted halt` leaves it: powered off (not "Stopping") and its session unlocked, so
+        that the next command can lock it at once."""
+        self.power_off(machine)
+        off = (int(self.c.MachineState_PoweredOff), int(self.c.MachineState_Aborted))
+        deadline = time.monotonic() + 10
+        while int(machine.state) not in off and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.wait_unlocked(machine)
+
     def wait_unlocked(self, machine: Any) -> None:
         """A powered-off VM's session lingers a moment; a write lock must wait for it."""
         unlocked = int(self.c.SessionState_Unlocked)
@@ -284,6 +295,8 @@ def run(floor: Floor, op: str, spec: dict[str, Any]) -> None:
             print("\n".join("  " + line for line in floor.snapshot_tree(m)) or "  no snapshots")
     elif op == "halt":
         each([m for m in machines if floor.is_on(m)], floor.power_off)
+    elif op == "halt-settled":
+        each([m for m in machines if floor.is_on(m)], floor.power_off_settled)
     elif op == "destroy":
         each(machines, floor.destroy)
     elif op == "snapshot-save":
