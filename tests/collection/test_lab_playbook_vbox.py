@@ -156,8 +156,12 @@ def _slowest(results: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def hosted_task(done: dict[str, Any], desk: str) -> dict[str, Any]:
-    [found] = [r for r in done["results"] if r["host"] == desk and r["action"].endswith("hosted_environment")]
-    return found
+    found = [r for r in done["results"] if r["host"] == desk and r["action"].endswith("hosted_environment")]
+    # The role stopped before the module on this desktop: say which task failed, and why.
+    failed = [(r["task"], r["result"]) for r in done["results"]
+              if r["host"] == desk and r["status"] in ("failed", "unreachable")]
+    assert len(found) == 1, (desk, failed, done["stdout"][-3000:])
+    return found[0]
 
 
 def build_collection(work: Path) -> Path:
