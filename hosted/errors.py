@@ -85,6 +85,15 @@ class UnsupportedVirtualBox(HostedError):
     exit_code = EXIT_UNAVAILABLE
 
 
+class ServiceRefused(BackendUnavailable):
+    """VBoxSVC did not answer this process's first call.  Besides a broken install, it happens
+    when VBoxSVC was shutting down as the process connected (it exits 5 s after its last client
+    on Linux and macOS): the process's connection is then lost for good, and only a new process
+    reaches the new VBoxSVC (the console script runs itself once more, hosted.cli.reconnect)."""
+
+    retryable = True
+
+
 class ServiceGone(BackendUnavailable):
     """VBoxSVC went away while hosted used it (it crashed, was restarted, or the user logged off)."""
 

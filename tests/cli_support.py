@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from double import MemoryBackend
 
 from hosted.backend.base import TemplateInfo, TemplateSource
-from hosted.errors import BackendUnavailable
+from hosted.errors import BackendUnavailable, ServiceRefused
 from hosted.events import Event
 from hosted.model import MachineSpec, ObservedMachine, Tags
 
@@ -41,6 +42,25 @@ def unavailable() -> MemoryBackend:
         "VirtualBox is not installed (no VBoxSVC found)",
         "install VirtualBox 7.0 or newer, then run `hosted doctor`",
     )
+
+
+def _connects() -> None:
+    """Each connect of this process (its pid) to the file HOSTED_TEST_CONNECTS names."""
+    with open(os.environ["HOSTED_TEST_CONNECTS"], "a", encoding="utf-8") as out:
+        out.write(f"{os.getpid()} {os.environ.get('HOSTED_RECONNECTED', '')}\n")
+
+
+def refused_once() -> MemoryBackend:
+    """As a VBoxSVC that was shutting down refuses a process: the command's second run gets through."""
+    _connects()
+    if not os.environ.get("HOSTED_RECONNECTED"):
+        raise ServiceRefused("cannot reach VirtualBox's service (VBoxSVC): NS_ERROR_FAILURE", "run it again")
+    return shared()
+
+
+def refused() -> MemoryBackend:
+    _connects()
+    raise ServiceRefused("cannot reach VirtualBox's service (VBoxSVC): NS_ERROR_FAILURE", "run it again")
 
 
 def broken() -> MemoryBackend:

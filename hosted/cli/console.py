@@ -26,7 +26,7 @@ from rich.text import Text
 
 from hosted import __version__
 from hosted.cli import debuglog
-from hosted.errors import EXIT_FAILED, HostedError, ProfileError
+from hosted.errors import EXIT_FAILED, HostedError, ProfileError, ServiceRefused
 from hosted.events import Event
 from hosted.model import Environment
 from hosted.redact import printable
@@ -73,6 +73,7 @@ class Options:
     json: bool = False  # stdout is one JSON document
     debug: bool = False  # the debug log gets everything
     kind: str = "error"  # the JSON envelope's kind for this command
+    script: bool = False  # the console script's own process (main(script=True)), not main() in process
 
 
 OPTIONS = Options()
@@ -84,7 +85,7 @@ def run_command(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
     # In place: the command modules hold this object (``from hosted.cli.console import OPTIONS``).
     OPTIONS.__dict__.update(vars(Options(
         verbose=bool(args.verbose), quiet=bool(args.quiet), json=bool(args.json), debug=bool(args.debug),
-        kind=getattr(args, "command_kind", "error"))))
+        kind=getattr(args, "command_kind", "error"), script=bool(getattr(args, "script", False)))))
     if OPTIONS.debug:
         debuglog.start(sys.argv)
     try:
@@ -101,6 +102,10 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
     except HostedError as exc:
         if OPTIONS.debug:
             debuglog.log.debug("%s: %s", type(exc).__name__, exc.message, exc_info=True)
+        if isinstance(exc, ServiceRefused) and OPTIONS.script:
+            from hosted.cli import reconnect
+
+            reconnect.again()  # a new process reaches a new VBoxSVC; back here only if not
         if OPTIONS.json:
             print_json(kind, {"ok": False, "error": error_json(exc)})
         else:

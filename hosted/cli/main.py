@@ -270,6 +270,7 @@ def main(argv: Sequence[str] | None = None, *, script: bool = False) -> int:
             gc.enable()
     from hosted.cli import console
 
+    args.script = script
     return console.run_command(handler, args)
 
 

@@ -26,6 +26,7 @@ from ansible_collections.hosted.lab.plugins.module_utils import api_driver, cli_
 from ansible_collections.hosted.lab.plugins.module_utils.environment import (  # noqa: E402
     HostedFailure,
     Request,
+    applied,
     apply,
     diff,
 )
@@ -215,6 +216,46 @@ def test_a_corrupt_bundle_fails_with_hosteds_message(interface: str, profile: st
     assert failed["failed"] and failed["error_type"] == "BundleError" and failed["exit_code"] == 2, failed
     assert "sha256" in failed["msg"] and failed["hint"]
     assert cli_support.shared().list_machines() == []
+
+
+def test_a_refused_api_runs_hosted_as_a_command_once(profile: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """VBoxSVC refused the module's own process (it was shutting down, and that process's
+    connection stays broken): the task runs the `hosted` command instead, a new process."""
+    monkeypatch.setenv("HOSTED_BACKEND", "cli_support:refused")
+    monkeypatch.setenv("HOSTED_TEST_CONNECTS", str(tmp_path / "connects"))
+    request = Request(params(profile=profile))
+    commands: list[list[str]] = []
+
+    def new_process(argv: list[str]) -> tuple[int, str, str]:  # one that reaches the new VBoxSVC
+        commands.append(argv)
+        monkeypatch.setenv("HOSTED_BACKEND", "cli_support:shared")
+        return run_in_process(argv)
+
+    result = applied(request, api_driver.ApiDriver(request), False,
+                     lambda: cli_driver.CliDriver(request, new_process, "hosted"))
+    assert result["interface"] == "cli" and result["changed"] is True
+    assert states(result) == {"web": "running", "db": "poweroff"} and commands
+    assert (tmp_path / "connects").read_text(encoding="utf-8")  # the API was refused first
+
+
+@pytest.mark.parametrize("backend,error", [("refused", "ServiceRefused"),
+                                           ("unavailable", "BackendUnavailable")])
+def test_the_command_is_tried_once_and_only_after_a_refusal(
+        profile: str, tmp_path: Path, backend: str, error: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSTED_BACKEND", f"cli_support:{backend}")
+    monkeypatch.setenv("HOSTED_TEST_CONNECTS", str(tmp_path / "connects"))
+    request = Request(params(profile=profile))
+    tried: list[str] = []
+
+    def again() -> Any:
+        tried.append("cli")
+        return cli_driver.CliDriver(request, run_in_process, "hosted")  # refused as well
+
+    with pytest.raises(HostedFailure) as failed:
+        applied(request, api_driver.ApiDriver(request), False, again)
+    assert failed.value.error_type == error and failed.value.exit_code == 3
+    assert tried == (["cli"] if backend == "refused" else [])
 
 
 def test_the_cli_driver_reports_a_command_without_json(tmp_path: Path) -> None:

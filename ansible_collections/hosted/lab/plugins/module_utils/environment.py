@@ -21,6 +21,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: this code also runs on a target's older Python
+    from collections.abc import Callable
+
     Json = dict[str, Any]
 
 STATES = {"up": "up", "halted": "halt", "absent": "destroy", "reset": "reset"}
@@ -83,6 +85,27 @@ class Request:
         if self.save:
             ops.append(("snapshot save", self.save))
         return ops
+
+
+def applied(request: Request, driver: Any, check_mode: bool, again: Callable[[], Any] | None = None) -> Json:
+    """``apply`` through ``driver``, closed after.  VirtualBox's service refused this process
+    (``ServiceRefused``: it was shutting down as the process connected, and the process's
+    connection stays broken): ``again()``, a driver that runs hosted in a new process (its
+    command), is used once instead, if there is one."""
+    try:
+        return _closed(request, driver, check_mode)
+    except HostedFailure as failure:
+        other = again() if again is not None and failure.error_type == "ServiceRefused" else None
+        if other is None:
+            raise
+    return _closed(request, other, check_mode)
+
+
+def _closed(request: Request, driver: Any, check_mode: bool) -> Json:
+    try:
+        return apply(request, driver, check_mode)
+    finally:
+        driver.close()
 
 
 def apply(request: Request, driver: Any, check_mode: bool) -> Json:

@@ -299,6 +299,7 @@ problems:
   elements: dict
 """
 
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -308,7 +309,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hosted.lab.plugins.module_utils.environment import (
     HostedFailure,
     Request,
-    apply,
+    applied,
     diff,
 )
 
@@ -331,20 +332,31 @@ ARGUMENT_SPEC = {
 
 def driver_for(module: AnsibleModule, request: Request) -> Any:
     """hosted's API in this process when it is importable, else its command."""
-    from ansible_collections.hosted.lab.plugins.module_utils import api_driver, cli_driver
+    from ansible_collections.hosted.lab.plugins.module_utils import api_driver
 
     if not module.params["executable"] and api_driver.importable():
         return api_driver.ApiDriver(request)
-    where = [str(Path.home() / ".local" / "bin"), "/usr/local/bin"]
-    executable = module.params["executable"] or module.get_bin_path("hosted", opt_dirs=where)
-    if not executable:
+    driver = command_driver(module, request)
+    if driver is None:
         raise HostedFailure("hosted is not installed on this host: the Python Ansible runs here cannot "
                             "import it and there is no `hosted` command",
                             "install it (the hosted.lab.workstation role does), set "
                             "ansible_python_interpreter to the Python of its virtual environment, "
                             "or give `executable:`",
                             1, "HostedNotFound")
-    return cli_driver.CliDriver(request, module.run_command, executable)
+    return driver
+
+
+def command_driver(module: AnsibleModule, request: Request) -> Any:
+    """The `hosted` command: ``executable:``, the one beside this Python (its virtual
+    environment's), or one on the PATH; None if there is none."""
+    from ansible_collections.hosted.lab.plugins.module_utils import cli_driver
+
+    beside = Path(sys.executable).parent / "hosted"
+    where = [str(Path.home() / ".local" / "bin"), "/usr/local/bin"]
+    executable = module.params["executable"] or (str(beside) if beside.is_file() else None) \
+        or module.get_bin_path("hosted", opt_dirs=where)
+    return cli_driver.CliDriver(request, module.run_command, executable) if executable else None
 
 
 def main() -> None:
@@ -361,11 +373,9 @@ def main() -> None:
                              hint="a snapshot name starts with a letter or a digit")
     try:
         driver = driver_for(module, request)
-        try:
-            with driver.errors():
-                result = apply(request, driver, module.check_mode)
-        finally:
-            driver.close()
+        # VBoxSVC refused this process (it was shutting down): the command, a new process, gets through.
+        again = (lambda: command_driver(module, request)) if driver.name == "api" else None
+        result = applied(request, driver, module.check_mode, again)
     except HostedFailure as failure:
         module.fail_json(**failure.result())
     except Exception as exc:  # a bug, in hosted or here: say so, with the traceback
