@@ -1,0 +1,96 @@
+"""Connecting while VBoxSVC shuts down: how often a command is refused, and what hosted does.
+
+    scripts/sandbox run python bench/svc_refusal.py [--from 4.70] [--to 4.98] [--step 0.02]
+
+VBoxSVC exits 5 s after its last client leaves.  For each delay D in the sweep,
+and for each side in turn, this starts a client (``VBoxManage list vms``) in its own
+VirtualBox home (see benchhome.py), waits D seconds after it ends, then runs:
+
+* ``probe``: a fresh Python process that creates vboxapi's manager, calls
+  ``getVirtualBox()`` and reads the version, and when that fails asks again in the
+  same process for up to 15 s (as any in-process retry would);
+* ``hosted``: ``hosted list --json``, which runs itself once more when VBoxSVC
+  refused it (hosted/cli/reconnect.py).
+
+then waits until that VBoxSVC is gone.  Printed: one line per run (delay, exit
+code, seconds), and a table: runs, runs that failed, and for hosted, runs that
+took the second start (longer than 0.6 s) and succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from benchhome import VBOXMANAGE, isolate
+
+PROBE = """\
+import sys, time
+from vboxapi import VirtualBoxManager
+mgr = VirtualBoxManager(None, None)
+deadline = time.monotonic() + 15
+while True:
+    try:
+        print(mgr.getVirtualBox().version)
+        break
+    except Exception as exc:
+        if time.monotonic() > deadline:
+            sys.exit(f"refused for 15 s: {exc}")
+        time.sleep(0.5)
+"""
+SLOW = 0.6  # seconds: a hosted run that took longer went through its second start
+
+
+def client() -> None:
+    for _ in range(10):  # a client that arrives during a shutdown is refused too: the next one is not
+        if subprocess.run([VBOXMANAGE, "list", "vms"], capture_output=True, timeout=120).returncode == 0:
+            return
+        time.sleep(1)
+    raise SystemExit("VBoxManage list vms keeps failing")
+
+
+def run(side: str, delay: float) -> tuple[int, float]:
+    client()
+    time.sleep(delay)
+    argv = [sys.executable, "-c", PROBE] if side == "probe" else ["hosted", "list", "--json", "-q"]
+    start = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    seconds = time.monotonic() - start
+    print(f"  {side:6} D={delay:.3f} rc={done.returncode} {seconds:.2f} s "
+          f"{(done.stderr.strip().splitlines() or [''])[-1][:90]}", flush=True)
+    time.sleep(6)  # that VBoxSVC is gone before the next run
+    return done.returncode, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--from", dest="start", type=float, default=4.70)
+    parser.add_argument("--to", dest="stop", type=float, default=4.98)
+    parser.add_argument("--step", type=float, default=0.02)
+    args = parser.parse_args()
+    isolate("hosted-bench-refusal-")
+    count = round((args.stop - args.start) / args.step) + 1
+    delays = [round(args.start + i * args.step, 3) for i in range(count)]
+    results: dict[str, list[tuple[int, float]]] = {"probe": [], "hosted": []}
+    client()  # untimed: hosted's first run here writes its caches
+    subprocess.run(["hosted", "list", "--json", "-q"], capture_output=True, timeout=120)
+    time.sleep(6)
+    for delay in delays:
+        for side in results:
+            results[side].append(run(side, delay))
+    print("\n| side | runs | failed | went through on its second start |")
+    print("|---|---:|---:|---:|")
+    for side, found in results.items():
+        failed = sum(1 for rc, _ in found if rc)
+        second = sum(1 for rc, s in found if rc == 0 and s > SLOW) if side == "hosted" else 0
+        print(f"| {side} | {len(found)} | {failed} | {second if side == 'hosted' else '-'} |")
+    print(f"\ndelays {delays[0]}-{delays[-1]} s after the last client, step {args.step} s; "
+          f"VirtualBox home {os.environ['VBOX_USER_HOME']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
