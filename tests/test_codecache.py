@@ -156,43 +156,40 @@ def test_only_the_console_script_uses_it(tmp_path: Path) -> None:
     assert file.stat().st_mtime_ns == 1  # the second run compiled nothing new: not rewritten
 
 
+def script_run(tmp_path: Path, patch: str, argv: list[str]) -> list[str]:
+    """``main(argv, script=True)`` in a new process, after ``patch`` (source that may append
+    words to ``seen``): its exit code, the words seen, and whether the collector is on after."""
+    env = {**os.environ, "HOSTED_CACHE_DIR": str(tmp_path / "cache"), "HOSTED_STATE_DIR": str(tmp_path / "s")}
+    probe = ("import dataclasses, gc, sys\nfrom hosted.cli import console, main as m\nseen = []\n" + patch
+             + "code = m.main(sys.argv[1:], script=True)\nprint(code, *seen, gc.isenabled())")
+    done = subprocess.run([sys.executable, "-c", probe, *argv], env=env, capture_output=True, text=True,
+                          encoding="utf-8", check=True)
+    return done.stdout.split()
+
+
 def test_the_console_script_collects_garbage_again_once_imported(tmp_path: Path) -> None:
     """The script imports with the collector off (hosted.cli.main), then freezes what it imported
     and turns the collector back on for the command itself."""
     profile = tmp_path / "hosted.yaml"
     profile.write_text("version: 1\nname: gc\nmachines:\n  web: {memory: 64M}\n", encoding="utf-8")
-    env = {**os.environ, "HOSTED_CACHE_DIR": str(tmp_path / "cache"), "HOSTED_STATE_DIR": str(tmp_path / "s")}
-    probe = ("import gc, sys; from hosted.cli import console; from hosted.cli.main import main\n"
-             "seen = []\n"
-             "def run_command(handler, args):\n"
-             "    seen.append((gc.isenabled(), gc.get_freeze_count()))\n"
+    patch = ("def run_command(handler, args):\n"
+             "    seen.append(f'{gc.isenabled()}/{gc.get_freeze_count() > 1000}')\n"
              "    return 0\n"
-             "console.run_command = run_command\n"
-             "code = main(sys.argv[1:], script=True)\n"
-             "print(code, seen[0][0], seen[0][1] > 1000, gc.isenabled())")
-    done = subprocess.run([sys.executable, "-c", probe, "validate", "-f", str(profile)], env=env,
-                          capture_output=True, text=True, encoding="utf-8", check=True)
-    assert done.stdout.split() == ["0", "True", "True", "True"]
+             "console.run_command = run_command\n")
+    assert script_run(tmp_path, patch, ["validate", "-f", str(profile)]) == ["0", "True/True", "True"]
 
 
 def test_the_command_line_is_parsed_with_the_cache_and_without_the_collector(tmp_path: Path) -> None:
     """argparse's first formatter defines dataclasses of its own on Python 3.14 (_colorize's
     themes): the script parses with the cache installed and the collector off, and turns the
     collector back on when the command line is refused too."""
-    env = {**os.environ, "HOSTED_CACHE_DIR": str(tmp_path / "cache"), "HOSTED_STATE_DIR": str(tmp_path / "s")}
-    probe = ("import dataclasses, gc, sys; from hosted.cli import main as m\n"
-             "seen = []\n"
-             "parse = m.parse\n"
+    patch = ("parse = m.parse\n"
              "def probe(words):\n"
-             "    seen.append(('exec' in vars(dataclasses), gc.isenabled()))\n"
+             "    seen.append(f\"{'exec' in vars(dataclasses)}/{gc.isenabled()}\")\n"
              "    return parse(words)\n"
-             "m.parse = probe\n"
-             "code = m.main(sys.argv[1:], script=True)\n"
-             "print(code, seen == [(True, False)], gc.isenabled())")
+             "m.parse = probe\n")
     for argv, code in ((["--version"], "0"), (["status", "--no-such-option"], "2")):
-        done = subprocess.run([sys.executable, "-c", probe, *argv], env=env, capture_output=True, text=True,
-                              encoding="utf-8", check=True)
-        assert done.stdout.split()[-3:] == [code, "True", "True"], (argv, done.stdout, done.stderr)
+        assert script_run(tmp_path, patch, argv)[-3:] == [code, "True/False", "True"], argv
 
 
 def test_a_refused_command_leaves_no_cache(tmp_path: Path) -> None:
