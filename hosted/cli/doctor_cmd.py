@@ -24,6 +24,10 @@ def exit_code(checks: list[vbox_diagnose.Check]) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     checks = vbox_diagnose.diagnose()
+    if OPTIONS.script and any(c.error == "ServiceRefused" for c in checks):
+        from hosted.cli import reconnect
+
+        reconnect.again()  # VBoxSVC was shutting down: a new process reaches a new one
     code = exit_code(checks)
     if OPTIONS.json:
         print_json(OPTIONS.kind, {"ok": code == EXIT_OK, "exit_code": code,

@@ -5,6 +5,7 @@ called in process does not.  Against test backends that refuse (tests/cli_suppor
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,3 +60,26 @@ def test_main_in_process_is_not_run_again(tmp_path: Path, monkeypatch: pytest.Mo
     assert main(["status", "-f", str(profile)]) == 3
     assert len((tmp_path / "connects").read_text(encoding="utf-8").splitlines()) == 1
     assert "HOSTED_RECONNECTED" not in os.environ
+
+
+def test_doctor_runs_again_when_the_service_refused_it(tmp_path: Path) -> None:
+    """`hosted doctor` reports a refused connection as a failed check rather than raising: it
+    runs itself again as well (the lab role's first task is `hosted doctor`)."""
+    runs = tmp_path / "runs"
+    launch = (f"import os, sys; sys.path.insert(0, {str(TESTS)!r}); import _pytest\n"
+              "from hosted.backend.virtualbox import diagnose as d\n"
+              "again = bool(os.environ.get('HOSTED_RECONNECTED'))\n"
+              f"open({str(runs)!r}, 'a').write(f'{{os.getpid()}} {{int(again)}}\\n')\n"
+              "refused = d.Check('vboxsvc', 'fail', 'refused', 'run it again', 'ServiceRefused')\n"
+              "d.diagnose = lambda: [d.Check('vboxsvc', 'ok', 'answers') if again else refused]\n"
+              "from hosted.cli.main import run; run()")
+    env = {**os.environ, "HOSTED_CACHE_DIR": str(tmp_path / "cache"),
+           "HOSTED_STATE_DIR": str(tmp_path / "state")}
+    env.pop("HOSTED_RECONNECTED", None)
+    done = subprocess.run([sys.executable, "-c", launch, "doctor", "--json"], env=env, capture_output=True,
+                          text=True, encoding="utf-8", timeout=120)
+    # One JSON document, the second run's: the first printed nothing before it ran again.
+    assert [c["detail"] for c in json.loads(done.stdout)["checks"]] == ["answers"], done.stderr
+    lines = runs.read_text(encoding="utf-8").splitlines()
+    pids, markers = zip(*(line.split(" ") for line in lines), strict=True)
+    assert len(set(pids)) == 1 and markers == ("0", "1")

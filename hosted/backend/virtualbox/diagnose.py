@@ -38,6 +38,7 @@ class Check:
     status: Status
     detail: str
     hint: str = ""
+    error: str = ""  # the HostedError behind a failure, by its type's name (not in the JSON)
 
     def to_json(self) -> dict[str, str]:
         return {"name": self.name, "status": self.status, "detail": self.detail, "hint": self.hint}
@@ -148,7 +149,7 @@ def _service(probe: Probe, module: ModuleType, checks: list[Check]) -> None:
         version, api_version = str(vbox.version), str(vbox.APIVersion)
         revision = str(vbox.revision)
     except HostedError as exc:
-        checks.append(Check("vboxsvc", "fail", exc.message, exc.hint))
+        checks.append(Check("vboxsvc", "fail", exc.message, exc.hint, type(exc).__name__))
         return
     except Exception as exc:
         checks.append(Check("vboxsvc", "fail", f"cannot reach VBoxSVC: {exc}", locate.service_hint()))
