@@ -22,11 +22,18 @@ ENV = "HOSTED_RECONNECTED"
 PAUSE = 0.5  # seconds: a refusing VBoxSVC is gone well within this (measured: under 0.1 s)
 
 
+NOTE = "VirtualBox's service (VBoxSVC) was stopping as hosted connected; running the command again"
+
+
 def again() -> None:
-    """Run this command again in a new process image; returns only when it will not (it ran
-    again already, or on Windows)."""
+    """Run this command again in a new process image, saying so on stderr (unless -q); returns
+    only when it will not (it ran again already, or on Windows)."""
     if os.environ.get(ENV) or sys.platform == "win32":
         return
+    from hosted.cli.console import OPTIONS, err_console
+
+    if not OPTIONS.quiet:
+        err_console.print(f"[dim]{NOTE}[/]")
     os.environ[ENV] = "1"
     time.sleep(PAUSE)
     sys.stdout.flush()
