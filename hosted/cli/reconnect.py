@@ -20,8 +20,6 @@ import time
 
 ENV = "HOSTED_RECONNECTED"
 PAUSE = 0.5  # seconds: a refusing VBoxSVC is gone well within this (measured: under 0.1 s)
-
-
 NOTE = "VirtualBox's service (VBoxSVC) was stopping as hosted connected; running the command again"
 
 
