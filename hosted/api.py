@@ -112,7 +112,7 @@ PREVIEWS = ("up", "halt", "destroy", "reset", "snapshot save", "snapshot restore
 # touch no NIC or network, and reading NICs costs about 5-10 ms a machine (bench/README.md).
 BRIEF = frozenset({"halt", "suspend", "resume", "destroy", "snapshot save", "snapshot restore",
                    "snapshot delete", "snapshot push", "snapshot pop"})
-WITH_NICS = frozenset({"destroy"})
+WITHOUT_NICS = BRIEF - {"destroy"}
 
 
 def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, snapshot: str = "",
@@ -142,8 +142,8 @@ def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, s
         raise UsageError(f"no preview of {operation!r}", f"one of: {', '.join(PREVIEWS)}")
     planner, reads = planners[operation]
     with _connected(backend, on_event or discard) as b:
-        return planner(facts_.for_machines(env, b, brief=operation in BRIEF, nics=operation in WITH_NICS,
-                                           **reads))
+        return planner(facts_.for_machines(env, b, brief=operation in BRIEF,
+                                           nics=operation not in WITHOUT_NICS, **reads))
 
 
 def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, confirm: Confirm | None = None,
@@ -231,7 +231,7 @@ def _change(env: Environment, command: str, planner: Callable[[facts_.Facts], Pl
     emit = on_event or discard
     with _changing(env, command, backend, emit, wait_lock) as b:
         known = facts_.for_machines(env, b, snapshots=snapshots, provisioning=provisioning,
-                                    brief=command in BRIEF, nics=command in WITH_NICS)
+                                    brief=command in BRIEF, nics=command not in WITHOUT_NICS)
         return run(planner(known), env, b, emit, _options(yes, confirm, parallel))
 
 

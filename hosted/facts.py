@@ -170,11 +170,12 @@ def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
     """The environment's machines only, and their snapshots; ``provisioning``: also what
     the guest steps need (the machines' records, the steps' fingerprints).  ``brief``: the
     machines read in brief (power, NICs, tags), for planners that compare no setting;
-    ``nics=False`` as well: without their NICs, and no network read, for planners that touch
-    no NIC or network (power and snapshot commands)."""
+    with ``nics=False`` too: without their NICs, and no network read, for planners that touch
+    no NIC or network (power and snapshot commands).  ``nics`` means nothing without ``brief``:
+    a full read has the NICs, and the networks are read."""
     machines = tuple(backend.list_machines(env.name, brief=brief, nics=nics))
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for m in machines} if snapshots else {}
-    networks = network_facts(env, backend, machines) if nics else {}
+    networks = {} if brief and not nics else network_facts(env, backend, machines)
     if not provisioning:
         return Facts(machines=machines, snapshots=snaps, **networks)
     specs = [s for s in env.machines if s.provision]

@@ -171,6 +171,21 @@ def test_power_and_snapshot_commands_read_the_machines_in_brief(backend: MemoryB
         assert not +backend.nics_read and backend.count("list_networks") == networks
 
 
+def test_reset_reads_its_machines_in_full_and_the_networks(backend: MemoryBackend) -> None:
+    """reset brings machines to the profile's state, addresses on their networks included: a
+    full read, and the networks, in the command and in its preview."""
+    e = env(*(spec(f"m{i}", memory_mb=64, state="running",
+                   nics=(nat(fwd(22, None, "ssh")), Nic("internal", network="lab"))) for i in range(2)))
+    assert api.up(e, backend=backend, wait=False).ok
+    assert api.snapshot_save(e, "baseline", backend=backend).ok
+    for call in (lambda: api.preview(e, "reset", wait=False, backend=backend),
+                 lambda: api.reset(e, yes=True, wait=False, backend=backend)):
+        backend.briefed.clear()
+        networks = backend.count("list_networks")
+        call()
+        assert not backend.briefed and backend.count("list_networks") > networks
+
+
 def test_forwards_of_a_machine_read_without_its_nics_are_refused(backend: MemoryBackend) -> None:
     """No NICs read is not no forwards: asking for them is a bug, not an empty answer."""
     e = lab(1)
