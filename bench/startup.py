@@ -5,6 +5,10 @@
 In its own VirtualBox home (see benchhome.py) with the 3 running machines of
 bench/floor.py, it prints:
 
+0. the libraries' floor: whole processes that run none of hosted's code, only the
+   interpreter, an argparse parse and rich's console and table (what the CLI is
+   built on), then vboxapi's import: what any command pays before it could call
+   VirtualBox;
 1. a timeline per command (``validate``, ``status``, ``snapshot list``,
    ``plan``): seconds since the process was spawned at which hosted was
    imported, loaded the profile, called ``connect`` (the first VirtualBox work:
@@ -79,6 +83,35 @@ machines = backend.list_machines(env.name); step('list_machines (the environment
 from hosted.machine_status import machine_status
 rows = machine_status(env, machines, []); step('status rows')
 """
+
+
+LIBRARIES = [
+    ("python -c pass", "pass"),
+    ("argparse: a parser with one option, parsed",
+     "import argparse; p = argparse.ArgumentParser(); p.add_argument('-f'); p.parse_args([])"),
+    ("+ rich's console and table (hosted's renderer)",
+     "import argparse; p = argparse.ArgumentParser(); p.add_argument('-f'); p.parse_args([]); "
+     "import rich.console, rich.table"),
+    ("+ vboxapi imported (the floor pays this too)",
+     "import argparse; p = argparse.ArgumentParser(); p.add_argument('-f'); p.parse_args([]); "
+     "import rich.console, rich.table, vboxapi"),
+]
+
+
+def libraries(runs: int) -> None:
+    """Whole processes that do nothing of hosted's: what the interpreter, argparse and rich cost
+    before any command could call VirtualBox (the budget's own floor)."""
+    print(f"0. the libraries' floor: whole processes, none of hosted's code (median of {runs}, "
+          "alternating)\n")
+    times: dict[str, list[float]] = {label: [] for label, _ in LIBRARIES}
+    for _ in range(runs):
+        for label, code in LIBRARIES:
+            times[label].append(spawn([sys.executable, "-c", code], hosted_env()).seconds)
+    print(f"| process | min s | median s | budget (<= {BUDGET:.2f} s) |\n|---|---:|---:|---|")
+    for label, t in times.items():
+        verdict = "within" if statistics.median(t) <= BUDGET else "over"
+        print(f"| {label} | {min(t):.3f} | {statistics.median(t):.3f} | {verdict} |")
+    print()
 
 
 def timeline(profile: Path, runs: int) -> None:
@@ -228,6 +261,7 @@ def main() -> int:
     try:
         profile = profile_path(home, 3)
         spawn(hosted_cmd(["up", "--no-wait"], profile, yes=True), hosted_env())
+        libraries(args.runs)
         timeline(profile, args.runs)
         importtime(profile, args.runs)
         memory(profile)

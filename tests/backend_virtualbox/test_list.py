@@ -4,11 +4,16 @@ business: speed targets live in the benchmarks, not in timed tests.)"""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+from typing import Any
+
 import pytest
 from vbox_fixtures import tags_for, vboxmanage_info
 
 from backend_virtualbox.conftest import Maker, nat
-from hosted.model import Forward
+from hosted.backend.virtualbox import backend as backend_module
+from hosted.model import Forward, Nic, ObservedMachine, SharedFolder, VirtualBoxSettings
 
 pytestmark = pytest.mark.vbox
 
@@ -34,3 +39,33 @@ def test_listing_one_environment_reads_only_its_machines(maker: Maker) -> None:
     assert [m.uuid for m in maker.backend.list_machines("env-a")] == [a.uuid]
     assert {a.uuid, b.uuid} <= {m.uuid for m in maker.backend.list_machines()}
     assert any(m.vm_name == foreign for m in maker.backend.list_machines())
+
+
+def test_machines_read_on_several_threads_agree_with_reads_one_by_one(
+        maker: Maker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """list_machines reads an environment's machines on worker threads (overlap.py); machines
+    with what others lack (a shared folder, a second NIC, USB) are read on them first."""
+    shared = tmp_path / "share"
+    shared.mkdir()
+    specs = [maker.spec("plain", nics=(nat(),))]
+    specs += [maker.spec(f"varied{i}", shared_folders=(SharedFolder("src", str(shared), "/src"),),
+                         nics=(nat(Forward("web", 80, None)), Nic("internal", network=f"lan{i}")),
+                         virtualbox=VirtualBoxSettings(usb="xhci" if i % 2 else "ohci"))
+              for i in range(5)]
+    made = [maker.backend.create_machine(s, tags_for(s, env="overlap"), maker.emit) for s in specs]
+    maker.made += [m.uuid for m in made]
+    threads: list[str] = []
+
+    def spy(*args: Any, **kwargs: Any) -> ObservedMachine:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    real = backend_module.observe
+    monkeypatch.setattr(backend_module, "observe", spy)
+    for _ in range(3):
+        listed = maker.backend.list_machines("overlap")
+        assert [m.uuid for m in listed] == [m.uuid for m in made]  # VirtualBox's order: creation
+        assert listed == [maker.backend.get_machine(m.uuid) for m in made]
+        assert listed[1].shared_folders and listed[1].virtualbox.usb == "ohci" and len(listed[1].nics) == 2
+    workers = {t for t in threads if t.startswith("hosted-read")}
+    assert workers and threading.current_thread().name in threads

@@ -33,6 +33,7 @@ from hosted.backend.virtualbox import (
     journal,
     natnet,
     netstate,
+    overlap,
     power,
     snapshots,
     statewait,
@@ -82,21 +83,22 @@ class VirtualBoxBackend:
 
     def list_machines(self, environment: str | None = None, *, others: bool = False,
                       brief: bool = False, nics: bool = True) -> list[ObservedMachine]:
-        with boundary(self._ctx, "listing machines"):
-            result = []
-            for machine in self._ctx.array(self._ctx.vbox, "machines"):
-                try:
-                    # One extradata read decides; reading a machine in full costs dozens.
-                    if environment is not None and not (
-                            machine.accessible and str(machine.getExtraData(xd.ENVIRONMENT)) == environment):
-                        if others:
-                            result.append(observe_brief(self._ctx, machine))
-                        continue
-                    result.append(observe_brief(self._ctx, machine, nics) if brief
-                                  else observe(self._ctx, machine))
-                except self._ctx.xcpt:  # unregistered meanwhile
-                    continue
-            return result
+        ctx = self._ctx
+
+        def read(machine: Any) -> ObservedMachine | None:
+            try:
+                # One extradata read decides; reading a machine in full costs dozens.
+                if environment is not None and not (
+                        machine.accessible and str(machine.getExtraData(xd.ENVIRONMENT)) == environment):
+                    return observe_brief(ctx, machine) if others else None
+                return observe_brief(ctx, machine, nics) if brief else observe(ctx, machine)
+            except ctx.xcpt:  # unregistered meanwhile
+                return None
+
+        with boundary(ctx, "listing machines"):
+            found = overlap.each(ctx, ctx.array(ctx.vbox, "machines"), read,
+                                 warmed=lambda m: m is not None and m.accessible and (brief or not m.brief))
+            return [m for m in found if m is not None]
 
     def get_machine(self, ref: str) -> ObservedMachine | None:
         with boundary(self._ctx, f"reading machine '{ref}'"):
