@@ -108,11 +108,17 @@ def plan(env: Environment, machines: Sequence[str] = (), *, wait: bool = True, p
 
 PREVIEWS = ("up", "halt", "destroy", "reset", "snapshot save", "snapshot restore")
 # Their planners compare no setting: the machines are read in brief (power, tags).  Only
-# destroy's reads the NICs too (a network hosted made goes with its last machine); the others
-# touch no NIC or network, and reading NICs costs about 5-10 ms a machine (bench/README.md).
+# destroy's reads the NICs too, when hosted has a network on the host (it goes with its last
+# machine); the others touch no NIC or network, and reading NICs costs about 5-15 ms a machine
+# (bench/README.md).
 BRIEF = frozenset({"halt", "suspend", "resume", "destroy", "snapshot save", "snapshot restore",
                    "snapshot delete", "snapshot push", "snapshot pop"})
 WITHOUT_NICS = BRIEF - {"destroy"}
+
+
+def _nics(command: str) -> bool | None:
+    """How ``command`` reads its machines' NICs (facts.for_machines)."""
+    return None if command == "destroy" else command not in WITHOUT_NICS
 
 
 def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, snapshot: str = "",
@@ -143,7 +149,7 @@ def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, s
     planner, reads = planners[operation]
     with _connected(backend, on_event or discard) as b:
         return planner(facts_.for_machines(env, b, brief=operation in BRIEF,
-                                           nics=operation not in WITHOUT_NICS, **reads))
+                                           nics=_nics(operation), **reads))
 
 
 def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, confirm: Confirm | None = None,
@@ -231,7 +237,7 @@ def _change(env: Environment, command: str, planner: Callable[[facts_.Facts], Pl
     emit = on_event or discard
     with _changing(env, command, backend, emit, wait_lock) as b:
         known = facts_.for_machines(env, b, snapshots=snapshots, provisioning=provisioning,
-                                    brief=command in BRIEF, nics=command not in WITHOUT_NICS)
+                                    brief=command in BRIEF, nics=_nics(command))
         return run(planner(known), env, b, emit, _options(yes, confirm, parallel))
 
 

@@ -148,6 +148,12 @@ def network_facts(env: Environment, backend: Backend, machines: Sequence[Observe
             "hostonly_ranges": hostonly_ranges()}
 
 
+def owns_networks(backend: Backend) -> bool:
+    """Has hosted a NAT Network or a DHCP server on this host?  (Without reading any machine.)"""
+    state = backend.list_networks(attachments=False)
+    return any(n.owned for n in state.natnetworks) or any(d.owned for d in state.dhcp)
+
+
 def hostonly_ranges(conf: str = NETWORKS_CONF) -> tuple[str, ...]:
     """The ranges VirtualBox allows host-only interfaces here (/etc/vbox/networks.conf)."""
     import platform
@@ -166,13 +172,17 @@ def hostonly_ranges(conf: str = NETWORKS_CONF) -> tuple[str, ...]:
 
 
 def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
-                 provisioning: bool = False, brief: bool = False, nics: bool = True) -> Facts:
+                 provisioning: bool = False, brief: bool = False, nics: bool | None = True) -> Facts:
     """The environment's machines only, and their snapshots; ``provisioning``: also what
     the guest steps need (the machines' records, the steps' fingerprints).  ``brief``: the
     machines read in brief (power, NICs, tags), for planners that compare no setting;
     with ``nics=False`` too: without their NICs, and no network read, for planners that touch
-    no NIC or network (power and snapshot commands).  ``nics`` means nothing without ``brief``:
-    a full read has the NICs, and the networks are read."""
+    no NIC or network (power and snapshot commands); ``nics=None``: with them only when hosted
+    has a network on this host (destroy's, whose planner removes such a network with its last
+    machine).  ``nics`` means nothing without ``brief``: a full read has the NICs, and the
+    networks are read."""
+    if nics is None:
+        nics = not brief or owns_networks(backend)
     machines = tuple(backend.list_machines(env.name, brief=brief, nics=nics))
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for m in machines} if snapshots else {}
     networks = {} if brief and not nics else network_facts(env, backend, machines)

@@ -82,12 +82,12 @@ class NetworksMixin:
 
     # ---- Backend: networks ----
 
-    def list_networks(self) -> NetworkState:
+    def list_networks(self, attachments: bool = True) -> NetworkState:
         with self._lock:
             self._enter("list_networks", None)
             return NetworkState(dhcp=tuple(self._dhcp_info(d) for d in self.dhcp.values()),
                                 natnetworks=tuple(self._natnet_info(n) for n in self.natnets.values()),
-                                attachments=tuple(self._attachments()))
+                                attachments=tuple(self._attachments()) if attachments else ())
 
     def ensure_dhcp_server(self, spec: DhcpSpec, emit: Emit) -> DhcpServerInfo:
         with self._lock:

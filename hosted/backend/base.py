@@ -271,8 +271,9 @@ class Backend(Protocol):
 
     # ---- networks ----
 
-    def list_networks(self) -> NetworkState:
-        """DHCP servers, NAT Networks (with which hosted created) and every machine's attachments."""
+    def list_networks(self, attachments: bool = True) -> NetworkState:
+        """DHCP servers, NAT Networks (with which hosted created) and every machine's attachments
+        (``attachments=False``: none; reading them reads every machine's adapters)."""
         ...
 
     def ensure_dhcp_server(self, spec: DhcpSpec, emit: Emit) -> DhcpServerInfo:

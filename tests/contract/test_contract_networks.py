@@ -31,6 +31,9 @@ def test_hosteds_dhcp_server_with_a_fixed_address_per_mac(ctx: Ctx) -> None:
     assert state.dhcp_server(net) == made
     mine = [(a.uuid, a.kind, a.name) for a in state.attachments if a.name == net]
     assert mine == [(m.uuid, "internal", net)]
+    # Without the machines' attachments (destroy's question: has hosted a network here?).
+    bare = ctx.backend.list_networks(attachments=False)
+    assert (bare.dhcp, bare.natnetworks, bare.attachments) == (state.dhcp, state.natnetworks, ())
     # A new layout, one address changed; the MAC no machine has and no one asks for any more goes.
     again = ctx.backend.ensure_dhcp_server(replace(dhcp_spec(net, ("080027C0FFEE", "10.20.0.21")),
                                                    server="10.20.0.1", lower="10.20.0.100"), ctx.emit)

@@ -258,9 +258,9 @@ class VirtualBoxBackend:
         with boundary(self._ctx, f"preparing the unattended install of {spec.iso_path}"):
             return unattended.prepare(self._ctx, self._owned(uuid, "install an OS on"), spec, emit)
 
-    def list_networks(self) -> NetworkState:
+    def list_networks(self, attachments: bool = True) -> NetworkState:
         with boundary(self._ctx, "listing DHCP servers and NAT Networks"):
-            return netstate.read(self._ctx)
+            return netstate.read(self._ctx, attachments)
 
     def ensure_dhcp_server(self, spec: DhcpSpec, emit: Emit) -> DhcpServerInfo:
         with boundary(self._ctx, f"setting up the DHCP server of {spec.network}"):

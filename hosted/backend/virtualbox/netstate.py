@@ -42,10 +42,10 @@ def scan(ctx: Ctx) -> tuple[list[Attachment], set[str]]:
     return found, macs
 
 
-def read(ctx: Ctx) -> NetworkState:
-    attachments, _ = scan(ctx)
+def read(ctx: Ctx, attachments: bool = True) -> NetworkState:
+    found = scan(ctx)[0] if attachments else []
     return NetworkState(dhcp=tuple(dhcp.list_servers(ctx)), natnetworks=tuple(natnet.list_networks(ctx)),
-                        attachments=tuple(attachments))
+                        attachments=tuple(found))
 
 
 def release_machine(ctx: Ctx, machine: Any) -> None:
