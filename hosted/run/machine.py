@@ -9,7 +9,6 @@ from hosted import paths
 from hosted.backend.base import INSTALL_PENDING
 from hosted.errors import HostedError, ImageError, PortConflict
 from hosted.events import Event
-from hosted.ports import port_is_listening
 from hosted.run.context import StepContext
 from hosted.steps import Configure, Create, Destroy, Resume, SetUpSharedDisk, Start, Stop, Suspend
 
@@ -82,6 +81,8 @@ def remove_created(ctx: StepContext) -> None:
 def _check_listeners(ctx: StepContext) -> None:
     """A fixed forward whose host port another program holds would fail silently
     inside VirtualBox's NAT: refuse to start instead, naming the port."""
+    from hosted.ports import port_is_listening  # sockets: only for a start, not for halt or destroy
+
     for f in ctx.spec.forwards() if ctx.spec is not None else ():
         if f.host is not None and port_is_listening(f.host_ip, f.host, f.protocol):
             raise PortConflict(
