@@ -3,7 +3,8 @@ answers several clients' threads at a time.
 
 Measured in the sandbox (50 powered-off machines, 70 calls each, 2 CPUs): one
 thread reads them in 0.75-0.83 s, four threads in 0.55-0.60 s; three machines
-take 41 ms and 36 ms.
+(the first on the calling thread, then two at once) take 46-47 ms instead of 54
+(medians of 25).
 
 The bindings describe an object's class to Python the first time an object of it
 is used, and two threads doing that at once can leave a description without
@@ -25,7 +26,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 WIDTH = 4  # threads: more do not help on 2 CPUs (8 were slower), and VBoxSVC serves them all
-MIN_ITEMS = 3  # below this, starting threads costs about what it saves
+MIN_ITEMS = 2  # items left after the first: one alone is read on the calling thread
 
 
 def each(ctx: Ctx, items: Sequence[T], read: Callable[[T], R | None],
