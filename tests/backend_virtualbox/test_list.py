@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from vbox_fixtures import tags_for, vboxmanage_info
 
-from backend_virtualbox.conftest import Maker, nat
+from backend_virtualbox.conftest import Maker, nat, vboxmanage
 from hosted.backend.virtualbox import backend as backend_module
 from hosted.model import Forward, Nic, ObservedMachine, SharedFolder, VirtualBoxSettings
 
@@ -69,3 +69,34 @@ def test_machines_read_on_several_threads_agree_with_reads_one_by_one(
         assert listed[1].shared_folders and listed[1].virtualbox.usb == "ohci" and len(listed[1].nics) == 2
     workers = {t for t in threads if t.startswith("hosted-read")}
     assert workers and threading.current_thread().name in threads
+
+
+def test_host_ports_are_read_of_every_machine_on_several_threads(
+        maker: Maker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Automatic forwards avoid every host port any registered machine forwards, on any of its
+    NICs, hosted's or not; the machines are read on worker threads (overlap.py)."""
+    from hosted.backend.virtualbox import observe as observe_module
+    from hosted.backend.virtualbox import overlap
+
+    fixed = maker.create(maker.spec("fixed", nics=(nat(Forward("web", 80, 41290)),)))
+    assert fixed.forwards()[0].host == 41290
+    wanted = {41290}
+    for i in range(4):
+        name = maker.untagged()
+        slot = 1 + 2 * (i % 2)  # NIC 1 or NIC 3
+        vboxmanage("modifyvm", name, f"--nic{slot}", "nat", f"--natpf{slot}", f"r{i},tcp,,{41280 + i},,22")
+        wanted.add(41280 + i)
+    threads: list[str] = []
+    each = overlap.each
+
+    def spy(ctx: Any, items: Any, read: Any, **kw: Any) -> Any:
+        def seen(item: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return read(item)
+        return each(ctx, items, seen, **kw)
+
+    monkeypatch.setattr(overlap, "each", spy)
+    ctx = maker.backend._ctx
+    ctx.port_scan = None
+    assert wanted <= observe_module.host_ports(ctx)
+    assert any(t.startswith("hosted-read") for t in threads)

@@ -6,7 +6,7 @@ import os
 import time
 from typing import Any
 
-from hosted.backend.virtualbox import disks, natnet, settings
+from hosted.backend.virtualbox import disks, natnet, overlap, settings
 from hosted.backend.virtualbox.context import MB, Ctx
 from hosted.backend.virtualbox.extradata import read_media, read_tags
 from hosted.model import Firmware, Forward, Nic, NicKind, ObservedMachine, PowerState, SharedFolder
@@ -186,25 +186,32 @@ PORT_SCAN_SECONDS = 2.0
 def host_ports(ctx: Ctx) -> set[int]:
     """Host ports forwarded by any registered machine, running or not.
 
-    Scanning costs a few round trips per adapter of every machine, so a scan
-    is reused for a couple of seconds: ports hosted allocates meanwhile are
-    covered by the PortAllocator's reservations, which every run shares.
+    Scanning costs a few round trips per adapter of every machine (read on a few
+    threads at once: overlap.py), so a scan is reused for a couple of seconds:
+    ports hosted allocates meanwhile are covered by the PortAllocator's
+    reservations, which every run shares.
     """
     now = time.monotonic()
     if ctx.port_scan is not None and now - ctx.port_scan[0] < PORT_SCAN_SECONDS:
         return set(ctx.port_scan[1])
-    taken: set[int] = set()
     nat = int(ctx.const.NetworkAttachmentType_NAT)
-    for machine in ctx.array(ctx.vbox, "machines"):
+
+    def forwarded(machine: Any) -> frozenset[int] | None:
         try:
             if not machine.accessible:
-                continue
+                return None
+            ports: set[int] = set()
             for slot in range(ctx.max_nics(machine)):
                 adapter = machine.getNetworkAdapter(slot)
                 if adapter.enabled and int(adapter.attachmentType) == nat:
-                    taken.update(f.host for f in read_forwards(ctx, adapter) if f.host is not None)
+                    ports.update(f.host for f in read_forwards(ctx, adapter) if f.host is not None)
+            return frozenset(ports)
         except ctx.xcpt:  # a machine vanishing meanwhile takes no port
-            continue
+            return None
+
+    taken: set[int] = set()
+    for ports in overlap.each(ctx, ctx.array(ctx.vbox, "machines"), forwarded):
+        taken |= ports or set()
     taken |= natnet.forwarded_ports(ctx)
     ctx.port_scan = (now, frozenset(taken))
     return taken
