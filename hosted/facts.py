@@ -111,14 +111,21 @@ def observed_for(env: Environment, backend: Backend, specs: Sequence[MachineSpec
     """The environment's machines, and, of the others, those with a VirtualBox name that a
     machine to create wants (NameConflict), looked up by that name alone: the host's other
     machines are not read.  ``every``: every other machine too, read in brief (its ports and links)."""
+    settings = declares_settings(specs)
     if every:
-        return tuple(backend.list_machines(env.name, others=True))
-    owned = backend.list_machines(env.name)
+        return tuple(backend.list_machines(env.name, others=True, settings=settings))
+    owned = backend.list_machines(env.name, settings=settings)
     mine = {m.tags.machine for m in owned if m.tags is not None}
     seen = {m.uuid for m in owned}
     taken = [m for s in specs if s.name not in mine
              and (m := backend.get_machine(s.vm_name)) is not None and m.uuid not in seen]
     return (*owned, *taken)
+
+
+def declares_settings(specs: Sequence[MachineSpec]) -> bool:
+    """Does any of these machines declare a ``virtualbox:`` key?  Without one, no machine's
+    settings are compared, and reading them is a third of a full read's calls."""
+    return any(s.virtualbox.declared() for s in specs)
 
 
 def needs_every_machine(specs: Sequence[MachineSpec]) -> bool:
@@ -183,7 +190,8 @@ def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
     networks are read."""
     if nics is None:
         nics = not brief or owns_networks(backend)
-    machines = tuple(backend.list_machines(env.name, brief=brief, nics=nics))
+    machines = tuple(backend.list_machines(env.name, brief=brief, nics=nics,
+                                           settings=brief or declares_settings(env.machines)))
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for m in machines} if snapshots else {}
     networks = {} if brief and not nics else network_facts(env, backend, machines)
     if not provisioning:

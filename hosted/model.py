@@ -383,6 +383,9 @@ class ObservedMachine:
     # False: read in brief without the NICs either (``nics`` is empty, not read), for a planner
     # that touches no NIC or network (power and snapshot commands): most of a brief read's calls.
     nics_read: bool = True
+    # False: read without ``virtualbox`` (left undeclared, not read), for an environment whose
+    # profile declares no ``virtualbox:`` key, since an undeclared key is never compared.
+    settings_read: bool = True
 
     @property
     def owned(self) -> bool:

@@ -198,6 +198,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         self.observed: collections.Counter[str] = collections.Counter()  # uuid -> times read in full
         self.briefed: collections.Counter[str] = collections.Counter()  # uuid -> times read in brief
         self.nics_read: collections.Counter[str] = collections.Counter()  # of those, with the NICs
+        self.settings_read: collections.Counter[str] = collections.Counter()  # full reads with virtualbox:
         self.closed = False
         self._lock = threading.RLock()
         # guest port -> a real server standing in for the guest (e.g. a test sshd): forwards
@@ -305,7 +306,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
         return BackendInfo(name="memory", version="7.2.0", api_version="7_2", details=driver)
 
     def list_machines(self, environment: str | None = None, *, others: bool = False,
-                      brief: bool = False, nics: bool = True) -> list[ObservedMachine]:
+                      brief: bool = False, nics: bool = True, settings: bool = True) -> list[ObservedMachine]:
         with self._lock:
             self._enter("list_machines", None)
             # As VirtualBox's backend: one tag decides, the others are not read in full.
@@ -313,7 +314,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
             for m in self.machines.values():
                 if environment is None or (m.accessible and m.tags is not None
                                            and m.tags.environment == environment):
-                    listed.append(self._brief(m, nics) if brief else self._observe(m))
+                    listed.append(self._brief(m, nics) if brief else self._observe(m, settings))
                 elif others:
                     listed.append(self._brief(m))
             return listed
@@ -899,9 +900,11 @@ class MemoryBackend(NetworksMixin, LabsMixin):
                                nics=full.nics if nics else (), shared_folders=(),
                                settings_file=full.settings_file, brief=True, nics_read=nics)
 
-    def _observe(self, m: Machine) -> ObservedMachine:
+    def _observe(self, m: Machine, settings: bool = True) -> ObservedMachine:
         self.observed[m.uuid] += 1
-        return self._read(m)
+        self.settings_read[m.uuid] += settings
+        full = self._read(m)
+        return full if settings else replace(full, virtualbox=VirtualBoxSettings(), settings_read=False)
 
     def _read(self, m: Machine) -> ObservedMachine:
         tags = m.tags

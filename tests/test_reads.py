@@ -4,16 +4,17 @@ the double (``MemoryBackend.observed``: machines read in full), not timed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from double import MemoryBackend
-from factories import env, fwd, nat, spec
+from factories import env, fwd, nat, observed, spec
 
 from hosted import api
 from hosted.errors import NameConflict, PortConflict
 from hosted.machine_status import endpoints
-from hosted.model import Environment, Nic
+from hosted.model import Environment, Nic, VirtualBoxSettings
 from hosted.ports import PortAllocator
 
 
@@ -194,6 +195,44 @@ def test_destroy_reads_nics_only_when_hosted_has_a_network_on_the_host(backend: 
     assert set(backend.briefed) == mine
     assert set(+backend.nics_read) == (mine if networked else set())
     assert not backend.list_machines(e.name)
+
+
+@pytest.mark.parametrize("declared", [False, True])
+def test_virtualbox_settings_are_read_only_when_the_profile_declares_one(backend: MemoryBackend,
+                                                                         declared: bool) -> None:
+    """An undeclared ``virtualbox:`` key is never compared: without one in the profile, status,
+    plan, up and reset read no machine's settings (a third of a full read's calls).  One
+    declared key, on one machine, and every command that compares reads them, and sees drift."""
+    e = lab(3, state="running")
+    if declared:
+        e = replace(e, machines=(replace(e.machines[0], virtualbox=VirtualBoxSettings(vram_mb=16)),
+                                 *e.machines[1:]))
+    assert api.up(e, backend=backend, wait=False).ok
+    assert api.snapshot_save(e, "baseline", backend=backend).ok
+    mine = {m.uuid for m in backend.list_machines(e.name)}
+    for call in (lambda: api.status(e, backend=backend), lambda: api.plan(e, backend=backend),
+                 lambda: api.up(e, wait=False, backend=backend),
+                 lambda: api.reset(e, yes=True, wait=False, backend=backend)):
+        backend.observed.clear()
+        backend.settings_read.clear()
+        call()
+        assert mine <= set(backend.observed)
+        assert set(+backend.settings_read) == (mine if declared else set())
+    if declared:  # changed outside hosted: drift on the declared key
+        uuid = next(m.uuid for m in backend.list_machines(e.name) if m.tags and m.tags.machine == "m0")
+        backend.modify(uuid, vbox=VirtualBoxSettings(vram_mb=32))
+        [row] = [r for r in api.status(e, backend=backend) if r.machine == "m0"]
+        assert row.drift == ("VRAM: 32 -> 16 (needs power-off)",)
+
+
+def test_a_setting_compared_on_a_machine_read_without_settings_is_a_bug_not_drift() -> None:
+    from hosted.planner.config import COMPARERS
+
+    compare = dict(COMPARERS)["virtualbox.vram_mb"]
+    spec_ = spec("web", virtualbox=VirtualBoxSettings(vram_mb=16))
+    with pytest.raises(ValueError, match="without its virtualbox settings"):
+        compare(spec_, observed("web", settings_read=False))
+    assert compare(spec_, observed("web", virtualbox=VirtualBoxSettings(vram_mb=16))) == (True, "16", "16")
 
 
 def test_reset_reads_its_machines_in_full_and_the_networks(backend: MemoryBackend) -> None:

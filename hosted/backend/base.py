@@ -123,14 +123,16 @@ class Backend(Protocol):
         ...
 
     def list_machines(self, environment: str | None = None, *, others: bool = False,
-                      brief: bool = False, nics: bool = True) -> list[ObservedMachine]:
+                      brief: bool = False, nics: bool = True, settings: bool = True) -> list[ObservedMachine]:
         """Every registered machine, owned by hosted or not, read now; with ``environment``,
         only the machines tagged for it (the others are not read in full), and with ``others``
         every other machine too, read in brief (``ObservedMachine.brief``: name, uuid, tags,
         power and NICs with their forwards), as checking host ports and links needs.
         ``brief``: the environment's machines in brief too (every machine, without
         ``environment``), as SSH and listing need; with ``nics=False`` as well, without their
-        NICs (``ObservedMachine.nics_read``), as power and snapshot commands need."""
+        NICs (``ObservedMachine.nics_read``), as power and snapshot commands need.
+        ``settings=False``: read in full but without the ``virtualbox:`` settings
+        (``ObservedMachine.settings_read``), for a profile that declares none."""
         ...
 
     def get_machine(self, ref: str) -> ObservedMachine | None:

@@ -105,6 +105,8 @@ def _setting(key: str) -> Comparer:
         want = getattr(spec.virtualbox, key)
         if want is None:
             return None
+        if not cur.settings_read:  # not read is not "as VirtualBox's defaults": a bug, not drift
+            raise ValueError(f"{cur.vm_name}: read without its virtualbox settings, compared on {key}")
         have = getattr(cur.virtualbox, key)
         if key == "nat_dns_host_resolver" and not any(n.kind == "nat" for n in cur.nics):
             return None  # no NAT adapter to set it on

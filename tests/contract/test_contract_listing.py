@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from contract.conftest import Ctx
-from hosted.model import Forward, Nic, ObservedMachine
+from hosted.model import Forward, Nic, ObservedMachine, VirtualBoxSettings
 
 
 def test_list_machines_of_one_environment(ctx: Ctx) -> None:
@@ -19,6 +19,10 @@ def test_list_machines_of_one_environment(ctx: Ctx) -> None:
     listed = ctx.backend.list_machines(ctx.env)
     assert [m.uuid for m in listed] == [mine.uuid]
     assert listed[0] == ctx.observe(mine.uuid)
+    # Without the virtualbox: settings (a profile that declares none): the rest as a full read.
+    [bare] = ctx.backend.list_machines(ctx.env, settings=False)
+    assert not bare.settings_read and bare.virtualbox == VirtualBoxSettings() and listed[0].settings_read
+    assert replace(bare, virtualbox=listed[0].virtualbox, settings_read=True) == listed[0]
     assert ctx.backend.list_machines(ctx.env + "-none") == []
     ctx.backend.destroy(other.uuid, ctx.emit)
 

@@ -82,7 +82,7 @@ class VirtualBoxBackend:
                                (("revision", str(vbox.revision)), *self._details))
 
     def list_machines(self, environment: str | None = None, *, others: bool = False,
-                      brief: bool = False, nics: bool = True) -> list[ObservedMachine]:
+                      brief: bool = False, nics: bool = True, settings: bool = True) -> list[ObservedMachine]:
         ctx = self._ctx
 
         def read(machine: Any) -> ObservedMachine | None:
@@ -91,7 +91,9 @@ class VirtualBoxBackend:
                 if environment is not None and not (
                         machine.accessible and str(machine.getExtraData(xd.ENVIRONMENT)) == environment):
                     return observe_brief(ctx, machine) if others else None
-                return observe_brief(ctx, machine, nics) if brief else observe(ctx, machine)
+                if brief:
+                    return observe_brief(ctx, machine, nics)
+                return observe(ctx, machine, with_settings=settings)
             except ctx.xcpt:  # unregistered meanwhile
                 return None
 
