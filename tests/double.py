@@ -484,7 +484,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
                 raise OperationFailed(f"{m.vm_name} cannot save its state: it is {m.power}")
             emit(Event("progress", f"saving {m.vm_name}", machine=m.vm_name, percent=0.0))
             m.saved_state_file.parent.mkdir(parents=True, exist_ok=True)
-            m.saved_state_file.write_text("saved state")
+            m.saved_state_file.write_text("saved state", encoding="utf-8")
             m.power = PowerState.SAVED
             self._sync_nat(m)
             emit(Event("progress", f"saved {m.vm_name}", machine=m.vm_name, percent=100.0))
@@ -577,7 +577,7 @@ class MemoryBackend(NetworksMixin, LabsMixin):
             m.power = PowerState.SAVED if snap.online else PowerState.POWEROFF
             if snap.online:
                 m.saved_state_file.parent.mkdir(parents=True, exist_ok=True)
-                m.saved_state_file.write_text("saved state")
+                m.saved_state_file.write_text("saved state", encoding="utf-8")
             m.current_snapshot = snap.id
             self._save(m)
             emit(Event("progress", f"restored snapshot {snap.name}", machine=m.vm_name, percent=100.0))
