@@ -113,12 +113,8 @@ PREVIEWS = ("up", "halt", "destroy", "reset", "snapshot save", "snapshot restore
 # (bench/README.md).
 BRIEF = frozenset({"halt", "suspend", "resume", "destroy", "snapshot save", "snapshot restore",
                    "snapshot delete", "snapshot push", "snapshot pop"})
-WITHOUT_NICS = BRIEF - {"destroy"}
-
-
-def _nics(command: str) -> bool | None:
-    """How ``command`` reads its machines' NICs (facts.for_machines)."""
-    return None if command == "destroy" else command not in WITHOUT_NICS
+# How each reads its machines' NICs (facts.for_machines' ``nics``; any other command: True).
+NICS: dict[str, bool | None] = {**dict.fromkeys(BRIEF, False), "destroy": None}
 
 
 def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, snapshot: str = "",
@@ -149,7 +145,7 @@ def preview(env: Environment, operation: str, machines: Sequence[str] = (), *, s
     planner, reads = planners[operation]
     with _connected(backend, on_event or discard) as b:
         return planner(facts_.for_machines(env, b, brief=operation in BRIEF,
-                                           nics=_nics(operation), **reads))
+                                           nics=NICS.get(operation, True), **reads))
 
 
 def up(env: Environment, machines: Sequence[str] = (), *, yes: bool = False, confirm: Confirm | None = None,
@@ -237,7 +233,7 @@ def _change(env: Environment, command: str, planner: Callable[[facts_.Facts], Pl
     emit = on_event or discard
     with _changing(env, command, backend, emit, wait_lock) as b:
         known = facts_.for_machines(env, b, snapshots=snapshots, provisioning=provisioning,
-                                    brief=command in BRIEF, nics=_nics(command))
+                                    brief=command in BRIEF, nics=NICS.get(command, True))
         return run(planner(known), env, b, emit, _options(yes, confirm, parallel))
 
 

@@ -191,7 +191,7 @@ def for_machines(env: Environment, backend: Backend, *, snapshots: bool = False,
     if nics is None:
         nics = not brief or owns_networks(backend)
     machines = tuple(backend.list_machines(env.name, brief=brief, nics=nics,
-                                           settings=brief or declares_settings(env.machines)))
+                                           settings=declares_settings(env.machines)))
     snaps = {m.uuid: tuple(backend.list_snapshots(m.uuid)) for m in machines} if snapshots else {}
     networks = {} if brief and not nics else network_facts(env, backend, machines)
     if not provisioning:
