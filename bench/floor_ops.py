@@ -21,6 +21,9 @@ snapshot-list, snapshot-delete, reset.  SPEC (JSON):
                    "forwards": [["web", "tcp", "127.0.0.1", 28081, "", 80]],
                    "extradata": [["hosted/environment", "bench"], ...]}]}
 
+``FLOOR_IMPORTS`` (modules, comma-separated) are imported first: the floor of a CLI
+built on those libraries.
+
 ``up`` writes the extradata it is given (bench/floor.py copies what hosted
 wrote, tags and the driverless flag included), so the two make the same
 machines; the other operations need only ``environment`` and ``snapshot``.
@@ -29,6 +32,7 @@ machines; the other operations need only ``environment`` and ``snapshot``.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import sys
@@ -311,6 +315,10 @@ def run(floor: Floor, op: str, spec: dict[str, Any]) -> None:
 
 def main() -> int:
     op, spec = sys.argv[1], json.loads(sys.argv[2])
+    # FLOOR_IMPORTS=argparse,rich.console,rich.table: the same floor, after importing what a
+    # CLI built on those libraries imports anyway (bench/vs_vagrant.py's "floor + CLI libraries")
+    for module in filter(None, os.environ.get("FLOOR_IMPORTS", "").split(",")):
+        importlib.import_module(module)
     floor = Floor()
     try:
         run(floor, op, spec)
