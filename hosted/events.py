@@ -21,6 +21,7 @@ EventKind = Literal[
 
 @dataclass(frozen=True)
 class Event:
+    """Something the library reports while it works: the CLI renders it, a caller may log it."""
     kind: EventKind
     message: str
     machine: str | None = None

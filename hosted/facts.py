@@ -47,6 +47,7 @@ class ImageFacts:
 
 @dataclass(frozen=True)
 class Facts:
+    """What the planner knows of the world: the machines, images, records and snapshots as read."""
     machines: tuple[ObservedMachine, ...] = ()  # every machine read (observed_for says which)
     images: Mapping[str, ImageFacts] = field(default_factory=dict)  # by the profile's image name
     records: Mapping[str, MachineRecords] = field(default_factory=dict)  # by machine uuid

@@ -12,6 +12,7 @@ from hosted.model import Forward, ObservedMachine
 
 @dataclass(frozen=True)
 class HostMachine:
+    """A machine of some environment on this host, as `hosted list` shows it."""
     environment: str
     machine: str  # the profile's name for it
     vm_name: str
@@ -29,6 +30,7 @@ class HostMachine:
 
 @dataclass(frozen=True)
 class EnvironmentSummary:
+    """An environment on this host and its machines, as `hosted list` shows it."""
     name: str
     machines: tuple[HostMachine, ...]
 

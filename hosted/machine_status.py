@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # status does not load the runner
 
 @dataclass(frozen=True)
 class SshEndpoint:
+    """Where to reach a machine over SSH."""
     host: str
     port: int
     user: str
@@ -27,6 +28,7 @@ class SshEndpoint:
 
 @dataclass(frozen=True)
 class MachineStatus:
+    """One machine's row of `hosted status`."""
     machine: str
     vm_name: str
     uuid: str | None

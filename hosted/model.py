@@ -79,6 +79,7 @@ class Forward:
 
 @dataclass(frozen=True)
 class Nic:
+    """A network adapter as the profile declares it."""
     kind: NicKind
     network: str | None = None  # internal network or NAT Network name
     interface: str | None = None  # host-only or bridged host interface
@@ -115,6 +116,7 @@ class Nic:
 
 @dataclass(frozen=True)
 class SharedFolder:
+    """A host folder shared with the guest."""
     name: str  # VirtualBox share name
     host: str  # absolute host path
     guest: str  # mount point in the guest ("" = none declared)
@@ -124,6 +126,7 @@ class SharedFolder:
 
 @dataclass(frozen=True)
 class SshSpec:
+    """How hosted logs in to a machine."""
     user: str = "root"
     port: int = 22  # guest port; the host side comes from the forward that targets it
     private_key: str | None = None  # absolute path; None = the environment's own key
@@ -145,6 +148,7 @@ class ReadySpec:
 
 @dataclass(frozen=True)
 class ProvisionStep:
+    """One provisioning step of a machine: a shell script or a file to copy."""
     kind: Literal["shell", "file"]
     name: str  # a stable label, used to record "run once"
     inline: str | None = None
@@ -404,6 +408,7 @@ class ObservedMachine:
 
 @dataclass(frozen=True)
 class SnapshotInfo:
+    """A snapshot of a machine, as read."""
     id: str
     name: str
     description: str
@@ -416,6 +421,7 @@ class SnapshotInfo:
 
 @dataclass(frozen=True)
 class BackendInfo:
+    """Which backend is in use, and its version."""
     name: str  # "virtualbox", "memory"
     version: str
     api_version: str

@@ -28,6 +28,7 @@ VIRTUALBOX_OUI = "080027"
 
 @dataclass(frozen=True, order=True)
 class NetworkKey:
+    """A network that machines share, by kind and name."""
     kind: NetworkKind
     name: str  # internal network / NAT Network name, host-only interface, or "a--b" for a link
 
@@ -101,6 +102,7 @@ def derived_range(key: NetworkKey) -> ipaddress.IPv4Network:
 
 @dataclass(frozen=True)
 class DhcpLayout:
+    """The addresses of a DHCP server that hosted sets up: its own, its pool and the gateway."""
     server: str  # the DHCP server's own address
     lower: str  # its pool for machines without a fixed address
     upper: str

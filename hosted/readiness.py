@@ -49,6 +49,7 @@ Connect = Callable[[SshTarget, float, socket.socket | None], SshSession]
 
 @dataclass
 class _Wait:
+    """One machine's staged wait, with what it has seen so far."""
     backend: Backend
     uuid: str
     label: str

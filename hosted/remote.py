@@ -20,6 +20,7 @@ OUTPUT_IN_HINT = 2000  # characters of a failed command's output in the error's 
 
 @dataclass(frozen=True)
 class CommandResult:
+    """What a command run in the guest returned and printed."""
     exit_status: int
     output: str  # stdout and stderr, merged as they arrived (kept apart: stdout, then stderr)
     stdout: str = ""  # filled when the streams were kept apart (Remote.run, run_command(separate=True))

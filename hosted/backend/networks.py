@@ -27,6 +27,7 @@ class DhcpSpec:
 
 @dataclass(frozen=True)
 class DhcpServerInfo:
+    """A DHCP server of VirtualBox's, as read: the network it serves and its pool."""
     network: str
     server: str
     netmask: str
@@ -39,6 +40,7 @@ class DhcpServerInfo:
 
 @dataclass(frozen=True)
 class NatNetworkInfo:
+    """A NAT Network of VirtualBox's, as read, with its port-forward rules."""
     name: str
     cidr: str
     enabled: bool

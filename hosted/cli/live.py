@@ -35,6 +35,7 @@ BAR_WIDTH = 16
 
 @dataclass
 class Row:
+    """One machine's line in the live view."""
     text: str
     since: float  # when the machine's current step began
     step: str = ""  # the step itself, shown again when its progress is done

@@ -46,6 +46,7 @@ _HOSTED_ARCH = {"amd64": "x86_64", "arm64": "arm64"}
 
 @dataclass(frozen=True)
 class Resolved:
+    """A box found in a catalogue: where to download it, its digest, version and architecture."""
     url: str
     sha256: str
     version: str

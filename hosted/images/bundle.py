@@ -51,6 +51,7 @@ __all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "BundleError", "BundleSummary", "O
 
 @dataclass(frozen=True)
 class BundleSummary:
+    """What a bundle written by `hosted bundle` holds."""
     path: Path
     environment: str
     images: tuple[tuple[str, str], ...]  # (name, sha256)

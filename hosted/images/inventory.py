@@ -15,6 +15,7 @@ DAY = 24 * 3600.0
 
 @dataclass(frozen=True)
 class Removed:
+    """An image or a partial download that `hosted images prune` removed."""
     sha256: str  # the digest, or "" for a partial download of an unknown digest
     source: str
     bytes: int

@@ -49,6 +49,7 @@ class Item:
 
 @dataclass(frozen=True)
 class Manifest:
+    """A bundle's manifest, as read and checked: the profile, images and files it lists."""
     raw: bytes  # as read: its digest names the extraction, and it is what a signature covers
     environment: str
     profile: Item

@@ -17,6 +17,7 @@ from hosted.images.arch import normalize_arch
 
 @dataclass(frozen=True)
 class Descriptor:
+    """What hosted reads of an OVF descriptor: the files it references, its OS type and architecture."""
     files: tuple[str, ...]  # ovf:href of every <References><File>, as written
     os_type: str | None  # VirtualBox's guest OS type id (vbox:OSType), when the OVF names it
     arch: str | None  # "x86_64" / "arm64" when the OVF says

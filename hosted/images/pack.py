@@ -23,6 +23,7 @@ _KEY_MARKERS = (b"PRIVATE KEY-----", b"PuTTY-User-Key-File")
 
 @dataclass(frozen=True)
 class Packed:
+    """One file that goes into a bundle: where it is read from and its name in the bundle."""
     source: Path  # the file to read (a symlink's target inside the directory)
     name: str  # its path relative to the profile's directory, with '/'
 

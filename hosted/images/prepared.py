@@ -11,6 +11,7 @@ PreparedKind = Literal["ovf", "disk", "iso"]
 
 @dataclass(frozen=True)
 class PreparedImage:
+    """An image in the cache, ready to be imported, attached or booted."""
     # "ovf": an .ovf (disks beside it) or an .ova; "disk": one disk image; "iso": an installer
     kind: PreparedKind
     path: str  # absolute path of the .ovf/.ova, the disk image or the ISO

@@ -25,6 +25,7 @@ BASELINE = "baseline"
 
 @dataclass(frozen=True)
 class UpOptions:
+    """What `up` does after starting a machine: wait for it, provision it."""
     wait: bool = True  # wait for SSH after starting (False: no guest steps at all)
     provision: bool = True
     force_provision: bool = False  # `hosted provision`: "once" steps run again too

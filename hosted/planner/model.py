@@ -19,6 +19,7 @@ PLAN_OPERATIONS = ("up", "reload", "provision", "halt", "suspend", "resume", "de
 
 @dataclass(frozen=True)
 class MachinePlan:
+    """The steps of one machine, with its spec and how VirtualBox differs from it."""
     machine: str  # the profile's machine name (or, for a machine gone from it, its tag)
     vm_name: str
     uuid: str | None  # None: the machine does not exist yet
@@ -38,6 +39,7 @@ class MachinePlan:
 
 @dataclass(frozen=True)
 class Plan:
+    """Everything a command will do, as data: the host's steps, each machine's, and those after."""
     environment: str
     operation: str = "up"
     machines: tuple[MachinePlan, ...] = ()

@@ -152,6 +152,7 @@ def _no_repeats(
 
 @dataclass(frozen=True)
 class _Claim:
+    """A host port that a forward of the profile claims."""
     machine: str
     path: KeyPath
     address: str

@@ -26,6 +26,7 @@ KeyPath = tuple[PathItem, ...]
 
 @dataclass(frozen=True)
 class Position:
+    """Where a key is in the profile or in one of its included files."""
     line: int  # 1-based
     column: int  # 1-based
     file: str | None = None  # an included file; None: the profile itself

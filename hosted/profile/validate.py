@@ -108,6 +108,7 @@ _UNION_TAGS = frozenset({"str", "int", "float", "bool", "none"})
 
 @dataclass(frozen=True)
 class _Problem:
+    """One problem of a profile, before it is placed at its line."""
     path: KeyPath
     at_key: bool
     kind: str

@@ -26,6 +26,7 @@ Confirm = Callable[[Sequence[str]], bool]
 
 @dataclass(frozen=True)
 class RunOptions:
+    """How the runner runs a plan: confirmations, parallelism, retries."""
     yes: bool = False  # every confirmation is given
     confirm: Confirm | None = None  # asks once for the steps that need it; None: no way to ask
     parallel: int = 0  # machines worked on at once; 0: all of them (at most MAX_PARALLEL)
@@ -89,6 +90,7 @@ class Shared:
 
 @dataclass
 class StepContext:
+    """What one step runs with: the environment, the backend, the options and its machine."""
     env: Environment
     backend: Backend
     emit: Emit

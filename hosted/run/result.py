@@ -11,6 +11,7 @@ from hosted.model import Forward
 
 @dataclass
 class MachineResult:
+    """What a run did to one machine, or to one image, and how long each phase took."""
     machine: str  # the profile's machine name; for a host step, "image NAME"
     vm_name: str
     uuid: str | None
@@ -36,6 +37,7 @@ class MachineResult:
 
 @dataclass
 class RunResult:
+    """What a run did, machine by machine."""
     environment: str
     operation: str
     machines: list[MachineResult]

@@ -11,6 +11,7 @@ from hosted.snapshots.names import kind_of
 
 @dataclass(frozen=True)
 class SnapshotNode:
+    """A snapshot in a machine's tree, with its depth."""
     info: SnapshotInfo
     depth: int
 
@@ -21,6 +22,7 @@ class SnapshotNode:
 
 @dataclass(frozen=True)
 class MachineSnapshots:
+    """A machine's snapshots, as `hosted snapshot list` shows them."""
     machine: str
     vm_name: str
     uuid: str

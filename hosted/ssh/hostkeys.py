@@ -27,6 +27,7 @@ _ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
 
 @dataclass(frozen=True)
 class PinnedKey:
+    """A host key pinned for a machine."""
     key_type: str  # "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...
     blob: str  # base64 of the public key blob
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,6 +101,8 @@ def _write_public(private: Path, public: Path, comment: str) -> None:
 
 def _write_temporary(beside: Path, data: bytes, mode: int) -> Path:
     """A complete file with ``data`` next to ``beside``, under a name no other writer uses."""
+    import tempfile  # only when a key is made: `status` reaches this module for its endpoints
+
     fd, name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=".tmp", dir=beside.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -16,6 +16,7 @@ KNOWN_HOSTS = "known_hosts"
 
 @dataclass(frozen=True)
 class SshTarget:
+    """Everything needed to open an SSH session to a machine."""
     host: str  # usually 127.0.0.1: the host side of a NAT forward
     port: int
     user: str

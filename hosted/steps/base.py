@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True, kw_only=True)
 class Step:
+    """One thing a command does, as data: the runner dispatches it by its type."""
     machine: str  # the profile's machine name; "" for a step of the host (an image)
     reason: str = ""  # why it is needed (a no-op: why nothing is needed)
 

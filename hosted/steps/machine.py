@@ -91,6 +91,7 @@ class Configure(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class Start(Step):
+    """Start a machine."""
     restart: bool = False  # the second half of a stop/start that applies a change
     gui: bool = False  # with a window (virtualbox.gui), else headless
     kind: ClassVar[str] = "start"
@@ -103,6 +104,7 @@ class Start(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class Stop(Step):
+    """Stop a machine: an ACPI shutdown, or power off at once."""
     mode: StopMode = "acpi"  # ACPI shutdown (power off after ``timeout``), or power off at once
     timeout: float = 60.0
     restart: bool = False  # stopped only so that a change can be applied: started again after
@@ -121,6 +123,7 @@ class Stop(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class Suspend(Step):
+    """Save a running machine's state and stop it."""
     kind: ClassVar[str] = "suspend"
     phase: ClassVar[str] = "suspend"
     repeatable: ClassVar[bool] = True
@@ -131,6 +134,7 @@ class Suspend(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class Resume(Step):
+    """Start a machine from its saved state."""
     kind: ClassVar[str] = "resume"
     phase: ClassVar[str] = "start"
     repeatable: ClassVar[bool] = True

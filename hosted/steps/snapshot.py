@@ -47,6 +47,7 @@ class RestoreSnapshot(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class DeleteSnapshot(Step):
+    """Delete a snapshot; its child, if any, absorbs its changes."""
     name: str
     snapshot_id: str
     merges_into: str = ""  # its child, which absorbs its changes

@@ -33,6 +33,7 @@ PATH_VARS = ("VBOX_PROGRAM_PATH", "VBOX_SDK_PATH")
 
 @dataclass(frozen=True)
 class Check:
+    """One check of `hosted doctor`: what was checked, how it went, and what to do about it."""
     name: str  # stable id: install, bindings, vboxsvc, api, kernel-driver, hostonly-ranges, machine-folder,
     # machines, ssh
     status: Status
