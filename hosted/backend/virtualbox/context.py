@@ -20,8 +20,8 @@ _SESSIONS = threading.Lock()
 
 @dataclass
 class Ctx:
-    """What every VirtualBox operation works with: the manager, the threads' connections, the API's constants
-    and the time limits."""
+    """What every VirtualBox operation works with: the manager, each thread's connection, what differs
+    between API versions, and the time limits."""
     mgr: Any  # vboxapi.VirtualBoxManager
     threads: Threads  # each thread's IVirtualBox, and which threads are set up for COM/XPCOM
     api: Api
