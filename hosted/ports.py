@@ -8,7 +8,7 @@ until it is written to the reservations file; the reservation covers the short
 time until VirtualBox has saved the forward.
 
 The reservations live in the user's own state directory (``paths.state_dir``:
-created 0700, refused when another user owns it); the lock is ``filelock``'s,
+created 0700, refused when another user owns it); the lock is hosted.flock's,
 and the reservations file is replaced through a temporary file of a random
 name, so a symlink planted in the directory is never followed.
 """
@@ -41,15 +41,15 @@ def default_state_dir() -> Path:
 
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    """This process's threads queue on a thread lock; processes on ``filelock``'s lock of ``path``."""
-    from filelock import FileLock
+    """This process's threads queue on a thread lock; processes on the file lock of ``path``."""
+    from hosted.flock import FileLock
 
     paths.private_dir(path.parent)
     with _thread_lock:
-        lock = FileLock(path, mode=0o600)
+        lock = FileLock(path)
         try:
             lock.acquire()
-        except OSError as exc:  # a symlink or a directory in the way: filelock never follows one
+        except OSError as exc:  # a symlink or a directory in the way: never followed
             raise paths.UnsafePath(f"cannot lock {path}: {exc.strerror or exc}",
                                    f"Remove {path}; hosted creates it again.") from None
         try:

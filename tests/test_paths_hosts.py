@@ -148,8 +148,9 @@ def test_retrying_is_bounded_and_only_for_windows_sharing_errors(monkeypatch: py
     assert calls == [1]
 
 
-def test_the_port_lock_is_filelocks_and_is_released(tmp_path: Path) -> None:
-    """The Windows fallback raised after ~10 s and never unlocked: filelock does both platforms."""
+def test_the_port_lock_is_released_and_not_hand_written_in_ports(tmp_path: Path) -> None:
+    """The Windows fallback raised after ~10 s and never unlocked: the lock is hosted.flock's (the
+    filelock library's on Windows, tests/test_flock.py), and filelock's lock sees it free again."""
     allocator = PortAllocator(state_dir=tmp_path, port_range=(47300, 47399))
     first = allocator.allocate("127.0.0.1", set())
     lock = FileLock(tmp_path / "ports.lock")

@@ -1,5 +1,5 @@
 """Defect 3: no predictable /tmp names; the state directory is the user's own; nothing follows a
-planted symlink; the locks are filelock's."""
+planted symlink; the locks are flock's (hosted.flock), which filelock's see."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_a_planted_ports_tmp_symlink_is_never_followed(tmp_path: Path) -> None:
     (state / "ports.tmp").symlink_to(victim)
     (state / "ports.lock").symlink_to(victim)
     alloc = PortAllocator(state, (47100, 47199))
-    with pytest.raises(paths.UnsafePath, match="cannot lock"):  # filelock never follows a symlink
+    with pytest.raises(paths.UnsafePath, match="cannot lock"):  # never opened through a symlink
         alloc.allocate("127.0.0.1", ())
     (state / "ports.lock").unlink()
     port = alloc.allocate("127.0.0.1", ())
@@ -105,7 +105,7 @@ def test_the_debug_log_path_is_in_the_state_dir(no_runtime_dir: Path) -> None:
     assert not paths.debug_log_path().is_relative_to(no_runtime_dir)
 
 
-def test_the_image_cache_lock_is_filelock(tmp_path: Path) -> None:
+def test_the_image_cache_lock_is_seen_by_filelock(tmp_path: Path) -> None:
     from filelock import FileLock, Timeout
 
     from hosted.images import locks

@@ -3,7 +3,7 @@
 Threads of one ``hosted up`` (one per machine) and two runs at once use the same
 cache.  A thread lock comes first, so that threads queue in the process and do
 not depend on how the platform's file lock treats two descriptors of one
-process; the file lock (``filelock``: flock on Unix, LockFileEx on Windows)
+process; the file lock (hosted.flock: flock on Unix, LockFileEx on Windows)
 then orders processes.  Lock files are kept (under
 ``images/locks``): deleting one while a process holds it would let the next
 process lock a new file of the same name.
@@ -45,11 +45,11 @@ class Busy(Exception):
 
 @contextlib.contextmanager
 def held(path: Path, waiting: Callable[[], None] | None = None, *, wait: bool = True) -> Iterator[None]:
-    """Hold the thread lock named after ``path`` and ``filelock``'s exclusive lock on that file;
+    """Hold the thread lock named after ``path`` and the exclusive file lock on that file;
     ``waiting`` is called (once) when another thread or process holds it.  ``wait=False``:
     raise Busy instead of waiting.  A process that dies holding the lock releases it (the
     operating system drops a dead process's file locks)."""
-    from filelock import FileLock, Timeout
+    from hosted.flock import FileLock
 
     told = False
 
@@ -63,10 +63,8 @@ def held(path: Path, waiting: Callable[[], None] | None = None, *, wait: bool = 
 
     with acquired(thread_lock(str(path)), tell):
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(path, mode=0o600)  # never through a symlink; the file is kept on release
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
+        lock = FileLock(path)  # never through a symlink; the file is kept on release
+        if not lock.acquire(blocking=False):
             tell()
             lock.acquire()
         try:

@@ -3,7 +3,7 @@ reading the facts to the last step, so two runs never interleave (``up`` with
 ``destroy``, ``reset`` or ``snapshot``, or two ``up``).  Different environments run in
 parallel.
 
-The lock is ``filelock``'s (flock on Unix, LockFileEx on Windows) on a file in the
+The lock is hosted.flock's (flock on Unix, LockFileEx on Windows) on a file in the
 user's private state directory: a process that dies holding it releases it, so a crash
 never leaves the environment stuck.  Beside it, a small JSON file names the holder
 (command, process id, start time), so the second run can say whom it waits for, and
