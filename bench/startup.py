@@ -52,6 +52,7 @@ IMPORTS = [
     ("pydantic", "import pydantic"),
     ("rich (console + table)", "import rich.console, rich.table"),
     ("paramiko", "import paramiko"),
+    ("filelock (hosted.flock imports it only on Windows)", "import filelock"),
     ("vboxapi + manager + first call (the floor's connect)",
      "from vboxapi import VirtualBoxManager; m = VirtualBoxManager(None, None); m.getVirtualBox().version"),
     ("hosted.cli.main (--help)", "import hosted.cli.main"),
