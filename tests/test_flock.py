@@ -56,7 +56,7 @@ def test_the_filelock_library_in_another_process_sees_it_held(tmp_path: Path) ->
     """An older hosted (filelock's lock, flock too) and this one exclude each other."""
     path = tmp_path / "env.lock"
     lock = FileLock(path)
-    lock.acquire()
+    assert lock.acquire()
     code = ("import sys, filelock\ntry:\n    filelock.FileLock(sys.argv[1]).acquire(timeout=0)\n"
             "except filelock.Timeout:\n    print('busy')\nelse:\n    print('free')")
     run = [sys.executable, "-c", code, str(path)]
